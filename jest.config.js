@@ -1,0 +1,17 @@
+/**
+ * Jest runs the TypeScript tests as native ES modules (ts-jest transpiles only; `npm run typecheck`
+ * type-checks). Prism is started once per run by the global setup, for the contract tests.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: { isolatedModules: true, noEmit: false } }],
+  },
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  globalSetup: "<rootDir>/test/setup/global-setup.js",
+  globalTeardown: "<rootDir>/test/setup/global-teardown.js",
+  reporters: ["default", "<rootDir>/test/setup/summary-reporter.js"],
+};

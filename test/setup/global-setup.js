@@ -1,0 +1,12 @@
+// Starts Prism once for the whole run, on a free port, serving generated/openapi.json with --errors.
+// Plain JavaScript: jest loads global setup outside its module registry, so src/mock.ts is loaded
+// through tsx, the same code users get from `merge-crm-engagements/mock`.
+import { tsImport } from "tsx/esm/api";
+
+export default async function globalSetup() {
+  const { startMockServer } = await tsImport("../../src/mock.ts", import.meta.url);
+  const mock = await startMockServer({ errors: true });
+  globalThis.__MERGE_PRISM__ = mock;
+  // Test workers are started after this and inherit the environment.
+  process.env.MERGE_PRISM_URL = mock.url;
+}

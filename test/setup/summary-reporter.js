@@ -1,0 +1,8 @@
+// Prints one plain closing line, `jest: N passed, N failed`, that any CI can read.
+export default class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const skipped = results.numPendingTests + results.numTodoTests;
+    const tail = skipped > 0 ? `, ${skipped} skipped` : "";
+    process.stdout.write(`jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed${tail}\n`);
+  }
+}
