@@ -12,7 +12,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List engagements
+         * @description Returns one page of the linked account's engagements. Send `next` as `cursor`, with every other
+         *     parameter unchanged, until `next` is `null`.
+         */
+        get: operations["engagementsList"];
         put?: never;
         /**
          * Create an engagement
@@ -29,83 +34,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/crm/v1/engagements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve an engagement
+         * @description Returns one engagement by Merge's id, as a bare Engagement (no envelope).
+         */
+        get: operations["engagementsRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update an engagement
+         * @description Changes the given fields of an engagement. A key left out is not changed; a key set to `null`
+         *     clears the field. The answer carries the CRM's `warnings` and `errors`, as for a create.
+         */
+        patch: operations["engagementsPartialUpdate"];
+        trace?: never;
+    };
+    "/crm/v1/engagements/meta/post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe what a create accepts
+         * @description Returns the JSON Schema of what POST /crm/v1/engagements accepts for this linked account: the fields its CRM requires.
+         */
+        get: operations["engagementsMetaPostRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/engagements/meta/patch/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe what an update accepts
+         * @description Returns the JSON Schema of what PATCH /crm/v1/engagements/{id} accepts for this engagement and linked account.
+         */
+        get: operations["engagementsMetaPatchRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/engagements/remote-field-classes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List remote field classes
+         * @description Returns one page of the remote field classes of engagements: the CRM's own fields, with their
+         *     types and choices. Use their ids in `remote_fields` when writing.
+         */
+        get: operations["engagementsRemoteFieldClassesList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A user of the CRM, as returned in an engagement's `owner` with `expand=owner`. Other fields may appear. */
+        User: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the object.
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The user's name. */
+            name?: string | null;
+            /** @description The user's email address. */
+            email?: string | null;
+            /** @description Whether the user is active in the CRM. */
+            is_active?: boolean | null;
+        };
         /**
          * @description Whether the engagement was initiated by the customer (`INBOUND`) or by your side (`OUTBOUND`).
          * @enum {string}
          */
         Direction: "INBOUND" | "OUTBOUND";
-        /** @description The value of one of the CRM's own fields, as written. The class is named by its id. */
-        RemoteFieldRequest: {
+        /** @description A kind of engagement (call, meeting, email, ...), as returned in an engagement's `engagement_type` with `expand=engagement_type`. Other fields may appear. */
+        EngagementType: {
             /**
              * Format: uuid
-             * @description The id of the RemoteFieldClass this value is for.
+             * @description Merge's id of the object.
              */
-            remote_field_class: string;
-            /** @description The value to write, any JSON value the remote field accepts. */
-            value?: unknown;
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The kind of activity. Values this spec does not list yet are passed through. */
+            activity_type?: ("CALL" | "MEETING" | "EMAIL") | string | null;
+            /** @description The engagement type's name in the CRM. */
+            name?: string | null;
         };
-        /**
-         * @description The writable fields of an Engagement, the interaction noted in a CRM system. No field is required by
-         *     Merge; each linked account's CRM may require some (ask `GET /crm/v1/engagements/meta/post`). A field
-         *     set to `null` is sent as `null`.
-         */
-        EngagementRequest: {
+        /** @description A company account of the CRM, as returned in an engagement's `account` with `expand=account`. Other fields may appear. */
+        Account: {
             /**
              * Format: uuid
-             * @description The id of the User who owns the engagement.
+             * @description Merge's id of the object.
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /**
+             * Format: uuid
+             * @description The id of the User who owns the account.
              */
             owner?: string | null;
-            /** @description The engagement's content, such as the notes of a call or the body of an email. */
-            content?: string | null;
-            /** @description The engagement's subject. */
-            subject?: string | null;
-            /** @description The engagement's direction, or `null` to leave it unset. */
-            direction?: components["schemas"]["Direction"] | null;
-            /**
-             * Format: uuid
-             * @description The id of the EngagementType (call, meeting, email, ...) of the engagement.
-             */
-            engagement_type?: string | null;
-            /**
-             * Format: date-time
-             * @description The time at which the engagement started.
-             */
-            start_time?: string | null;
+            /** @description The account's name. */
+            name?: string | null;
+            /** @description The account's description. */
+            description?: string | null;
+            /** @description The account's industry. */
+            industry?: string | null;
+            /** @description The account's website. */
+            website?: string | null;
+            /** @description The account's number of employees. */
+            number_of_employees?: number | null;
             /**
              * Format: date-time
-             * @description The time at which the engagement ended.
+             * @description When the account was last active.
              */
-            end_time?: string | null;
+            last_activity_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the third-party CRM created the account.
+             */
+            remote_created_at?: string | null;
+        };
+        /** @description A contact of the CRM, as returned in an engagement's `contacts` with `expand=contacts`. Other fields may appear. */
+        Contact: {
             /**
              * Format: uuid
-             * @description The id of the Account the engagement belongs to.
+             * @description Merge's id of the object.
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The contact's first name. */
+            first_name?: string | null;
+            /** @description The contact's last name. */
+            last_name?: string | null;
+            /**
+             * Format: uuid
+             * @description The id of the Account of the contact.
              */
             account?: string | null;
-            /** @description The ids of the Contacts who took part in the engagement. */
-            contacts?: string[];
             /**
-             * Format: uri
-             * @description The engagement's URL in the remote (third-party) system.
+             * Format: uuid
+             * @description The id of the User who owns the contact.
              */
-            engagement_url?: string | null;
-            /** @description Integration-specific fields to send to the third-party CRM, by the integration's own names. */
-            integration_params?: {
-                [key: string]: unknown;
-            } | null;
-            /** @description Linked-account-specific fields to send to the third-party CRM, by its own names. */
-            linked_account_params?: {
-                [key: string]: unknown;
-            } | null;
-            /** @description Values for the CRM's own fields (remote fields), each naming its RemoteFieldClass by id. */
-            remote_fields?: components["schemas"]["RemoteFieldRequest"][];
-        };
-        /** @description The body of a create request, the engagement wrapped in `model`. */
-        EngagementEndpointRequest: {
-            model: components["schemas"]["EngagementRequest"];
+            owner?: string | null;
+            /**
+             * Format: date-time
+             * @description When the contact was last active.
+             */
+            last_activity_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the third-party CRM created the contact.
+             */
+            remote_created_at?: string | null;
         };
         /** @description Values of the field mappings configured for this model, by target field name. */
         FieldMappings: {
@@ -191,11 +360,8 @@ export interface components {
              * @description When Merge last saw a change to this object.
              */
             modified_at?: string;
-            /**
-             * Format: uuid
-             * @description The id of the User who owns the engagement.
-             */
-            owner?: string | null;
+            /** @description The User who owns the engagement, by id, or as an object with `expand=owner`. */
+            owner?: string | components["schemas"]["User"] | null;
             /** @description The engagement's content, such as the notes of a call or the body of an email. */
             content?: string | null;
             /** @description The engagement's subject. */
@@ -205,6 +371,109 @@ export interface components {
              *     must accept any string.
              */
             direction?: components["schemas"]["Direction"] | string | null;
+            /** @description The EngagementType (call, meeting, email, ...), by id, or as an object with `expand=engagement_type`. */
+            engagement_type?: string | components["schemas"]["EngagementType"] | null;
+            /**
+             * Format: date-time
+             * @description The time at which the engagement started.
+             */
+            start_time?: string | null;
+            /**
+             * Format: date-time
+             * @description The time at which the engagement ended.
+             */
+            end_time?: string | null;
+            /** @description The Account the engagement belongs to, by id, or as an object with `expand=account`. */
+            account?: string | components["schemas"]["Account"] | null;
+            /** @description The Contacts who took part in the engagement, by id, or as objects with `expand=contacts`. */
+            contacts?: (string | components["schemas"]["Contact"])[];
+            /**
+             * Format: uri
+             * @description The engagement's URL in the remote (third-party) system.
+             */
+            engagement_url?: string | null;
+            /** @description Whether the engagement was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            field_mappings?: components["schemas"]["FieldMappings"];
+            /** @description The raw data from the third-party CRM, filled when `include_remote_data` is true. */
+            remote_data?: components["schemas"]["RemoteData"][] | null;
+            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
+            remote_fields?: components["schemas"]["RemoteField"][];
+        };
+        /** @description One page of engagements. Follow `next` until it is `null`. */
+        PaginatedEngagementList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The engagements of this page. */
+            results: components["schemas"]["Engagement"][];
+        };
+        /** @description Where in the request the problem is. */
+        ValidationProblemSource: {
+            /** @description A JSON pointer into the request body, such as `/model/direction`. */
+            pointer: string;
+        };
+        /** @description A problem with a request, in the shape of a JSON:API error object. */
+        ValidationProblem: {
+            source?: components["schemas"]["ValidationProblemSource"];
+            /** @description A short, human-readable summary of the problem. */
+            title: string;
+            /** @description A human-readable explanation of this occurrence of the problem. */
+            detail: string;
+            /**
+             * @description A machine-readable kind of problem, such as `UNRECOGNIZED_FIELD`, `MISSING_REQUIRED_FIELD`,
+             *     `INCORRECT_FIELD_TYPE` or `DUPLICATE_MODEL_EXISTS`. Other values may appear.
+             */
+            problem_type: string;
+            /** @description Whether the problem blocks the end user's Merge Link flow. */
+            block_merge_link?: boolean;
+            /** @description The third-party CRM's own error text, when there is one. */
+            raw_error?: string;
+            /** @description Merge's numeric code of the problem. */
+            error_code?: number;
+        };
+        /**
+         * @description The JSON body of a failed request. Merge sends `{"detail": "..."}` or `{"errors": [...]}`; other
+         *     keys may appear. Some failures (a proxy's error page) are not JSON at all.
+         */
+        ErrorResponse: {
+            /** @description A human-readable explanation of the failure. */
+            detail?: string;
+            /** @description The problems found, as validation problems or plain strings. */
+            errors?: (components["schemas"]["ValidationProblem"] | string | {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description The value of one of the CRM's own fields, as written. The class is named by its id. */
+        RemoteFieldRequest: {
+            /**
+             * Format: uuid
+             * @description The id of the RemoteFieldClass this value is for.
+             */
+            remote_field_class: string;
+            /** @description The value to write, any JSON value the remote field accepts. */
+            value?: unknown;
+        };
+        /**
+         * @description The writable fields of an Engagement, the interaction noted in a CRM system. No field is required by
+         *     Merge; each linked account's CRM may require some (ask `GET /crm/v1/engagements/meta/post`). A field
+         *     set to `null` is sent as `null`.
+         */
+        EngagementRequest: {
+            /**
+             * Format: uuid
+             * @description The id of the User who owns the engagement.
+             */
+            owner?: string | null;
+            /** @description The engagement's content, such as the notes of a call or the body of an email. */
+            content?: string | null;
+            /** @description The engagement's subject. */
+            subject?: string | null;
+            /** @description The engagement's direction, or `null` to leave it unset. */
+            direction?: components["schemas"]["Direction"] | null;
             /**
              * Format: uuid
              * @description The id of the EngagementType (call, meeting, email, ...) of the engagement.
@@ -232,37 +501,20 @@ export interface components {
              * @description The engagement's URL in the remote (third-party) system.
              */
             engagement_url?: string | null;
-            /** @description Whether the engagement was deleted in the third-party CRM. */
-            remote_was_deleted?: boolean;
-            field_mappings?: components["schemas"]["FieldMappings"];
-            /** @description The raw data from the third-party CRM, filled when `include_remote_data` is true. */
-            remote_data?: components["schemas"]["RemoteData"][] | null;
-            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
-            remote_fields?: components["schemas"]["RemoteField"][];
+            /** @description Integration-specific fields to send to the third-party CRM, by the integration's own names. */
+            integration_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Linked-account-specific fields to send to the third-party CRM, by its own names. */
+            linked_account_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Values for the CRM's own fields (remote fields), each naming its RemoteFieldClass by id. */
+            remote_fields?: components["schemas"]["RemoteFieldRequest"][];
         };
-        /** @description Where in the request the problem is. */
-        ValidationProblemSource: {
-            /** @description A JSON pointer into the request body, such as `/model/direction`. */
-            pointer: string;
-        };
-        /** @description A problem with a request, in the shape of a JSON:API error object. */
-        ValidationProblem: {
-            source?: components["schemas"]["ValidationProblemSource"];
-            /** @description A short, human-readable summary of the problem. */
-            title: string;
-            /** @description A human-readable explanation of this occurrence of the problem. */
-            detail: string;
-            /**
-             * @description A machine-readable kind of problem, such as `UNRECOGNIZED_FIELD`, `MISSING_REQUIRED_FIELD`,
-             *     `INCORRECT_FIELD_TYPE` or `DUPLICATE_MODEL_EXISTS`. Other values may appear.
-             */
-            problem_type: string;
-            /** @description Whether the problem blocks the end user's Merge Link flow. */
-            block_merge_link?: boolean;
-            /** @description The third-party CRM's own error text, when there is one. */
-            raw_error?: string;
-            /** @description Merge's numeric code of the problem. */
-            error_code?: number;
+        /** @description The body of a create request, the engagement wrapped in `model`. */
+        EngagementEndpointRequest: {
+            model: components["schemas"]["EngagementRequest"];
         };
         /** @description A summary of one third-party request. */
         DebugModelLogSummary: {
@@ -295,18 +547,46 @@ export interface components {
             logs?: components["schemas"]["DebugModeLog"][];
         };
         /**
-         * @description The JSON body of a failed request. Merge sends `{"detail": "..."}` or `{"errors": [...]}`; other
-         *     keys may appear. Some failures (a proxy's error page) are not JSON at all.
+         * @description The fields of an engagement to change, with the same fields as EngagementRequest. A key left out
+         *     is not changed; a key set to `null` clears the field.
          */
-        ErrorResponse: {
-            /** @description A human-readable explanation of the failure. */
-            detail?: string;
-            /** @description The problems found, as validation problems or plain strings. */
-            errors?: (components["schemas"]["ValidationProblem"] | string | {
+        PatchedEngagementRequest: components["schemas"]["EngagementRequest"];
+        /** @description The body of a partial update, the changes wrapped in `model`. */
+        PatchedEngagementEndpointRequest: {
+            model: components["schemas"]["PatchedEngagementRequest"];
+        };
+        /** @description The state of the linked account. */
+        LinkedAccountStatus: {
+            /** @description The linked account's status, such as `COMPLETE` or `RELINK_NEEDED`. */
+            linked_account_status: string;
+            /** @description Whether requests can be made for this linked account now. */
+            can_make_request: boolean;
+        };
+        /**
+         * @description What this linked account's CRM accepts for a write: `request_schema` is a JSON Schema of the
+         *     request, with the fields this integration requires (they differ from one CRM to another).
+         */
+        MetaResponse: {
+            /** @description A JSON Schema of the request body this linked account's integration accepts. */
+            request_schema: {
                 [key: string]: unknown;
-            })[];
-        } & {
-            [key: string]: unknown;
+            };
+            status?: components["schemas"]["LinkedAccountStatus"];
+            /** @description Whether some fields are required only when others are present. */
+            has_conditional_params: boolean;
+            /** @description Whether the integration requires `linked_account_params`. */
+            has_required_linked_account_params: boolean;
+            /** @description The ids of the remote field classes that can be written. */
+            remote_fields?: string[];
+        };
+        /** @description One page of remote field classes. Follow `next` until it is `null`. */
+        PaginatedRemoteFieldClassList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The remote field classes of this page. */
+            results: components["schemas"]["RemoteFieldClass"][];
         };
     };
     responses: {
@@ -318,7 +598,7 @@ export interface components {
             content: {
                 /**
                  * @example {
-                 *       "detail": "The request body is not valid: model.direction is not one of INBOUND, OUTBOUND."
+                 *       "detail": "The request could not be processed: a parameter or a field is not valid."
                  *     }
                  */
                 "application/json": components["schemas"]["ErrorResponse"];
@@ -432,6 +712,37 @@ export interface components {
          * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
          */
         XAccountToken: string;
+        /** @description If provided, only objects created after this datetime are returned. */
+        CreatedAfter: string;
+        /** @description If provided, only objects created before this datetime are returned. */
+        CreatedBefore: string;
+        /** @description If provided, only objects modified after this datetime are returned. */
+        ModifiedAfter: string;
+        /** @description If provided, only objects modified before this datetime are returned. */
+        ModifiedBefore: string;
+        /** @description If provided, only engagements that started after this datetime are returned. */
+        StartedAfter: string;
+        /** @description If provided, only engagements that started before this datetime are returned. */
+        StartedBefore: string;
+        /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+        Cursor: string;
+        /** @description Number of results to return per page, at most 100. */
+        PageSize: number;
+        /**
+         * @description Which relations to return as full objects instead of ids. Sent as ONE comma-joined value
+         *     (`expand=owner,account`): repeating the parameter loses all but the last value.
+         */
+        Expand: ("account" | "contacts" | "engagement_type" | "owner")[];
+        /** @description Whether to include data that was marked as deleted by the third party. */
+        IncludeDeletedData: boolean;
+        /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+        IncludeRemoteData: boolean;
+        /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+        IncludeRemoteFields: boolean;
+        /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+        IncludeShellData: boolean;
+        /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+        RemoteId: string;
         /**
          * @description A unique key for this write (a UUIDv4 is recommended). Merge keeps keys for 24 hours: the same key
          *     with the same body replays the stored response instead of writing again; the same key with a
@@ -443,6 +754,15 @@ export interface components {
         IsDebugMode: boolean;
         /** @description Whether or not third-party updates should be run asynchronously. */
         RunAsync: boolean;
+        /**
+         * @description Merge's id of the engagement (its `id`, not its `remote_id`).
+         * @example 550e8400-e29b-41d4-a716-446655440000
+         */
+        EngagementId: string;
+        /** @description If provided, only remote field classes that do (`true`) or do not (`false`) map to a common model field are returned. */
+        IsCommonModelField: boolean;
+        /** @description If provided, only custom (`true`) or built-in (`false`) remote field classes are returned. */
+        IsCustom: boolean;
     };
     requestBodies: never;
     headers: {
@@ -457,6 +777,72 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    engagementsList: {
+        parameters: {
+            query?: {
+                /** @description If provided, only objects created after this datetime are returned. */
+                created_after?: components["parameters"]["CreatedAfter"];
+                /** @description If provided, only objects created before this datetime are returned. */
+                created_before?: components["parameters"]["CreatedBefore"];
+                /** @description If provided, only objects modified after this datetime are returned. */
+                modified_after?: components["parameters"]["ModifiedAfter"];
+                /** @description If provided, only objects modified before this datetime are returned. */
+                modified_before?: components["parameters"]["ModifiedBefore"];
+                /** @description If provided, only engagements that started after this datetime are returned. */
+                started_after?: components["parameters"]["StartedAfter"];
+                /** @description If provided, only engagements that started before this datetime are returned. */
+                started_before?: components["parameters"]["StartedBefore"];
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /**
+                 * @description Which relations to return as full objects instead of ids. Sent as ONE comma-joined value
+                 *     (`expand=owner,account`): repeating the parameter loses all but the last value.
+                 */
+                expand?: components["parameters"]["Expand"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+                remote_id?: components["parameters"]["RemoteId"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of engagements. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedEngagementList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
     engagementsCreate: {
         parameters: {
             query?: {
@@ -500,6 +886,233 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngagementResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementsRetrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Which relations to return as full objects instead of ids. Sent as ONE comma-joined value
+                 *     (`expand=owner,account`): repeating the parameter loses all but the last value.
+                 */
+                expand?: components["parameters"]["Expand"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the engagement (its `id`, not its `remote_id`).
+                 * @example 550e8400-e29b-41d4-a716-446655440000
+                 */
+                id: components["parameters"]["EngagementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The engagement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Engagement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementsPartialUpdate: {
+        parameters: {
+            query?: {
+                /** @description Whether to include debug fields (such as log file links) in the response, in `logs`. */
+                is_debug_mode?: components["parameters"]["IsDebugMode"];
+                /** @description Whether or not third-party updates should be run asynchronously. */
+                run_async?: components["parameters"]["RunAsync"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the engagement (its `id`, not its `remote_id`).
+                 * @example 550e8400-e29b-41d4-a716-446655440000
+                 */
+                id: components["parameters"]["EngagementId"];
+            };
+            cookie?: never;
+        };
+        /** @description The changes, wrapped in `model`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchedEngagementEndpointRequest"];
+            };
+        };
+        responses: {
+            /** @description The engagement as stored after the change, with what the CRM reported. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngagementResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementsMetaPostRetrieve: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What this linked account's CRM accepts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementsMetaPatchRetrieve: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the engagement (its `id`, not its `remote_id`).
+                 * @example 550e8400-e29b-41d4-a716-446655440000
+                 */
+                id: components["parameters"]["EngagementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What this linked account's CRM accepts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementsRemoteFieldClassesList: {
+        parameters: {
+            query?: {
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description If provided, only remote field classes that do (`true`) or do not (`false`) map to a common model field are returned. */
+                is_common_model_field?: components["parameters"]["IsCommonModelField"];
+                /** @description If provided, only custom (`true`) or built-in (`false`) remote field classes are returned. */
+                is_custom?: components["parameters"]["IsCustom"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of remote field classes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedRemoteFieldClassList"];
                 };
             };
             400: components["responses"]["BadRequest"];
