@@ -68,7 +68,8 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
 
   const headers: Record<string, string> = { ...extraHeaders(options.headers), Authorization: `Bearer ${apiKey}` };
   if (accountToken !== undefined) headers["X-Account-Token"] = accountToken;
-  const raw = createClient<paths>({ baseUrl, fetch, headers });
+  // `expand` is `style: form, explode: false` in the spec: ONE comma-joined value, as Merge requires.
+  const raw = createClient<paths>({ baseUrl, fetch, headers, querySerializer: { array: { style: "form", explode: false } } });
 
   return {
     engagements: createEngagements({ raw, transport: { fetch, redact }, accountToken }),

@@ -1,11 +1,30 @@
 /**
- * The Engagements resource: `merge.engagements.*`, one method per operation of the spec.
+ * The Engagements resource: `merge.engagements.*`, one method per operation of the spec, plus the
+ * iterators that walk cursor pages.
  */
 import type { Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
-import { callOnce, type Transport } from "./request.js";
+import { MergeValidationError } from "./errors.js";
+import { walkPages } from "./pagination.js";
+import {
+  listQueryToWire,
+  withoutEmptyExpand,
+  type ListEngagementsQuery,
+  type RemoteFieldClassesQuery,
+  type RetrieveEngagementQuery,
+} from "./query.js";
+import { callOnce, type CallInfo, type FetchLike, type FetchResult, type Transport } from "./request.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
-import type { EngagementRequest, EngagementResponse } from "./types.js";
+import type {
+  Engagement,
+  EngagementRequest,
+  EngagementResponse,
+  MetaResponse,
+  PaginatedEngagementList,
+  PaginatedRemoteFieldClassList,
+  PatchedEngagementRequest,
+  RemoteFieldClass,
+} from "./types.js";
 
 /**
  * Whether the account token comes from the client (`"client"`) or must be given on every call
@@ -23,18 +42,25 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-/** Options of `engagements.create`. */
-export interface CreateOptions extends RequestOptions {
+/** Options of the writes, `engagements.create` and `engagements.update`. */
+export interface WriteOptions extends RequestOptions {
   /** Sends `is_debug_mode=true`: the response's `logs` link to Merge's logs of the third-party calls. */
   isDebugMode?: boolean;
   /** Sends `run_async=true`: the third-party write runs asynchronously. */
   runAsync?: boolean;
+}
+
+/** Options of `engagements.create`. */
+export interface CreateOptions extends WriteOptions {
   /**
    * The `Idempotency-Key` header: Merge replays the stored answer to a repeated key instead of writing
    * twice. Use one key per engagement and reuse it when you retry.
    */
   idempotencyKey?: string;
 }
+
+/** Options of `engagements.update`. */
+export type UpdateOptions = WriteOptions;
 
 /** The options argument: optional when the client holds the account token, required otherwise. */
 export type OptionsArg<Mode extends AccountTokenMode, O extends RequestOptions> = Mode extends "client"
@@ -54,6 +80,72 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * });
    */
   create(model: EngagementRequest, ...options: OptionsArg<Mode, CreateOptions>): Promise<EngagementResponse>;
+
+  /**
+   * Fetches one page: `GET /crm/v1/engagements`. Dates accept `Date` or ISO strings; `expand` is sent
+   * as one comma-joined value.
+   * @example
+   * const { results, next } = await merge.engagements.list({ page_size: 50, modified_after: new Date("2024-01-01") });
+   */
+  list(query?: ListEngagementsQuery, ...options: OptionsArg<Mode, RequestOptions>): Promise<PaginatedEngagementList>;
+
+  /**
+   * Every page, one request each, following `next` with the other parameters unchanged until it is
+   * `null`. Stopping the loop (`break`) stops fetching.
+   * @example
+   * for await (const page of merge.engagements.pages({ page_size: 100 })) console.log(page.results.length);
+   */
+  pages(query?: ListEngagementsQuery, ...options: OptionsArg<Mode, RequestOptions>): AsyncGenerator<PaginatedEngagementList, void, undefined>;
+
+  /**
+   * Every engagement across every page, fetched one page at a time (constant memory).
+   * @example
+   * for await (const engagement of merge.engagements.listAll({ expand: ["owner"] })) console.log(engagement.subject);
+   */
+  listAll(query?: ListEngagementsQuery, ...options: OptionsArg<Mode, RequestOptions>): AsyncGenerator<Engagement, void, undefined>;
+
+  /**
+   * Fetches one engagement by Merge's id: `GET /crm/v1/engagements/{id}`.
+   * @example
+   * const engagement = await merge.engagements.retrieve(id, { expand: ["owner", "contacts"] });
+   */
+  retrieve(id: string, query?: RetrieveEngagementQuery, ...options: OptionsArg<Mode, RequestOptions>): Promise<Engagement>;
+
+  /**
+   * Changes some fields: `PATCH /crm/v1/engagements/{id}`. A key set to `null` clears the field and is
+   * sent; a key left `undefined` is not sent.
+   * @example
+   * await merge.engagements.update(id, { subject: "Follow-up", end_time: null });
+   */
+  update(id: string, patch: PatchedEngagementRequest, ...options: OptionsArg<Mode, UpdateOptions>): Promise<EngagementResponse>;
+
+  /**
+   * What a create accepts for this linked account: `GET /crm/v1/engagements/meta/post`.
+   * @example
+   * const { request_schema } = await merge.engagements.metaForCreate();
+   */
+  metaForCreate(...options: OptionsArg<Mode, RequestOptions>): Promise<MetaResponse>;
+
+  /**
+   * What an update of this engagement accepts: `GET /crm/v1/engagements/meta/patch/{id}`.
+   * @example
+   * const { request_schema } = await merge.engagements.metaForUpdate(id);
+   */
+  metaForUpdate(id: string, ...options: OptionsArg<Mode, RequestOptions>): Promise<MetaResponse>;
+
+  /**
+   * One page of the CRM's own engagement fields: `GET /crm/v1/engagements/remote-field-classes`.
+   * @example
+   * const { results } = await merge.engagements.remoteFieldClasses({ is_custom: true });
+   */
+  remoteFieldClasses(query?: RemoteFieldClassesQuery, ...options: OptionsArg<Mode, RequestOptions>): Promise<PaginatedRemoteFieldClassList>;
+
+  /**
+   * Every remote field class across every page.
+   * @example
+   * for await (const field of merge.engagements.allRemoteFieldClasses()) console.log(field.remote_key_name);
+   */
+  allRemoteFieldClasses(query?: RemoteFieldClassesQuery, ...options: OptionsArg<Mode, RequestOptions>): AsyncGenerator<RemoteFieldClass, void, undefined>;
 }
 
 export interface EngagementsContext {
@@ -71,23 +163,109 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return { ...extraHeaders(options.headers), "X-Account-Token": token };
   }
 
-  return {
+  /** What openapi-fetch takes besides params and body: our tracking fetch and the caller's signal. */
+  function init(fetch: FetchLike, options: RequestOptions) {
+    return options.signal ? { fetch, signal: options.signal } : { fetch };
+  }
+
+  function writeQuery(options: WriteOptions) {
+    const query: { is_debug_mode?: boolean; run_async?: boolean } = {};
+    if (options.isDebugMode !== undefined) query.is_debug_mode = options.isDebugMode;
+    if (options.runAsync !== undefined) query.run_async = options.runAsync;
+    return query;
+  }
+
+  function pathId(id: unknown): string {
+    if (typeof id !== "string" || id.length === 0) {
+      throw new MergeValidationError([{ pointer: "/path/id", message: "must be a non-empty string (Merge's id of the engagement)" }]);
+    }
+    return id;
+  }
+
+  function call<T>(info: CallInfo, send: (fetch: FetchLike) => Promise<FetchResult<T>>): Promise<T> {
+    return callOnce(transport, info, send);
+  }
+
+  const READ: CallInfo = { method: "GET", write: false };
+
+  const resource: EngagementsResource<AccountTokenMode> = {
     async create(model: EngagementRequest, options: CreateOptions = {}) {
       const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(options);
       if (options.idempotencyKey !== undefined) {
         header["Idempotency-Key"] = checkCredential(options.idempotencyKey, "/header/Idempotency-Key", "idempotencyKey");
       }
-      const query: { is_debug_mode?: boolean; run_async?: boolean } = {};
-      if (options.isDebugMode !== undefined) query.is_debug_mode = options.isDebugMode;
-      if (options.runAsync !== undefined) query.run_async = options.runAsync;
-      return callOnce(transport, { method: "POST", write: true, idempotencyKey: options.idempotencyKey }, (fetch) =>
-        raw.POST("/crm/v1/engagements", {
-          params: { header, query },
-          body: { model },
-          fetch,
-          ...(options.signal ? { signal: options.signal } : {}),
-        }),
+      const query = writeQuery(options);
+      return call({ method: "POST", write: true, idempotencyKey: options.idempotencyKey }, (fetch) =>
+        raw.POST("/crm/v1/engagements", { params: { header, query }, body: { model }, ...init(fetch, options) }),
       );
     },
+
+    async list(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
+      const header = callHeaders(options);
+      const wire = listQueryToWire(query);
+      return call(READ, (fetch) => raw.GET("/crm/v1/engagements", { params: { header, query: wire }, ...init(fetch, options) }));
+    },
+
+    pages(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
+      return walkPages<PaginatedEngagementList>(query.cursor, (cursor) => resource.list(withCursor(query, cursor), options));
+    },
+
+    async *listAll(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
+      for await (const page of resource.pages(query, options)) yield* page.results;
+    },
+
+    async retrieve(id: string, query: RetrieveEngagementQuery = {}, options: RequestOptions = {}) {
+      const header = callHeaders(options);
+      const path = { id: pathId(id) };
+      return call(READ, (fetch) =>
+        raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: withoutEmptyExpand(query) }, ...init(fetch, options) }),
+      );
+    },
+
+    async update(id: string, patch: PatchedEngagementRequest, options: UpdateOptions = {}) {
+      const header = callHeaders(options);
+      const path = { id: pathId(id) };
+      const query = writeQuery(options);
+      return call({ method: "PATCH", write: true }, (fetch) =>
+        raw.PATCH("/crm/v1/engagements/{id}", { params: { header, path, query }, body: { model: patch }, ...init(fetch, options) }),
+      );
+    },
+
+    async metaForCreate(options: RequestOptions = {}) {
+      const header = callHeaders(options);
+      return call(READ, (fetch) => raw.GET("/crm/v1/engagements/meta/post", { params: { header }, ...init(fetch, options) }));
+    },
+
+    async metaForUpdate(id: string, options: RequestOptions = {}) {
+      const header = callHeaders(options);
+      const path = { id: pathId(id) };
+      return call(READ, (fetch) =>
+        raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, ...init(fetch, options) }),
+      );
+    },
+
+    async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
+      const header = callHeaders(options);
+      return call(READ, (fetch) =>
+        raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, ...init(fetch, options) }),
+      );
+    },
+
+    async *allRemoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
+      const pages = walkPages<PaginatedRemoteFieldClassList>(query.cursor, (cursor) =>
+        resource.remoteFieldClasses(withCursor(query, cursor), options),
+      );
+      for await (const page of pages) yield* page.results;
+    },
   };
+  return resource;
 }
+
+/** The same query with the page's cursor (or none, for the first page). */
+function withCursor<Q extends { cursor?: string }>(query: Q, cursor: string | undefined): Q {
+  const copy = { ...query };
+  if (cursor === undefined) delete copy.cursor;
+  else copy.cursor = cursor;
+  return copy;
+}
+

@@ -1,6 +1,21 @@
 export { createMergeCrmClient } from "./client.js";
 export type { ClientOptions, MergeCrmClient } from "./client.js";
-export type { AccountTokenMode, CreateOptions, EngagementsResource, OptionsArg, RequestOptions } from "./engagements.js";
+export type {
+  AccountTokenMode,
+  CreateOptions,
+  EngagementsResource,
+  OptionsArg,
+  RequestOptions,
+  UpdateOptions,
+  WriteOptions,
+} from "./engagements.js";
+export type {
+  EngagementExpand,
+  ListEngagementsQuery,
+  RemoteFieldClassesQuery,
+  RetrieveEngagementQuery,
+  WithDates,
+} from "./query.js";
 export {
   MergeApiError,
   MergeAuthenticationError,
@@ -27,18 +42,27 @@ export { isRegion, REGION_BASE_URLS } from "./regions.js";
 export type { Region } from "./regions.js";
 export type { FetchLike } from "./request.js";
 export type {
+  Account,
   components,
+  Contact,
   DebugModeLog,
   Direction,
   Engagement,
   EngagementEndpointRequest,
   EngagementRequest,
   EngagementResponse,
+  EngagementType,
   ErrorResponse,
+  LinkedAccountStatus,
+  MetaResponse,
   operations,
+  PaginatedEngagementList,
+  PaginatedRemoteFieldClassList,
+  PatchedEngagementRequest,
   paths,
   RemoteField,
   RemoteFieldClass,
   RemoteFieldRequest,
+  User,
   ValidationProblem,
 } from "./types.js";

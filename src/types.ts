@@ -26,6 +26,24 @@ export type RemoteFieldClass = Schemas["RemoteFieldClass"];
 export type ValidationProblem = Schemas["ValidationProblem"];
 /** One third-party request Merge made, returned in `logs` in debug mode. */
 export type DebugModeLog = Schemas["DebugModeLog"];
+/** The changes of `PATCH /crm/v1/engagements/{id}`: the same fields as `EngagementRequest`. */
+export type PatchedEngagementRequest = Schemas["PatchedEngagementRequest"];
+/** One page of engagements. */
+export type PaginatedEngagementList = Schemas["PaginatedEngagementList"];
+/** One page of remote field classes. */
+export type PaginatedRemoteFieldClassList = Schemas["PaginatedRemoteFieldClassList"];
+/** What a write accepts for a linked account. */
+export type MetaResponse = Schemas["MetaResponse"];
+/** The state of a linked account. */
+export type LinkedAccountStatus = Schemas["LinkedAccountStatus"];
+/** A user, as `owner` with `expand=owner`. */
+export type User = Schemas["User"];
+/** An account, as `account` with `expand=account`. */
+export type Account = Schemas["Account"];
+/** A contact, as an item of `contacts` with `expand=contacts`. */
+export type Contact = Schemas["Contact"];
+/** An engagement type, as `engagement_type` with `expand=engagement_type`. */
+export type EngagementType = Schemas["EngagementType"];
 /** The JSON body of a failed request. */
 export type ErrorResponse = Schemas["ErrorResponse"];
 
