@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
+import { compileValidators } from "./compile-validators.js";
 import { root, run, step } from "./lib.js";
 
 const NOTICE = "Do not edit: generated from openapi/ by `npm run generate` (scripts/generate.ts).";
@@ -38,6 +39,10 @@ export async function generate(outDir: string): Promise<void> {
       "",
     ].join("\n");
     writeFileSync(join(outDir, "schema.d.ts"), header + astToString(ast));
+
+    step("compile validators openapi.json -> validators.ts");
+    const validatorsHeader = ["/**", " * Request and response validators, compiled ahead of time from the spec.", ` * ${NOTICE}`, " */", "", ""].join("\n");
+    writeFileSync(join(outDir, "validators.ts"), validatorsHeader + compileValidators(JSON.parse(readFileSync(join(outDir, "openapi.json"), "utf8"))));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

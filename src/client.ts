@@ -5,9 +5,11 @@ import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
 import { MergeValidationError } from "./errors.js";
+import { defaultLogger, type Logger } from "./logger.js";
 import { isRegion, REGION_BASE_URLS, type Region } from "./regions.js";
-import type { FetchLike } from "./request.js";
+import type { FetchLike, Settings } from "./request.js";
 import { checkCredential, createRedactor, extraHeaders } from "./secrets.js";
+import type { ResponseValidationMode } from "./validation.js";
 
 /** Every setting of the client. */
 export interface ClientOptions {
@@ -35,6 +37,51 @@ export interface ClientOptions {
   fetch?: FetchLike;
   /** Extra headers sent with every request. They cannot replace the credentials. */
   headers?: Record<string, string>;
+  /**
+   * Check every request body, query and path against the spec before sending; a bad one rejects with
+   * `MergeValidationError` and nothing is sent.
+   * @default true
+   */
+  validateRequests?: boolean;
+  /**
+   * Refuse request fields the spec does not know. By default they are sent as given: the API may be
+   * newer than this spec.
+   * @default false
+   */
+  strictRequests?: boolean;
+  /**
+   * Check 2xx bodies against the spec: `"warn"` reports a mismatch to `logger.warn`, `"strict"` rejects
+   * with `MergeResponseValidationError`. Unknown fields and unknown enum values never count.
+   * @default "warn"
+   */
+  validateResponses?: ResponseValidationMode;
+  /**
+   * How many times a failed call may be retried (connection errors, timeouts, 408, 429, 5xx; a POST
+   * only with its idempotency key, else only on 429).
+   * @default 2
+   */
+  maxRetries?: number;
+  /**
+   * The first backoff delay, in milliseconds; it doubles on each retry, with jitter.
+   * @default 500
+   */
+  initialRetryDelayMs?: number;
+  /**
+   * The longest wait before a retry, in milliseconds, `Retry-After` included.
+   * @default 30000
+   */
+  maxRetryDelayMs?: number;
+  /**
+   * The limit of each attempt (until the body is read), in milliseconds. `0` or `Infinity` for none.
+   * @default 60000
+   */
+  timeoutMs?: number;
+  /**
+   * Where the client reports: requests (headers redacted) at `debug`, retries at `info`, response
+   * mismatches at `warn`.
+   * @default warnings to console.warn
+   */
+  logger?: Logger;
 }
 
 /** The client: one property per resource, plus the raw typed openapi-fetch client. */
@@ -71,10 +118,34 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
   // `expand` is `style: form, explode: false` in the spec: ONE comma-joined value, as Merge requires.
   const raw = createClient<paths>({ baseUrl, fetch, headers, querySerializer: { array: { style: "form", explode: false } } });
 
+  const transport = { fetch, redact, logger: options.logger ?? defaultLogger, settings: resolveSettings(options) };
   return {
-    engagements: createEngagements({ raw, transport: { fetch, redact }, accountToken }),
+    engagements: createEngagements({ raw, transport, accountToken }),
     raw,
     baseUrl,
+  };
+}
+
+function resolveSettings(options: ClientOptions): Settings {
+  const count = (value: number | undefined, fallback: number, pointer: string): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+      throw new MergeValidationError([{ pointer, message: "must be a number >= 0" }]);
+    }
+    return value;
+  };
+  const mode = options.validateResponses ?? "warn";
+  if (!["off", "warn", "strict"].includes(mode)) {
+    throw new MergeValidationError([{ pointer: "/validateResponses", message: 'must be "off", "warn" or "strict"' }]);
+  }
+  return {
+    maxRetries: Math.floor(count(options.maxRetries, 2, "/maxRetries")),
+    initialRetryDelayMs: count(options.initialRetryDelayMs, 500, "/initialRetryDelayMs"),
+    maxRetryDelayMs: count(options.maxRetryDelayMs, 30_000, "/maxRetryDelayMs"),
+    timeoutMs: count(options.timeoutMs, 60_000, "/timeoutMs"),
+    validateRequests: options.validateRequests ?? true,
+    strictRequests: options.strictRequests ?? false,
+    validateResponses: mode,
   };
 }
 

@@ -13,7 +13,8 @@ import {
   type RemoteFieldClassesQuery,
   type RetrieveEngagementQuery,
 } from "./query.js";
-import { callOnce, type CallInfo, type FetchLike, type FetchResult, type Transport } from "./request.js";
+import { execute, type Call, type FetchLike, type FetchResult, type Transport } from "./request.js";
+import type { OperationId } from "./validation.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
 import type {
   Engagement,
@@ -40,6 +41,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Extra headers for this call. They cannot replace the credentials. */
   headers?: Record<string, string>;
+  /** The limit of each attempt of this call, in milliseconds; overrides the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** How many times this call may be retried; overrides the client's `maxRetries`. */
+  maxRetries?: number;
 }
 
 /** Options of the writes, `engagements.create` and `engagements.update`. */
@@ -54,9 +59,12 @@ export interface WriteOptions extends RequestOptions {
 export interface CreateOptions extends WriteOptions {
   /**
    * The `Idempotency-Key` header: Merge replays the stored answer to a repeated key instead of writing
-   * twice. Use one key per engagement and reuse it when you retry.
+   * twice. By default a new UUIDv4 is sent with every `create` call and reused on each of its retries;
+   * give your own (one per engagement) to make retries across processes safe too. With `false` no key
+   * is sent, and the call is then retried only on 429.
+   * @default crypto.randomUUID()
    */
-  idempotencyKey?: string;
+  idempotencyKey?: string | false;
 }
 
 /** Options of `engagements.update`. */
@@ -163,9 +171,11 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return { ...extraHeaders(options.headers), "X-Account-Token": token };
   }
 
-  /** What openapi-fetch takes besides params and body: our tracking fetch and the caller's signal. */
-  function init(fetch: FetchLike, options: RequestOptions) {
-    return options.signal ? { fetch, signal: options.signal } : { fetch };
+  function pathId(id: unknown): string {
+    if (typeof id !== "string" || id.length === 0) {
+      throw new MergeValidationError([{ pointer: "/path/id", message: "must be a non-empty string (Merge's id of the engagement)" }]);
+    }
+    return id;
   }
 
   function writeQuery(options: WriteOptions) {
@@ -175,35 +185,44 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return query;
   }
 
-  function pathId(id: unknown): string {
-    if (typeof id !== "string" || id.length === 0) {
-      throw new MergeValidationError([{ pointer: "/path/id", message: "must be a non-empty string (Merge's id of the engagement)" }]);
-    }
-    return id;
+  /** A read: retried like any idempotent call. */
+  function read<T>(operation: OperationId, options: RequestOptions, parts: Call<T>["parts"], send: Call<T>["send"]): Promise<T> {
+    return execute(transport, { operation, method: "GET", write: false, retry: "idempotent", parts, overrides: options, send });
   }
 
-  function call<T>(info: CallInfo, send: (fetch: FetchLike) => Promise<FetchResult<T>>): Promise<T> {
-    return callOnce(transport, info, send);
-  }
-
-  const READ: CallInfo = { method: "GET", write: false };
+  /** openapi-fetch's per-request options: our tracking fetch and the attempt's signal. */
+  const init = (fetch: FetchLike, signal: AbortSignal) => ({ fetch, signal });
 
   const resource: EngagementsResource<AccountTokenMode> = {
     async create(model: EngagementRequest, options: CreateOptions = {}) {
+      const idempotencyKey =
+        options.idempotencyKey === false
+          ? undefined
+          : checkCredential(options.idempotencyKey ?? crypto.randomUUID(), "/header/Idempotency-Key", "idempotencyKey");
       const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(options);
-      if (options.idempotencyKey !== undefined) {
-        header["Idempotency-Key"] = checkCredential(options.idempotencyKey, "/header/Idempotency-Key", "idempotencyKey");
-      }
+      if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
       const query = writeQuery(options);
-      return call({ method: "POST", write: true, idempotencyKey: options.idempotencyKey }, (fetch) =>
-        raw.POST("/crm/v1/engagements", { params: { header, query }, body: { model }, ...init(fetch, options) }),
-      );
+      const body = { model };
+      return execute(transport, {
+        operation: "engagementsCreate",
+        method: "POST",
+        write: true,
+        // Without a key a retry after a 5xx or a timeout could store the engagement twice.
+        retry: idempotencyKey === undefined ? "rate-limit-only" : "idempotent",
+        idempotencyKey,
+        parts: { header, query, body },
+        overrides: options,
+        send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
+          raw.POST("/crm/v1/engagements", { params: { header, query }, body, ...init(fetch, signal) }),
+      });
     },
 
     async list(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(options);
       const wire = listQueryToWire(query);
-      return call(READ, (fetch) => raw.GET("/crm/v1/engagements", { params: { header, query: wire }, ...init(fetch, options) }));
+      return read("engagementsList", options, { header, query: wire }, (fetch, signal) =>
+        raw.GET("/crm/v1/engagements", { params: { header, query: wire }, ...init(fetch, signal) }),
+      );
     },
 
     pages(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
@@ -217,8 +236,9 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     async retrieve(id: string, query: RetrieveEngagementQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(options);
       const path = { id: pathId(id) };
-      return call(READ, (fetch) =>
-        raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: withoutEmptyExpand(query) }, ...init(fetch, options) }),
+      const wire = withoutEmptyExpand(query);
+      return read("engagementsRetrieve", options, { header, path, query: wire }, (fetch, signal) =>
+        raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: wire }, ...init(fetch, signal) }),
       );
     },
 
@@ -226,28 +246,39 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const header = callHeaders(options);
       const path = { id: pathId(id) };
       const query = writeQuery(options);
-      return call({ method: "PATCH", write: true }, (fetch) =>
-        raw.PATCH("/crm/v1/engagements/{id}", { params: { header, path, query }, body: { model: patch }, ...init(fetch, options) }),
-      );
+      const body = { model: patch };
+      return execute(transport, {
+        operation: "engagementsPartialUpdate",
+        method: "PATCH",
+        write: true,
+        // PATCH sets fields to given values: sending it twice leaves the same state.
+        retry: "idempotent",
+        parts: { header, path, query, body },
+        overrides: options,
+        send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
+          raw.PATCH("/crm/v1/engagements/{id}", { params: { header, path, query }, body, ...init(fetch, signal) }),
+      });
     },
 
     async metaForCreate(options: RequestOptions = {}) {
       const header = callHeaders(options);
-      return call(READ, (fetch) => raw.GET("/crm/v1/engagements/meta/post", { params: { header }, ...init(fetch, options) }));
+      return read("engagementsMetaPostRetrieve", options, { header }, (fetch, signal) =>
+        raw.GET("/crm/v1/engagements/meta/post", { params: { header }, ...init(fetch, signal) }),
+      );
     },
 
     async metaForUpdate(id: string, options: RequestOptions = {}) {
       const header = callHeaders(options);
       const path = { id: pathId(id) };
-      return call(READ, (fetch) =>
-        raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, ...init(fetch, options) }),
+      return read("engagementsMetaPatchRetrieve", options, { header, path }, (fetch, signal) =>
+        raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, ...init(fetch, signal) }),
       );
     },
 
     async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(options);
-      return call(READ, (fetch) =>
-        raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, ...init(fetch, options) }),
+      return read("engagementsRemoteFieldClassesList", options, { header, query }, (fetch, signal) =>
+        raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, ...init(fetch, signal) }),
       );
     },
 

@@ -38,9 +38,11 @@ export {
   isMergeValidationError,
 } from "./errors.js";
 export type { MergeApiErrorInit, MergeErrorOptions, ValidationIssue } from "./errors.js";
+export type { Logger } from "./logger.js";
 export { isRegion, REGION_BASE_URLS } from "./regions.js";
 export type { Region } from "./regions.js";
 export type { FetchLike } from "./request.js";
+export type { ResponseValidationMode } from "./validation.js";
 export type {
   Account,
   components,

@@ -1,10 +1,27 @@
 /**
- * One call through openapi-fetch, turned into the throwing style: the typed data on 2xx, a typed
- * `MergeError` otherwise. The decision is made on `response.ok`, never on openapi-fetch's `error`
- * field (it is `undefined` for an empty error body).
+ * One call, end to end: validate the request, send it through openapi-fetch with a per-attempt
+ * timeout, retry what is safe to retry, check the response. The outcome is the typed data on 2xx or a
+ * typed `MergeError`; the decision is made on `response.ok`, never on openapi-fetch's `error` field
+ * (it is `undefined` for an empty error body).
  */
-import { apiErrorFor, MergeConnectionError, MergeError, MergeResponseValidationError } from "./errors.js";
+import {
+  apiErrorFor,
+  MergeConnectionError,
+  MergeError,
+  MergeResponseValidationError,
+  MergeTimeoutError,
+} from "./errors.js";
+import { redactHeaders, type Logger } from "./logger.js";
+import { isRetryable, retryDelay, sleep, type RetryPolicy, type RetrySettings } from "./retry.js";
 import { redactBody, safeUrl, type Redactor } from "./secrets.js";
+import {
+  responseError,
+  responseProblems,
+  validateRequest,
+  type OperationId,
+  type RequestParts,
+  type ResponseValidationMode,
+} from "./validation.js";
 
 /** The `fetch` the client calls; openapi-fetch passes it a `Request`. */
 export type FetchLike = (input: Request) => Promise<Response>;
@@ -16,17 +33,41 @@ export interface FetchResult<T> {
   response: Response;
 }
 
-/** Facts about a call that errors report. */
-export interface CallInfo {
-  method: string;
-  /** True for POST and PATCH: an error then says whether the write may have happened. */
-  write: boolean;
-  idempotencyKey?: string | undefined;
+/** The client-wide settings every call starts from. */
+export interface Settings extends RetrySettings {
+  timeoutMs: number;
+  validateRequests: boolean;
+  strictRequests: boolean;
+  validateResponses: ResponseValidationMode;
 }
 
 export interface Transport {
   fetch: FetchLike;
   redact: Redactor;
+  logger: Logger;
+  settings: Settings;
+}
+
+/** Per-call overrides of the settings. */
+export interface CallOverrides {
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  maxRetries?: number | undefined;
+}
+
+/** One call, as the resource methods describe it. */
+export interface Call<T> {
+  operation: OperationId;
+  method: "GET" | "POST" | "PATCH";
+  /** Errors of a write say whether it may have happened. */
+  write: boolean;
+  retry: RetryPolicy;
+  idempotencyKey?: string | undefined;
+  /** What validation checks (the same values `send` sends). */
+  parts: RequestParts;
+  overrides: CallOverrides;
+  /** Sends one attempt through openapi-fetch with the given fetch and signal. */
+  send: (fetch: FetchLike, signal: AbortSignal) => Promise<FetchResult<T>>;
 }
 
 // By name, not `instanceof`: the error may come from another realm (a worker, a test VM).
@@ -34,66 +75,116 @@ function isNamed(error: unknown, name: string): boolean {
   return typeof error === "object" && error !== null && "name" in error && error.name === name;
 }
 
-/**
- * Runs `send` (an openapi-fetch call given our tracking `fetch`) once and returns its data.
- * Tracking tells a failure before the response (nothing or something may have been stored) from a
- * failure while reading the body (the status is known).
- */
-export async function callOnce<T>(
-  transport: Transport,
-  info: CallInfo,
-  send: (fetch: FetchLike) => Promise<FetchResult<T>>,
-): Promise<T> {
+/** Runs a call: validation, attempts, retries, response checking. */
+export async function execute<T>(transport: Transport, call: Call<T>): Promise<T> {
+  const { settings, logger } = transport;
+  if (settings.validateRequests) validateRequest(call.operation, call.parts, settings.strictRequests, call.idempotencyKey);
+  const maxRetries = call.overrides.maxRetries ?? settings.maxRetries;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOnce(transport, call, attempt);
+    } catch (error) {
+      if (attempt > maxRetries || !isRetryable(error, call.retry)) throw error;
+      const delay = retryDelay(error, attempt - 1, settings);
+      logger.info?.(`retrying ${call.method} ${call.operation} in ${Math.round(delay)} ms (attempt ${attempt + 1} of ${maxRetries + 1})`, {
+        reason: error instanceof Error ? error.message : String(error),
+        idempotencyKey: call.idempotencyKey,
+      });
+      await sleep(delay, call.overrides.signal);
+    }
+  }
+}
+
+/** One attempt, with its own timeout combined with the caller's signal. */
+async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: number): Promise<T> {
+  const { redact, logger, settings } = transport;
+  const timeoutMs = call.overrides.timeoutMs ?? settings.timeoutMs;
+  const caller = call.overrides.signal;
+  const controller = new AbortController();
+  let timedOut = false;
+  const onCallerAbort = () => controller.abort(caller?.reason);
+  if (caller?.aborted) controller.abort(caller.reason);
+  else caller?.addEventListener("abort", onCallerAbort, { once: true });
+  const timer =
+    Number.isFinite(timeoutMs) && timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+        }, timeoutMs)
+      : undefined;
+
   let request: Request | undefined;
   let response: Response | undefined;
+  const started = Date.now();
   const tracking: FetchLike = async (input) => {
     request = input;
+    if (logger.debug) logger.debug(`→ ${input.method} ${safeUrl(input.url, redact)} (attempt ${attempt})`, { headers: redactHeaders(input.headers) });
     response = await transport.fetch(input);
+    logger.debug?.(`← ${response.status} ${input.method} ${safeUrl(input.url, redact)} in ${Date.now() - started} ms`);
     return response;
   };
-  const base = { idempotencyKey: info.idempotencyKey };
+  const base = { idempotencyKey: call.idempotencyKey };
+  const where = () => `${call.method} ${safeUrl(request?.url ?? "", redact)}`;
+
   let result: FetchResult<T>;
   try {
-    result = await send(tracking);
+    result = await call.send(tracking, controller.signal);
   } catch (cause) {
-    if (cause instanceof MergeError || isNamed(cause, "AbortError")) throw cause;
-    const url = safeUrl(request?.url ?? "", transport.redact);
+    if (cause instanceof MergeError) throw cause;
+    if (timedOut) {
+      throw new MergeTimeoutError(`${where()} timed out after ${timeoutMs} ms (timeoutMs)`, timeoutMs, {
+        ...base,
+        cause,
+        writeMayHaveHappened: call.write && request !== undefined,
+      });
+    }
+    if (caller?.aborted || isNamed(cause, "AbortError")) throw cause;
+    const status = response ? `${response.status} ${response.statusText}: ` : "";
     if (response === undefined) {
-      throw new MergeConnectionError(
-        transport.redact(`${info.method} ${url} failed before a response: ${describe(cause)}`),
-        { ...base, cause, writeMayHaveHappened: info.write && request !== undefined },
-      );
+      throw new MergeConnectionError(redact(`${where()} failed before a response: ${describe(cause)}`), {
+        ...base,
+        cause,
+        writeMayHaveHappened: call.write && request !== undefined,
+      });
     }
     if (response.ok && isNamed(cause, "SyntaxError")) {
-      throw new MergeResponseValidationError(
-        response.status,
-        [{ pointer: "", message: "the body is not valid JSON" }],
-        `${response.status} ${response.statusText}: ${info.method} ${url}: the response body is not valid JSON`,
-        { ...base, cause, writeMayHaveHappened: info.write },
-      );
+      throw new MergeResponseValidationError(response.status, [{ pointer: "", message: "the body is not valid JSON" }], `${status}${where()}: the response body is not valid JSON`, {
+        ...base,
+        cause,
+        writeMayHaveHappened: call.write,
+      });
     }
-    if (!response.ok) throw errorFromResponse(response, null, info, transport.redact, url);
-    throw new MergeConnectionError(
-      transport.redact(`${response.status} ${response.statusText}: ${info.method} ${url}: the body was cut short: ${describe(cause)}`),
-      { ...base, cause, writeMayHaveHappened: info.write },
-    );
+    if (!response.ok) throw errorFromResponse(response, null, call, redact, safeUrl(request?.url ?? "", redact));
+    throw new MergeConnectionError(redact(`${status}${where()}: the body was cut short: ${describe(cause)}`), {
+      ...base,
+      cause,
+      writeMayHaveHappened: call.write,
+    });
+  } finally {
+    clearTimeout(timer);
+    caller?.removeEventListener("abort", onCallerAbort);
   }
-  const { response: final } = result;
-  if (!final.ok) {
-    throw errorFromResponse(final, result.error, info, transport.redact, safeUrl(final.url || request?.url || "", transport.redact));
-  }
+
+  const final = result.response;
+  if (!final.ok) throw errorFromResponse(final, result.error, call, redact, safeUrl(request?.url ?? final.url, redact));
   if (result.data === undefined) {
-    throw new MergeResponseValidationError(
-      final.status,
-      [{ pointer: "", message: "the body is empty" }],
-      `${final.status} ${final.statusText}: ${info.method} ${safeUrl(final.url, transport.redact)}: the response body is empty`,
-      { ...base, writeMayHaveHappened: info.write },
-    );
+    throw new MergeResponseValidationError(final.status, [{ pointer: "", message: "the body is empty" }], `${final.status} ${final.statusText}: ${where()}: the response body is empty`, {
+      ...base,
+      writeMayHaveHappened: call.write,
+    });
+  }
+  if (settings.validateResponses !== "off") {
+    const problems = responseProblems(call.operation, final.status, result.data);
+    if (problems.length > 0) {
+      const error = responseError(final.status, problems, `${final.status} ${where()}`, { ...base, writeMayHaveHappened: call.write });
+      if (settings.validateResponses === "strict") throw error;
+      logger.warn?.(error.message, { problems });
+    }
   }
   return result.data;
 }
 
-function errorFromResponse(response: Response, error: unknown, info: CallInfo, redact: Redactor, url: string) {
+function errorFromResponse<T>(response: Response, error: unknown, call: Call<T>, redact: Redactor, url: string) {
   // openapi-fetch gives the parsed JSON, the raw text, '' or undefined for an empty body.
   const body = error === undefined || error === "" ? null : redactBody(error, redact);
   return apiErrorFor({
@@ -101,11 +192,11 @@ function errorFromResponse(response: Response, error: unknown, info: CallInfo, r
     statusText: response.statusText,
     headers: response.headers,
     body,
-    method: info.method,
+    method: call.method,
     url,
-    idempotencyKey: info.idempotencyKey,
+    idempotencyKey: call.idempotencyKey,
     // A 5xx or 408 may come after the write was stored; other statuses mean it was refused.
-    writeMayHaveHappened: info.write && (response.status >= 500 || response.status === 408),
+    writeMayHaveHappened: call.write && (response.status >= 500 || response.status === 408),
   });
 }
 

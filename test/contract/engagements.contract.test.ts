@@ -7,6 +7,7 @@ import {
   MergeAuthenticationError,
   MergeBadRequestError,
   MergeServerError,
+  MergeValidationError,
   type EngagementRequest,
 } from "../../src/index.js";
 import { prismUrl } from "../setup/prism.js";
@@ -27,8 +28,14 @@ const EVERY_FIELD: Required<EngagementRequest> = {
   remote_fields: [{ remote_field_class: "2fa1c5d4-7d0e-4b8a-9c3f-1f2e3d4c5b6a", value: { nested: [1, 2] } }],
 };
 
-function client() {
-  return createMergeCrmClient({ apiKey: "test-api-key", accountToken: "test-account-token", baseUrl: prismUrl() });
+function client(validateRequests = true) {
+  return createMergeCrmClient({
+    apiKey: "test-api-key",
+    accountToken: "test-account-token",
+    baseUrl: prismUrl(),
+    validateRequests,
+    validateResponses: "strict",
+  });
 }
 
 describe("POST /crm/v1/engagements against Prism", () => {
@@ -101,9 +108,19 @@ describe("POST /crm/v1/engagements against Prism", () => {
     expect(paths).toEqual(expect.arrayContaining(["request/body/model/direction", "request/body/model/contacts/0"]));
   });
 
-  test("the same bad body through engagements.create rejects with a typed MergeBadRequestError", async () => {
+  test("the same bad body through engagements.create is refused before sending, naming /model/direction", async () => {
     const bad = { direction: "SIDEWAYS" } as unknown as EngagementRequest;
     const error: unknown = await client().engagements.create(bad).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MergeValidationError);
+    expect(error).toMatchObject({
+      problems: [{ pointer: "/model/direction", message: "must be equal to one of the allowed values: INBOUND, OUTBOUND, or must be null" }],
+      writeMayHaveHappened: false,
+    });
+  });
+
+  test("with validation off, the bad body reaches Prism and comes back as a typed MergeBadRequestError", async () => {
+    const bad = { direction: "SIDEWAYS" } as unknown as EngagementRequest;
+    const error: unknown = await client(false).engagements.create(bad).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MergeBadRequestError);
     expect(error).toMatchObject({ status: 400, method: "POST", writeMayHaveHappened: false });
   });
@@ -132,6 +149,7 @@ describe("POST /crm/v1/engagements against Prism", () => {
 
   test("documented failures come back typed: 429 and 5xx", async () => {
     const merge = createMergeCrmClient({
+      maxRetries: 0,
       apiKey: "test-api-key",
       accountToken: "test-account-token",
       baseUrl: prismUrl(),

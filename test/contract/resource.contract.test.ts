@@ -22,11 +22,13 @@ function preferring(example?: string): { fetch: FetchLike; urls: string[] } {
   };
 }
 
-function client(fetch?: FetchLike) {
+function client(fetch?: FetchLike, validateRequests = true) {
   return createMergeCrmClient({
     apiKey: "test-api-key",
     accountToken: "test-account-token",
     baseUrl: prismUrl(),
+    validateRequests,
+    validateResponses: "strict",
     ...(fetch ? { fetch } : {}),
   });
 }
@@ -55,8 +57,12 @@ describe("engagements against Prism", () => {
     expect(new URL(rec.urls[0] ?? "").searchParams.get("expand")).toBe("account,contacts,engagement_type,owner");
   });
 
-  test("a page_size over 100 is refused by the spec", async () => {
-    await expect(client().engagements.list({ page_size: 101 })).rejects.toBeInstanceOf(MergeBadRequestError);
+  test("a page_size over 100 is refused by the spec: by the client before sending, and by Prism", async () => {
+    await expect(client().engagements.list({ page_size: 101 })).rejects.toMatchObject({
+      name: "MergeValidationError",
+      problems: [{ pointer: "/query/page_size", message: "must be <= 100" }],
+    });
+    await expect(client(undefined, false).engagements.list({ page_size: 101 })).rejects.toBeInstanceOf(MergeBadRequestError);
   });
 
   test("listAll and pages walk Prism's single page", async () => {
@@ -92,8 +98,9 @@ describe("engagements against Prism", () => {
     expect(typeof contact === "object" ? contact.first_name : contact).toBe("Gil");
   });
 
-  test("retrieve with an id that is not a uuid is refused", async () => {
-    await expect(client().engagements.retrieve("19202938")).rejects.toBeInstanceOf(MergeBadRequestError);
+  test("retrieve with an id that is not a uuid is refused: by the client, and by Prism", async () => {
+    await expect(client().engagements.retrieve("19202938")).rejects.toMatchObject({ problems: [{ pointer: "/path/id" }] });
+    await expect(client(undefined, false).engagements.retrieve("19202938")).rejects.toBeInstanceOf(MergeBadRequestError);
   });
 
   test("update sends null to clear a field, with the write flags", async () => {
@@ -108,7 +115,8 @@ describe("engagements against Prism", () => {
 
   test("update with a field the spec forbids is refused", async () => {
     const bad = { direction: "UPWARD" } as unknown as { direction: "INBOUND" };
-    await expect(client().engagements.update(ID, bad)).rejects.toBeInstanceOf(MergeBadRequestError);
+    await expect(client().engagements.update(ID, bad)).rejects.toMatchObject({ problems: [{ pointer: "/model/direction" }] });
+    await expect(client(undefined, false).engagements.update(ID, bad)).rejects.toBeInstanceOf(MergeBadRequestError);
   });
 
   test("metaForCreate and metaForUpdate return a MetaResponse", async () => {

@@ -24,17 +24,25 @@ describe("createMergeCrmClient: requests", () => {
     expect(req?.headers.get("authorization")).toBe(`Bearer ${API_KEY}`);
     expect(req?.headers.get("x-account-token")).toBe(ACCOUNT_TOKEN);
     expect(req?.headers.get("content-type")).toBe("application/json");
-    expect(req?.headers.get("idempotency-key")).toBeNull();
+    // create sends a fresh UUIDv4 idempotency key by default
+    expect(req?.headers.get("idempotency-key")).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(JSON.parse(req?.body ?? "")).toEqual({ model: { subject: "Call from customer", direction: "INBOUND" } });
   });
 
-  test("sends the idempotency key and the query flags when given, and nothing when not", async () => {
+  test("sends the caller's idempotency key, a new one per call by default, none with false; query flags when given", async () => {
     const rec = recordingFetch(() => json(201, CREATED));
     const merge = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch: rec.fetch });
     await merge.engagements.create({}, { idempotencyKey: "key-1", isDebugMode: true, runAsync: false });
     await merge.engagements.create({});
+    await merge.engagements.create({});
+    await merge.engagements.create({}, { idempotencyKey: false });
 
-    expect(rec.requests[0]?.headers.get("idempotency-key")).toBe("key-1");
+    const keys = rec.requests.map((r) => r.headers.get("idempotency-key"));
+    expect(keys[0]).toBe("key-1");
+    expect(keys[1]).toEqual(expect.any(String));
+    expect(keys[2]).toEqual(expect.any(String));
+    expect(keys[1]).not.toBe(keys[2]);
+    expect(keys[3]).toBeNull();
     expect(rec.requests[0]?.url.search).toBe("?is_debug_mode=true&run_async=false");
     expect(rec.requests[1]?.url.search).toBe("");
   });

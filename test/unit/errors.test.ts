@@ -20,7 +20,8 @@ const ACCOUNT_TOKEN = "acct_SECRET_TOKEN_654321";
 
 function clientAnswering(answer: () => Response | Promise<Response>) {
   const rec = recordingFetch(answer);
-  return createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch: rec.fetch });
+  // Retries have their own tests (test/unit/retry.test.ts, test/faults/): here one attempt shows the mapping.
+  return createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch: rec.fetch, maxRetries: 0 });
 }
 
 async function failure(promise: Promise<unknown>): Promise<MergeError> {
@@ -121,7 +122,7 @@ describe("error mapping", () => {
     const fetch: FetchLike = async () => {
       throw new TypeError("fetch failed", { cause: new Error("ECONNRESET") });
     };
-    const merge = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch });
+    const merge = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch, maxRetries: 0 });
     const error = await failure(merge.engagements.create({}, { idempotencyKey: "k-1" }));
     expect(error).toBeInstanceOf(MergeConnectionError);
     expect(error.message).toContain("ECONNRESET");

@@ -11,7 +11,7 @@ const ID = "550e8400-e29b-41d4-a716-446655440000";
 
 function client(answer: (request: RecordedRequest) => Response | Promise<Response>) {
   const rec = recordingFetch(answer);
-  const merge = createMergeCrmClient({ apiKey: "sk_test_key", accountToken: "acct_token", fetch: rec.fetch });
+  const merge = createMergeCrmClient({ apiKey: "sk_test_key", accountToken: "acct_token", fetch: rec.fetch, maxRetries: 0 });
   return { merge, requests: rec.requests };
 }
 
@@ -70,7 +70,9 @@ describe("query serialization", () => {
   });
 
   test("an empty expand and undefined parameters are left out", async () => {
-    const { merge, requests } = client(() => json(200, engagement(1)));
+    const { merge, requests } = client((r) =>
+      r.url.pathname.endsWith(ID) ? json(200, engagement(1)) : json(200, { next: null, previous: null, results: [] }),
+    );
     await merge.engagements.retrieve(ID, { expand: [] });
     await merge.engagements.list({ expand: [] });
     expect(requests[0]?.url.search).toBe("");
@@ -98,10 +100,17 @@ describe("query serialization", () => {
     for (const r of requests) expect(r.headers.get("x-account-token")).toBe("acct_token");
   });
 
-  test("a path id is encoded, so it cannot escape its segment", async () => {
+  test("a path id that is not a uuid is refused; with validation off it is still encoded into its segment", async () => {
     const { merge, requests } = client(() => json(200, engagement(1)));
-    await merge.engagements.retrieve("../../meta/post");
-    expect(requests[0]?.url.pathname).toBe("/api/crm/v1/engagements/..%2F..%2Fmeta%2Fpost");
+    await expect(merge.engagements.retrieve("../../meta/post")).rejects.toMatchObject({
+      name: "MergeValidationError",
+      problems: [{ pointer: "/path/id", message: 'must match format "uuid"' }],
+    });
+    expect(requests).toHaveLength(0);
+    const rec = recordingFetch(() => json(200, engagement(1)));
+    const loose = createMergeCrmClient({ apiKey: "sk_test_key", accountToken: "acct_token", fetch: rec.fetch, validateRequests: false });
+    await loose.engagements.retrieve("../../meta/post");
+    expect(rec.requests[0]?.url.pathname).toBe("/api/crm/v1/engagements/..%2F..%2Fmeta%2Fpost");
   });
 });
 

@@ -1,0 +1,29 @@
+/**
+ * The client's logger: any object with some of `debug`, `info`, `warn`, `error` (`console` fits).
+ * Requests are logged at `debug`, retries at `info`, response mismatches at `warn`; credentials are
+ * always redacted first.
+ */
+
+/** Where the client reports what it does. Each method is optional. */
+export interface Logger {
+  debug?(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
+  error?(message: string, details?: Record<string, unknown>): void;
+}
+
+/** The default: warnings to `console.warn`, nothing else. */
+export const defaultLogger: Logger = {
+  warn: (message, details) => (details ? console.warn(message, details) : console.warn(message)),
+};
+
+const SECRET_HEADERS = new Set(["authorization", "x-account-token", "cookie", "set-cookie", "proxy-authorization"]);
+
+/** Headers as a plain object, with credential headers replaced by `[REDACTED]`. */
+export function redactHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name] = SECRET_HEADERS.has(name) ? "[REDACTED]" : value;
+  });
+  return out;
+}
