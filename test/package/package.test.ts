@@ -1,0 +1,106 @@
+/**
+ * Proof from the outside: pack the tarball, install it into a fresh project, then import it as ESM,
+ * require it as CommonJS, type-check a consumer under TypeScript 5.9 and 7, and create an engagement
+ * against the mock it ships. Also checks the package with publint and attw.
+ */
+import { execFileSync, type ExecFileSyncOptions } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const fixtures = fileURLToPath(new URL("./fixtures", import.meta.url));
+let work: string;
+let consumer: string;
+let tarball: string;
+
+function sh(command: string, args: string[], options: ExecFileSyncOptions = {}): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options }).toString();
+  } catch (error) {
+    const e = error as { stdout?: Buffer | string; stderr?: Buffer | string; message: string };
+    throw new Error(`${command} ${args.join(" ")} failed:\n${String(e.stdout ?? "")}\n${String(e.stderr ?? "")}\n${e.message}`);
+  }
+}
+
+function dirSize(dir: string): number {
+  return readdirSync(dir).reduce((sum, name) => {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    return sum + (stat.isDirectory() ? dirSize(path) : stat.size);
+  }, 0);
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "merge-package-"));
+  sh("npm", ["run", "-s", "build"], { cwd: root });
+  const packed = JSON.parse(sh("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: root })) as {
+    filename: string;
+    size: number;
+    unpackedSize: number;
+    entryCount: number;
+  }[];
+  const info = packed[0];
+  if (!info) throw new Error("npm pack produced nothing");
+  tarball = join(work, info.filename);
+  process.stdout.write(`package: ${info.filename} packed ${info.size} B, unpacked ${info.unpackedSize} B, ${info.entryCount} files\n`);
+
+  consumer = join(work, "consumer");
+  mkdirSync(consumer);
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  cpSync(fixtures, consumer, { recursive: true });
+  sh(
+    "npm",
+    [
+      "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error",
+      tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2",
+    ],
+    { cwd: consumer },
+  );
+  process.stdout.write(`package: installed into a fresh project, ${Math.round(dirSize(join(consumer, "node_modules", "merge-crm-engagements")) / 1024)} KiB on disk\n`);
+}, 300_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test("publint and attw find no problem in the packed tarball", () => {
+  const publint = sh(join(root, "node_modules/.bin/publint"), ["--pack", "false", "--strict"], { cwd: root });
+  expect(publint).toContain("All good!");
+  // node16 profile: Node 20+ and TypeScript 7 resolve through "exports" (node10 resolution is gone in TS 7).
+  // attw exits non-zero on any problem in the profile; the JSON lists what it found, ignored ones included.
+  const attw = JSON.parse(sh(join(root, "node_modules/.bin/attw"), [tarball, "--profile", "node16", "--format", "json"], { cwd: root })) as {
+    problems?: Record<string, { resolutionKind?: string }[]>;
+  };
+  const counted = Object.values(attw.problems ?? {}).flat().filter((p) => p.resolutionKind !== "node10");
+  expect(counted).toEqual([]);
+}, 120_000);
+
+test("imported as an ES module, it creates an engagement against the bundled mock", () => {
+  const out = JSON.parse(sh("node", ["run-esm.mjs"], { cwd: consumer }).trim()) as Record<string, string>;
+  expect(out).toEqual({ id: "550e8400-e29b-41d4-a716-446655440000", validation: "/model/direction", specTitle: "Merge CRM Engagements API" });
+}, 60_000);
+
+test("required as CommonJS, it creates an engagement against the bundled mock", () => {
+  const out = JSON.parse(sh("node", ["run-cjs.cjs"], { cwd: consumer }).trim()) as Record<string, unknown>;
+  expect(out).toEqual({ id: "550e8400-e29b-41d4-a716-446655440000", apiError: true, spec: true });
+}, 60_000);
+
+test.each([
+  ["TypeScript 5.9", "node_modules/typescript/bin/tsc"],
+  ["TypeScript 7", "node_modules/typescript7/bin/tsc"],
+])("a consumer using every public method type-checks under %s, and its @ts-expect-error lines hold", (_name, tsc) => {
+  const version = sh("node", [tsc, "--version"], { cwd: consumer });
+  expect(version).toMatch(/Version (5\.9|7)\./);
+  sh("node", [tsc, "-p", "tsconfig.json"], { cwd: consumer });
+}, 120_000);
+
+test("without Prism installed, the mock entry says how to install it", () => {
+  const bare = join(work, "bare");
+  mkdirSync(bare);
+  writeFileSync(join(bare, "package.json"), JSON.stringify({ name: "bare", private: true, type: "module" }));
+  sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], { cwd: bare });
+  const script = 'import("merge-crm-engagements/mock").then((m) => m.startMockServer()).catch((e) => { console.log(e.message); });';
+  expect(sh("node", ["--input-type=module", "-e", script], { cwd: bare })).toContain("npm install --save-dev @stoplight/prism-cli@5.14.2");
+}, 120_000);

@@ -1,0 +1,17 @@
+import { defineConfig } from "tsup";
+
+// The published build: ESM and CommonJS, each with its own declarations, from src/ only.
+export default defineConfig({
+  entry: { index: "src/index.ts", mock: "src/mock.ts" },
+  format: ["esm", "cjs"],
+  dts: true,
+  outDir: "dist",
+  target: "node20",
+  platform: "neutral",
+  clean: true,
+  sourcemap: true,
+  // `import.meta.url` (mock.ts) must work in the CommonJS build too.
+  shims: true,
+  external: ["openapi-fetch"],
+  treeshake: true,
+});
