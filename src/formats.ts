@@ -1,5 +1,6 @@
 /**
- * The string formats the spec uses, checked exactly as Prism 5.14 checks them (ajv-formats 2.1.1,
+ * The string formats the spec uses, checked exactly as Prism checks them (prism-cli 5.14.2 runs
+ * @stoplight/prism-http 5.12.0, with ajv-formats 2.1.1,
  * "full" mode, MIT; and Prism's own date-time), so that the client and the mock agree on every value.
  */
 
