@@ -4,7 +4,7 @@
  * committed. It never writes to generated/.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root, step } from "./lib.js";
@@ -22,7 +22,7 @@ try {
     process.exit(1);
   }
   const committed = join(root, "generated");
-  const names = new Set([...readdirSync(fresh), ...(existsSync(committed) ? readdirSync(committed) : [])]);
+  const names = new Set([...listFiles(fresh), ...(existsSync(committed) ? listFiles(committed) : [])]);
   const stale: string[] = [];
   for (const name of [...names].sort()) {
     const a = join(fresh, name);
@@ -38,4 +38,12 @@ try {
   console.log(`generated/ is up to date (${names.size} files)`);
 } finally {
   rmSync(fresh, { recursive: true, force: true });
+}
+
+/** Every file below `dir`, as paths relative to it. */
+function listFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix)).flatMap((name) => {
+    const relative = prefix ? `${prefix}/${name}` : name;
+    return statSync(join(dir, relative)).isDirectory() ? listFiles(dir, relative) : [relative];
+  });
 }

@@ -5,7 +5,7 @@
  * Usage: `npm run generate` (writes generated/), or `tsx scripts/generate.ts <dir>` to write elsewhere
  * (check-generated.ts does that to compare without touching the work tree).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
@@ -42,10 +42,34 @@ export async function generate(outDir: string): Promise<void> {
 
     step("compile validators openapi.json -> validators.ts");
     const validatorsHeader = ["/**", " * Request and response validators, compiled ahead of time from the spec.", ` * ${NOTICE}`, " */", "", ""].join("\n");
-    writeFileSync(join(outDir, "validators.ts"), validatorsHeader + compileValidators(JSON.parse(readFileSync(join(outDir, "openapi.json"), "utf8"))));
+    const bundledSpec = JSON.parse(readFileSync(join(outDir, "openapi.json"), "utf8")) as Parameters<typeof compileValidators>[0];
+    writeFileSync(join(outDir, "validators.ts"), validatorsHeader + compileValidators(bundledSpec));
+
+    step("extract x-codeSamples -> code-samples/*.ts (type-checked by npm run typecheck)");
+    writeCodeSamples(bundledSpec, join(outDir, "code-samples"));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Writes each operation's TypeScript x-codeSamples to its own module, so that the type check covers the docs. */
+function writeCodeSamples(spec: { paths: Record<string, Record<string, unknown>> }, dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const op = operation as { operationId?: string; "x-codeSamples"?: { lang: string; source: string }[] };
+      const samples = (op["x-codeSamples"] ?? []).filter((sample) => sample.lang === "TypeScript");
+      if (!op.operationId) continue;
+      if (samples.length === 0) throw new Error(`${method.toUpperCase()} ${path} has no TypeScript x-codeSamples`);
+      samples.forEach((sample, i) => {
+        const name = samples.length === 1 ? op.operationId : `${op.operationId}-${i + 1}`;
+        const header = `// x-codeSamples of ${method.toUpperCase()} ${path}. ${NOTICE}\n`;
+        writeFileSync(join(dir, `${name}.ts`), `${header}${sample.source}`);
+      });
+    }
+  }
+  if (readdirSync(dir).length === 0) throw new Error("no x-codeSamples found");
 }
 
 const target = resolve(process.argv[2] ?? join(root, "generated"));

@@ -1,0 +1,87 @@
+/**
+ * The published docs page, opened in a real (Debian) Chromium through playwright-core: the POST
+ * operation, its request fields, its 201 response and its TypeScript sample render; the page makes no
+ * request to the network; a screenshot is saved under test-results/.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const CHROMIUM = "/usr/bin/chromium";
+const screenshot = join(root, "test-results", "docs-post-engagement.png");
+
+let browser: Browser;
+let page: Page;
+let operation: Locator;
+const outside: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  execFileSync("npm", ["run", "-s", "docs"], { cwd: root, stdio: "pipe" });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on("request", (request) => {
+    const url = request.url();
+    if (!/^(file|data|blob|about):/.test(url)) outside.push(url);
+  });
+  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
+  await page.goto(`${file}#/engagements/engagementscreate`, { waitUntil: "load" });
+  operation = page.locator('[id="engagements/engagementscreate"]');
+  await operation.waitFor({ timeout: 30_000 });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+test("the POST operation renders with its parameters, request fields and 201 response", async () => {
+  const text = await operation.innerText();
+  expect(text).toContain("Create an engagement");
+  expect(text).toContain("X-Account-Token");
+  expect(text).toContain("Idempotency-Key");
+  expect(text).toContain("is_debug_mode");
+  expect(text).toContain("run_async");
+  for (const field of ["owner", "subject", "direction", "start_time", "contacts", "engagement_url", "integration_params", "remote_fields"]) {
+    await page.locator(`[id="engagements/engagementscreate/t=request&path=model/${field}"]`).waitFor({ timeout: 10_000 });
+  }
+  const url = await page.locator('[id="engagements/engagementscreate/t=request&path=model/engagement_url"]').innerText();
+  expect(url).toContain("The engagement's URL in the remote (third-party) system.");
+  await page.getByText("201", { exact: true }).first().waitFor({ timeout: 10_000 });
+  const whole = await page.locator("body").innerText();
+  expect(whole).toMatch(/POST\s*\/crm\/v1\/engagements/);
+}, 30_000);
+
+test("each operation shows the TypeScript sample of this client", async () => {
+  const calls: Record<string, string> = {
+    engagementscreate: "merge.engagements.create(",
+    engagementslist: "merge.engagements.list(",
+    engagementsretrieve: "merge.engagements.retrieve(",
+    engagementspartialupdate: "merge.engagements.update(",
+    engagementsmetapostretrieve: "merge.engagements.metaForCreate(",
+    engagementsmetapatchretrieve: "merge.engagements.metaForUpdate(",
+    engagementsremotefieldclasseslist: "merge.engagements.allRemoteFieldClasses(",
+  };
+  for (const [id, call] of Object.entries(calls)) {
+    await page.locator(`a[href="#/engagements/${id}"]`).first().click();
+    const section = page.locator(`[id="engagements/${id}"]`);
+    await section.getByText("createMergeCrmClient").first().waitFor({ timeout: 10_000 });
+    expect(await section.innerText()).toContain(call);
+  }
+  // Back to the create operation for the screenshot.
+  await page.locator('a[href="#/engagements/engagementscreate"]').first().click();
+  await operation.getByText("createMergeCrmClient").first().waitFor({ timeout: 10_000 });
+}, 60_000);
+
+test("the page makes no request to the network, and a screenshot is saved", async () => {
+  mkdirSync(join(root, "test-results"), { recursive: true });
+  await page.screenshot({ path: screenshot });
+  expect(existsSync(screenshot)).toBe(true);
+  expect(outside).toEqual([]);
+  process.stdout.write(`docs: screenshot saved to ${screenshot}\n`);
+}, 30_000);
