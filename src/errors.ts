@@ -4,6 +4,8 @@
  * bodies and URLs are redacted before they are stored, and request headers are never kept.
  */
 
+import { parseRetryAfter } from "./retry-after.js";
+
 /** One problem with a value, located by a JSON pointer (`/model/direction`). */
 export interface ValidationIssue {
   /** A JSON pointer into the request, such as `/model/direction` or `/header/X-Account-Token`. */
@@ -125,6 +127,15 @@ export class MergeUnprocessableError extends MergeApiError {
 /** 429: the linked account's rate limit was reached. `retryAfterMs` says how long to wait, when known. */
 export class MergeRateLimitError extends MergeApiError {
   override name = "MergeRateLimitError";
+  /** The server's `Retry-After` (seconds or HTTP date) in milliseconds; `undefined` when it sent none. */
+  readonly retryAfterMs: number | undefined;
+  constructor(init: MergeApiErrorInit) {
+    super(init);
+    this.retryAfterMs = parseRetryAfter(init.headers.get("retry-after"));
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+  }
 }
 /** 5xx: Merge or the third-party CRM failed. A write may have happened: see `writeMayHaveHappened`. */
 export class MergeServerError extends MergeApiError {

@@ -5,7 +5,10 @@
  *   repeated key); without one it retries only on 429, which Merge sends before doing anything.
  * Other 4xx are never retried: Merge's global limit punishes repeated failing requests.
  */
-import { MergeApiError, MergeConnectionError } from "./errors.js";
+import { MergeApiError, MergeConnectionError, MergeRateLimitError } from "./errors.js";
+import { parseRetryAfter } from "./retry-after.js";
+
+export { parseRetryAfter };
 
 /** Which statuses and failures a call may retry. */
 export type RetryPolicy = "idempotent" | "rate-limit-only";
@@ -25,21 +28,13 @@ export function isRetryable(error: unknown, policy: RetryPolicy): boolean {
   return policy === "idempotent" && error instanceof MergeConnectionError;
 }
 
-/** `Retry-After` in milliseconds (seconds or an HTTP date), or undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
 /**
  * The wait before retry number `retry` (0 for the first): the server's `Retry-After` when it gave one,
  * else exponential backoff with jitter (half fixed, half random); capped by `maxRetryDelayMs` either way.
  */
 export function retryDelay(error: unknown, retry: number, settings: RetrySettings, random = Math.random): number {
-  const retryAfter = error instanceof MergeApiError ? parseRetryAfter(error.headers.get("retry-after")) : undefined;
+  const retryAfter =
+    error instanceof MergeRateLimitError ? error.retryAfterMs : error instanceof MergeApiError ? parseRetryAfter(error.headers.get("retry-after")) : undefined;
   const base = retryAfter ?? settings.initialRetryDelayMs * 2 ** retry * (0.5 + random() / 2);
   return Math.min(Math.max(0, base), settings.maxRetryDelayMs);
 }

@@ -77,6 +77,12 @@ test("publint and attw find no problem in the packed tarball", () => {
   expect(counted).toEqual([]);
 }, 120_000);
 
+test("npm publish --dry-run accepts the package", () => {
+  // --ignore-scripts: the build ran once above; prepack would only repeat it.
+  const out = sh("npm", ["publish", "--dry-run", "--ignore-scripts"], { cwd: root });
+  expect(out).toContain("+ merge-crm-engagements@");
+}, 120_000);
+
 test("imported as an ES module, it creates an engagement against the bundled mock", () => {
   const out = JSON.parse(sh("node", ["run-esm.mjs"], { cwd: consumer }).trim()) as Record<string, string>;
   expect(out).toEqual({ id: "550e8400-e29b-41d4-a716-446655440000", validation: "/model/direction", specTitle: "Merge CRM Engagements API" });

@@ -1,4 +1,4 @@
-import { MergeApiError, MergeConnectionError, MergeTimeoutError, MergeValidationError } from "../../src/index.js";
+import { MergeApiError, MergeConnectionError, MergeRateLimitError, MergeTimeoutError, MergeValidationError } from "../../src/index.js";
 import { isRetryable, parseRetryAfter, retryDelay, sleep } from "../../src/retry.js";
 
 function apiError(status: number, headers: Record<string, string> = {}): MergeApiError {
@@ -37,6 +37,11 @@ describe("Retry-After", () => {
     expect(parseRetryAfter("Wed, 31 Dec 2025 23:59:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  test("MergeRateLimitError says how long to wait", () => {
+    expect(new MergeRateLimitError({ status: 429, statusText: "", headers: new Headers({ "retry-after": "7" }), body: null, method: "GET", url: "https://x" }).retryAfterMs).toBe(7_000);
+    expect(new MergeRateLimitError({ status: 429, statusText: "", headers: new Headers(), body: null, method: "GET", url: "https://x" }).retryAfterMs).toBeUndefined();
   });
 
   test("Retry-After wins over backoff and is capped", () => {
