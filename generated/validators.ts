@@ -3,330 +3,103 @@
  * Do not edit: generated from openapi/ by `npm run generate` (scripts/generate.ts).
  */
 
-import * as r from "../src/validation-runtime.js";
-import type { Check, Problem } from "../src/validation-runtime.js";
+import type { CompiledSchema } from "../src/validation-runtime.js";
 
-function f1(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.format(d, p, o, "date-time");
-}
-function f2(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-}
-function f3(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["integer"])) return;
-  r.range(d, p, o, 1, 100);
-}
-function f5(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.oneOfValues(d, p, o, ["account","contacts","engagement_type","owner"]);
-}
-function f4(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, f5, true);
-}
-function f6(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["boolean"])) return;
-}
-const P_f0: Readonly<Record<string, Check>> = { "created_after": f1, "created_before": f1, "modified_after": f1, "modified_before": f1, "started_after": f1, "started_before": f1, "cursor": f2, "page_size": f3, "expand": f4, "include_deleted_data": f6, "include_remote_data": f6, "include_remote_fields": f6, "include_shell_data": f6, "remote_id": f2 };
-function f0(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f0, [], undefined);
-}
-function f8(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.length(d, p, o, 1, Infinity);
-}
-const P_f7: Readonly<Record<string, Check>> = { "X-Account-Token": f8 };
-function f7(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f7, ["X-Account-Token"], undefined);
-}
-function f9(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string","null"])) return;
-}
-function f11(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.format(d, p, o, "uuid");
-}
-function f13(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["boolean","null"])) return;
-}
-const P_s_User: Readonly<Record<string, Check>> = { "id": f11, "remote_id": f9, "created_at": f1, "modified_at": f1, "remote_was_deleted": f6, "name": f9, "email": f9, "is_active": f13 };
-function s_User(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_User, [], undefined);
-}
-function f14(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["null"])) return;
-}
-function f12(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [f11, s_User, f14]);
-}
-function s_Direction(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.oneOfValues(d, p, o, ["INBOUND","OUTBOUND"]);
-}
-function f15(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [s_Direction, f2, f14]);
-}
-function f18(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.oneOfValues(d, p, o, ["CALL","MEETING","EMAIL"]);
-}
-function f17(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [f18, f2, f14]);
-}
-const P_s_EngagementType: Readonly<Record<string, Check>> = { "id": f11, "remote_id": f9, "created_at": f1, "modified_at": f1, "remote_was_deleted": f6, "activity_type": f17, "name": f9 };
-function s_EngagementType(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_EngagementType, [], undefined);
-}
-function f16(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [f11, s_EngagementType, f14]);
-}
-function f19(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string","null"])) return;
-  r.format(d, p, o, "date-time");
-}
-function f21(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string","null"])) return;
-  r.format(d, p, o, "uuid");
-}
-function f22(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["integer","null"])) return;
-}
-const P_s_Account: Readonly<Record<string, Check>> = { "id": f11, "remote_id": f9, "created_at": f1, "modified_at": f1, "remote_was_deleted": f6, "owner": f21, "name": f9, "description": f9, "industry": f9, "website": f9, "number_of_employees": f22, "last_activity_at": f19, "remote_created_at": f19 };
-function s_Account(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_Account, [], undefined);
-}
-function f20(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [f11, s_Account, f14]);
-}
-const P_s_Contact: Readonly<Record<string, Check>> = { "id": f11, "remote_id": f9, "created_at": f1, "modified_at": f1, "remote_was_deleted": f6, "first_name": f9, "last_name": f9, "account": f21, "owner": f21, "last_activity_at": f19, "remote_created_at": f19 };
-function s_Contact(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_Contact, [], undefined);
-}
-function f24(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [f11, s_Contact]);
-}
-function f23(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, f24, false);
-}
-function f25(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string","null"])) return;
-  r.format(d, p, o, "uri");
-}
-const P_f26: Readonly<Record<string, Check>> = {  };
-function f26(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f26, [], true);
-}
-const P_s_FieldMappings: Readonly<Record<string, Check>> = { "organization_defined_targets": f26, "linked_account_defined_targets": f26 };
-function s_FieldMappings(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object","null"])) return;
-  r.object(d, p, o, P_s_FieldMappings, [], undefined);
-}
-function f28(d: unknown, p: string, o: Problem[]): void { }
-const P_s_RemoteData: Readonly<Record<string, Check>> = { "path": f2, "data": f28 };
-function s_RemoteData(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_RemoteData, ["path"], undefined);
-}
-function f27(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array","null"])) return;
-  r.array(d, p, o, s_RemoteData, false);
-}
-function s_RemoteFieldType(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.oneOfValues(d, p, o, ["string","number","date","datetime","bool","list"]);
-}
-function f30(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [s_RemoteFieldType, f2]);
-}
-function f31(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, f2, false);
-}
-const P_s_ItemSchema: Readonly<Record<string, Check>> = { "item_type": f30, "item_format": f30, "item_choices": f31 };
-function s_ItemSchema(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_ItemSchema, [], undefined);
-}
-const P_s_RemoteFieldClass: Readonly<Record<string, Check>> = { "id": f2, "display_name": f2, "remote_key_name": f2, "description": f2, "is_custom": f6, "is_common_model_field": f6, "is_required": f6, "field_type": f30, "field_format": f30, "field_choices": f31, "item_schema": s_ItemSchema };
-function s_RemoteFieldClass(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_RemoteFieldClass, [], undefined);
-}
-const P_s_RemoteField: Readonly<Record<string, Check>> = { "remote_field_class": s_RemoteFieldClass, "value": f28 };
-function s_RemoteField(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_RemoteField, ["remote_field_class"], undefined);
-}
-function f29(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_RemoteField, false);
-}
-const P_s_Engagement: Readonly<Record<string, Check>> = { "id": f11, "remote_id": f9, "created_at": f1, "modified_at": f1, "owner": f12, "content": f9, "subject": f9, "direction": f15, "engagement_type": f16, "start_time": f19, "end_time": f19, "account": f20, "contacts": f23, "engagement_url": f25, "remote_was_deleted": f6, "field_mappings": s_FieldMappings, "remote_data": f27, "remote_fields": f29 };
-function s_Engagement(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_Engagement, [], undefined);
-}
-function f10(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_Engagement, false);
-}
-const P_s_PaginatedEngagementList: Readonly<Record<string, Check>> = { "next": f9, "previous": f9, "results": f10 };
-function s_PaginatedEngagementList(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_PaginatedEngagementList, ["results"], undefined);
-}
-const P_f32: Readonly<Record<string, Check>> = { "is_debug_mode": f6, "run_async": f6 };
-function f32(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f32, [], undefined);
-}
-function f34(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["string"])) return;
-  r.length(d, p, o, 1, 255);
-}
-const P_f33: Readonly<Record<string, Check>> = { "X-Account-Token": f8, "Idempotency-Key": f34 };
-function f33(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f33, ["X-Account-Token"], undefined);
-}
-function f35(d: unknown, p: string, o: Problem[]): void {
-  r.anyOf(d, p, o, [s_Direction, f14]);
-}
-function f36(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, f11, false);
-}
-const P_f37: Readonly<Record<string, Check>> = {  };
-function f37(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object","null"])) return;
-  r.object(d, p, o, P_f37, [], true);
-}
-const P_s_RemoteFieldRequest: Readonly<Record<string, Check>> = { "remote_field_class": f11, "value": f28 };
-function s_RemoteFieldRequest(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_RemoteFieldRequest, ["remote_field_class"], undefined);
-}
-function f38(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_RemoteFieldRequest, false);
-}
-const P_s_EngagementRequest: Readonly<Record<string, Check>> = { "owner": f21, "content": f9, "subject": f9, "direction": f35, "engagement_type": f21, "start_time": f19, "end_time": f19, "account": f21, "contacts": f36, "engagement_url": f25, "integration_params": f37, "linked_account_params": f37, "remote_fields": f38 };
-function s_EngagementRequest(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_EngagementRequest, [], undefined);
-}
-const P_s_EngagementEndpointRequest: Readonly<Record<string, Check>> = { "model": s_EngagementRequest };
-function s_EngagementEndpointRequest(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_EngagementEndpointRequest, ["model"], undefined);
-}
-const P_s_ValidationProblemSource: Readonly<Record<string, Check>> = { "pointer": f2 };
-function s_ValidationProblemSource(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_ValidationProblemSource, ["pointer"], undefined);
-}
-function f40(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["integer"])) return;
-}
-const P_s_ValidationProblem: Readonly<Record<string, Check>> = { "source": s_ValidationProblemSource, "title": f2, "detail": f2, "problem_type": f2, "block_merge_link": f6, "raw_error": f2, "error_code": f40 };
-function s_ValidationProblem(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_ValidationProblem, ["title","detail","problem_type"], undefined);
-}
-function f39(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_ValidationProblem, false);
-}
-const P_s_DebugModelLogSummary: Readonly<Record<string, Check>> = { "url": f2, "method": f2, "status_code": f40 };
-function s_DebugModelLogSummary(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_DebugModelLogSummary, ["url","method","status_code"], undefined);
-}
-const P_s_DebugModeLog: Readonly<Record<string, Check>> = { "log_id": f2, "dashboard_view": f2, "log_summary": s_DebugModelLogSummary };
-function s_DebugModeLog(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_DebugModeLog, ["log_id","dashboard_view","log_summary"], undefined);
-}
-function f41(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_DebugModeLog, false);
-}
-const P_s_EngagementResponse: Readonly<Record<string, Check>> = { "model": s_Engagement, "warnings": f39, "errors": f39, "logs": f41 };
-function s_EngagementResponse(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_EngagementResponse, ["model","warnings","errors"], undefined);
-}
-const P_f42: Readonly<Record<string, Check>> = { "expand": f4, "include_remote_data": f6, "include_remote_fields": f6, "include_shell_data": f6 };
-function f42(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f42, [], undefined);
-}
-const P_f43: Readonly<Record<string, Check>> = { "id": f11 };
-function f43(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f43, ["id"], undefined);
-}
-function s_PatchedEngagementRequest(d: unknown, p: string, o: Problem[]): void {
-  s_EngagementRequest(d, p, o);
-}
-const P_s_PatchedEngagementEndpointRequest: Readonly<Record<string, Check>> = { "model": s_PatchedEngagementRequest };
-function s_PatchedEngagementEndpointRequest(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_PatchedEngagementEndpointRequest, ["model"], undefined);
-}
-const P_s_LinkedAccountStatus: Readonly<Record<string, Check>> = { "linked_account_status": f2, "can_make_request": f6 };
-function s_LinkedAccountStatus(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_LinkedAccountStatus, ["linked_account_status","can_make_request"], undefined);
-}
-const P_s_MetaResponse: Readonly<Record<string, Check>> = { "request_schema": f26, "status": s_LinkedAccountStatus, "has_conditional_params": f6, "has_required_linked_account_params": f6, "remote_fields": f36 };
-function s_MetaResponse(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_MetaResponse, ["request_schema","has_conditional_params","has_required_linked_account_params"], undefined);
-}
-const P_f44: Readonly<Record<string, Check>> = { "cursor": f2, "page_size": f3, "include_deleted_data": f6, "include_remote_data": f6, "include_remote_fields": f6, "include_shell_data": f6, "is_common_model_field": f6, "is_custom": f6 };
-function f44(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_f44, [], undefined);
-}
-function f45(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["array"])) return;
-  r.array(d, p, o, s_RemoteFieldClass, false);
-}
-const P_s_PaginatedRemoteFieldClassList: Readonly<Record<string, Check>> = { "next": f9, "previous": f9, "results": f45 };
-function s_PaginatedRemoteFieldClassList(d: unknown, p: string, o: Problem[]): void {
-  if (!r.type(d, p, o, ["object"])) return;
-  r.object(d, p, o, P_s_PaginatedRemoteFieldClassList, ["results"], undefined);
-}
+/** Every schema of the spec, compiled; schemas refer to each other by index. */
+export const schemas: readonly CompiledSchema[] = [
+  /* 0 */ {"t":16,"p":{"created_after":1,"created_before":1,"modified_after":1,"modified_before":1,"started_after":1,"started_before":1,"cursor":2,"page_size":3,"expand":4,"include_deleted_data":6,"include_remote_data":6,"include_remote_fields":6,"include_shell_data":6,"remote_id":2}},
+  /* 1 */ {"t":1,"f":"date-time"},
+  /* 2 */ {"t":1},
+  /* 3 */ {"t":4,"r":[1,100]},
+  /* 4 */ {"t":32,"i":5,"u":true},
+  /* 5 */ {"t":1,"e":["account","contacts","engagement_type","owner"]},
+  /* 6 */ {"t":8},
+  /* 7 */ {"t":16,"p":{"X-Account-Token":8},"q":["X-Account-Token"]},
+  /* 8 */ {"t":1,"l":[1,Infinity]},
+  /* 9 */ {"t":16,"p":{"next":10,"previous":10,"results":11},"q":["results"]},
+  /* 10 */ {"t":65},
+  /* 11 */ {"t":32,"i":12},
+  /* 12 */ {"t":16,"p":{"id":13,"remote_id":10,"created_at":1,"modified_at":1,"owner":14,"content":10,"subject":10,"direction":18,"engagement_type":20,"start_time":24,"end_time":24,"account":25,"contacts":29,"engagement_url":32,"remote_was_deleted":6,"field_mappings":33,"remote_data":35,"remote_fields":38}},
+  /* 13 */ {"t":1,"f":"uuid"},
+  /* 14 */ {"a":[13,15,17]},
+  /* 15 */ {"t":16,"p":{"id":13,"remote_id":10,"created_at":1,"modified_at":1,"remote_was_deleted":6,"name":10,"email":10,"is_active":16}},
+  /* 16 */ {"t":72},
+  /* 17 */ {"t":64},
+  /* 18 */ {"a":[19,2,17]},
+  /* 19 */ {"t":1,"e":["INBOUND","OUTBOUND"]},
+  /* 20 */ {"a":[13,21,17]},
+  /* 21 */ {"t":16,"p":{"id":13,"remote_id":10,"created_at":1,"modified_at":1,"remote_was_deleted":6,"activity_type":22,"name":10}},
+  /* 22 */ {"a":[23,2,17]},
+  /* 23 */ {"t":1,"e":["CALL","MEETING","EMAIL"]},
+  /* 24 */ {"t":65,"f":"date-time"},
+  /* 25 */ {"a":[13,26,17]},
+  /* 26 */ {"t":16,"p":{"id":13,"remote_id":10,"created_at":1,"modified_at":1,"remote_was_deleted":6,"owner":27,"name":10,"description":10,"industry":10,"website":10,"number_of_employees":28,"last_activity_at":24,"remote_created_at":24}},
+  /* 27 */ {"t":65,"f":"uuid"},
+  /* 28 */ {"t":68},
+  /* 29 */ {"t":32,"i":30},
+  /* 30 */ {"a":[13,31]},
+  /* 31 */ {"t":16,"p":{"id":13,"remote_id":10,"created_at":1,"modified_at":1,"remote_was_deleted":6,"first_name":10,"last_name":10,"account":27,"owner":27,"last_activity_at":24,"remote_created_at":24}},
+  /* 32 */ {"t":65,"f":"uri"},
+  /* 33 */ {"t":80,"p":{"organization_defined_targets":34,"linked_account_defined_targets":34}},
+  /* 34 */ {"t":16,"x":true},
+  /* 35 */ {"t":96,"i":36},
+  /* 36 */ {"t":16,"p":{"path":2,"data":37},"q":["path"]},
+  /* 37 */ {},
+  /* 38 */ {"t":32,"i":39},
+  /* 39 */ {"t":16,"p":{"remote_field_class":40,"value":37},"q":["remote_field_class"]},
+  /* 40 */ {"t":16,"p":{"id":2,"display_name":2,"remote_key_name":2,"description":2,"is_custom":6,"is_common_model_field":6,"is_required":6,"field_type":41,"field_format":41,"field_choices":43,"item_schema":44}},
+  /* 41 */ {"a":[42,2]},
+  /* 42 */ {"t":1,"e":["string","number","date","datetime","bool","list"]},
+  /* 43 */ {"t":32,"i":2},
+  /* 44 */ {"t":16,"p":{"item_type":41,"item_format":41,"item_choices":43}},
+  /* 45 */ {"t":16,"p":{"is_debug_mode":6,"run_async":6}},
+  /* 46 */ {"t":16,"p":{"X-Account-Token":8,"Idempotency-Key":47},"q":["X-Account-Token"]},
+  /* 47 */ {"t":1,"l":[1,255]},
+  /* 48 */ {"t":16,"p":{"model":49},"q":["model"]},
+  /* 49 */ {"t":16,"p":{"owner":27,"content":10,"subject":10,"direction":50,"engagement_type":27,"start_time":24,"end_time":24,"account":27,"contacts":51,"engagement_url":32,"integration_params":52,"linked_account_params":52,"remote_fields":53}},
+  /* 50 */ {"a":[19,17]},
+  /* 51 */ {"t":32,"i":13},
+  /* 52 */ {"t":80,"x":true},
+  /* 53 */ {"t":32,"i":54},
+  /* 54 */ {"t":16,"p":{"remote_field_class":13,"value":37},"q":["remote_field_class"]},
+  /* 55 */ {"t":16,"p":{"model":12,"warnings":56,"errors":56,"logs":60},"q":["model","warnings","errors"]},
+  /* 56 */ {"t":32,"i":57},
+  /* 57 */ {"t":16,"p":{"source":58,"title":2,"detail":2,"problem_type":2,"block_merge_link":6,"raw_error":2,"error_code":59},"q":["title","detail","problem_type"]},
+  /* 58 */ {"t":16,"p":{"pointer":2},"q":["pointer"]},
+  /* 59 */ {"t":4},
+  /* 60 */ {"t":32,"i":61},
+  /* 61 */ {"t":16,"p":{"log_id":2,"dashboard_view":2,"log_summary":62},"q":["log_id","dashboard_view","log_summary"]},
+  /* 62 */ {"t":16,"p":{"url":2,"method":2,"status_code":59},"q":["url","method","status_code"]},
+  /* 63 */ {"t":16,"p":{"expand":4,"include_remote_data":6,"include_remote_fields":6,"include_shell_data":6}},
+  /* 64 */ {"t":16,"p":{"id":13},"q":["id"]},
+  /* 65 */ {"t":16,"p":{"model":66},"q":["model"]},
+  /* 66 */ {"n":[49]},
+  /* 67 */ {"t":16,"p":{"request_schema":34,"status":68,"has_conditional_params":6,"has_required_linked_account_params":6,"remote_fields":51},"q":["request_schema","has_conditional_params","has_required_linked_account_params"]},
+  /* 68 */ {"t":16,"p":{"linked_account_status":2,"can_make_request":6},"q":["linked_account_status","can_make_request"]},
+  /* 69 */ {"t":16,"p":{"cursor":2,"page_size":3,"include_deleted_data":6,"include_remote_data":6,"include_remote_fields":6,"include_shell_data":6,"is_common_model_field":6,"is_custom":6}},
+  /* 70 */ {"t":16,"p":{"next":10,"previous":10,"results":71},"q":["results"]},
+  /* 71 */ {"t":32,"i":40},
+];
 
 /** The operations of the spec, by operationId. */
 export type OperationId = "engagementsList" | "engagementsCreate" | "engagementsRetrieve" | "engagementsPartialUpdate" | "engagementsMetaPostRetrieve" | "engagementsMetaPatchRetrieve" | "engagementsRemoteFieldClassesList";
 
-/** The validators of each operation: its parameters by location, its JSON body, its 2xx bodies. */
+/** The schema (an index into `schemas`) of each part of each operation: parameters by location, JSON body, 2xx bodies. */
 export const operations: Readonly<Record<OperationId, OperationValidators>> = {
-  engagementsList: { query: f0, header: f7, responses: { "200": s_PaginatedEngagementList } },
-  engagementsCreate: { query: f32, header: f33, body: s_EngagementEndpointRequest, responses: { "201": s_EngagementResponse } },
-  engagementsRetrieve: { query: f42, path: f43, header: f7, responses: { "200": s_Engagement } },
-  engagementsPartialUpdate: { query: f32, path: f43, header: f7, body: s_PatchedEngagementEndpointRequest, responses: { "200": s_EngagementResponse } },
-  engagementsMetaPostRetrieve: { header: f7, responses: { "200": s_MetaResponse } },
-  engagementsMetaPatchRetrieve: { path: f43, header: f7, responses: { "200": s_MetaResponse } },
-  engagementsRemoteFieldClassesList: { query: f44, header: f7, responses: { "200": s_PaginatedRemoteFieldClassList } },
+  engagementsList: { query: 0, header: 7, responses: { "200": 9 } },
+  engagementsCreate: { query: 45, header: 46, body: 48, responses: { "201": 55 } },
+  engagementsRetrieve: { query: 63, path: 64, header: 7, responses: { "200": 12 } },
+  engagementsPartialUpdate: { query: 45, path: 64, header: 7, body: 65, responses: { "200": 55 } },
+  engagementsMetaPostRetrieve: { header: 7, responses: { "200": 67 } },
+  engagementsMetaPatchRetrieve: { path: 64, header: 7, responses: { "200": 67 } },
+  engagementsRemoteFieldClassesList: { query: 69, header: 7, responses: { "200": 70 } },
 };
 
 /** What is validated for one operation. */
 export interface OperationValidators {
-  query?: Check;
-  path?: Check;
-  header?: Check;
-  body?: Check;
-  responses: Readonly<Record<string, Check>>;
+  query?: number;
+  path?: number;
+  header?: number;
+  body?: number;
+  responses: Readonly<Record<string, number>>;
 }

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
-import { compileValidators } from "./compile-validators.js";
+import { compileValidators, type Spec } from "./compile-validators.js";
 import { root, run, step } from "./lib.js";
 
 const NOTICE = "Do not edit: generated from openapi/ by `npm run generate` (scripts/generate.ts).";
@@ -42,7 +42,7 @@ export async function generate(outDir: string): Promise<void> {
 
     step("compile validators openapi.json -> validators.ts");
     const validatorsHeader = ["/**", " * Request and response validators, compiled ahead of time from the spec.", ` * ${NOTICE}`, " */", "", ""].join("\n");
-    const bundledSpec = JSON.parse(readFileSync(join(outDir, "openapi.json"), "utf8")) as Parameters<typeof compileValidators>[0];
+    const bundledSpec = JSON.parse(readFileSync(join(outDir, "openapi.json"), "utf8")) as Spec;
     writeFileSync(join(outDir, "validators.ts"), validatorsHeader + compileValidators(bundledSpec));
 
     step("extract x-codeSamples -> code-samples/*.ts (type-checked by npm run typecheck)");

@@ -1,7 +1,8 @@
 /**
- * The small runtime the generated validators (generated/validators.ts) call. The generator turns each
- * schema of the spec into a function of these helpers ahead of time: nothing here compiles a schema
- * or builds code at run time.
+ * The runtime of the generated validators. `scripts/compile-validators.ts` compiles every schema of the
+ * spec ahead of time into a compact table (generated/validators.ts): `$ref`s resolved, identical
+ * schemas shared, annotations dropped, only the keywords below kept. `check` walks that table; nothing
+ * here compiles a schema or builds code at run time (no `new Function`: edge workers forbid it).
  */
 import { FORMATS, type FormatName } from "./formats.js";
 
@@ -16,124 +17,129 @@ export interface Problem {
   unknown?: true;
 }
 
-/** A generated validator: appends the problems of `data` (found at `pointer`) to `out`. */
-export type Check = (data: unknown, pointer: string, out: Problem[]) => void;
+/** One compiled schema. Numbers that name schemas are indexes into the table. */
+export interface CompiledSchema {
+  /** `type`, as a mask of `TYPES` bits. */
+  t?: number;
+  /** `enum`. */
+  e?: readonly unknown[];
+  /** `format`. */
+  f?: FormatName;
+  /** `minLength` and `maxLength`. */
+  l?: readonly [number, number];
+  /** `minimum` and `maximum`. */
+  r?: readonly [number, number];
+  /** `properties`: the schema of each field. */
+  p?: Readonly<Record<string, number>>;
+  /** `required`. */
+  q?: readonly string[];
+  /**
+   * `additionalProperties`: a schema, or `true` to allow other fields silently. Absent: other fields
+   * are noted as unknown (see `Problem.unknown`).
+   */
+  x?: number | true;
+  /** `items`. */
+  i?: number;
+  /** `uniqueItems`. */
+  u?: true;
+  /** `anyOf`. */
+  a?: readonly number[];
+  /** `allOf`. */
+  n?: readonly number[];
+}
 
-type JsonType = "string" | "number" | "integer" | "boolean" | "object" | "array" | "null";
+/** The JSON types, by their bit in `CompiledSchema.t`. */
+export const TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"] as const;
+
+function typeBits(data: unknown): number {
+  if (data === null) return 64;
+  if (Array.isArray(data)) return 32;
+  switch (typeof data) {
+    case "string":
+      return 1;
+    case "boolean":
+      return 8;
+    case "object":
+      return 16;
+    case "number":
+      // An integer is a number too; NaN and Infinity are not JSON numbers.
+      return Number.isInteger(data) ? 6 : Number.isFinite(data) ? 2 : 0;
+    default:
+      return 0;
+  }
+}
 
 /** JSON pointer of a child (RFC 6901 escaping). */
 export function child(pointer: string, key: string | number): string {
   return `${pointer}/${typeof key === "number" ? key : key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
 }
 
-function isType(data: unknown, type: JsonType): boolean {
-  switch (type) {
-    case "null":
-      return data === null;
-    case "array":
-      return Array.isArray(data);
-    case "object":
-      return typeof data === "object" && data !== null && !Array.isArray(data);
-    case "integer":
-      return Number.isInteger(data);
-    case "number":
-      return typeof data === "number" && Number.isFinite(data);
-    default:
-      return typeof data === type;
+/** Appends the problems of `data` (found at `pointer`) against schema `index` of `table` to `out`. */
+export function check(table: readonly CompiledSchema[], index: number, data: unknown, pointer: string, out: Problem[]): void {
+  const s = table[index];
+  if (!s) throw new Error(`validators: no schema #${index}`);
+  const fail = (message: string) => out.push({ pointer, message });
+  const types = s.t;
+  if (types !== undefined && !(typeBits(data) & types)) {
+    fail(`must be ${TYPES.filter((_, bit) => types & (1 << bit)).join(" or ")}`);
+    return;
   }
-}
-
-/** `type`: false (and a problem) when `data` is none of `types`. */
-export function type(data: unknown, pointer: string, out: Problem[], types: readonly JsonType[]): boolean {
-  if (types.some((t) => isType(data, t))) return true;
-  out.push({ pointer, message: `must be ${types.join(" or ")}` });
-  return false;
-}
-
-/** `enum`. */
-export function oneOfValues(data: unknown, pointer: string, out: Problem[], values: readonly unknown[]): void {
-  if (!values.includes(data)) {
-    out.push({ pointer, message: `must be equal to one of the allowed values: ${values.map((v) => (v === null ? "null" : String(v))).join(", ")}` });
+  if (s.e && !s.e.includes(data)) fail(`must be equal to one of the allowed values: ${s.e.map(String).join(", ")}`);
+  if (typeof data === "string") {
+    if (s.f && !FORMATS[s.f](data)) fail(`must match format "${s.f}"`);
+    if (s.l) {
+      // JSON Schema counts code points, not UTF-16 units.
+      const n = [...data].length;
+      if (n < s.l[0]) fail(`must NOT have fewer than ${s.l[0]} characters`);
+      if (n > s.l[1]) fail(`must NOT have more than ${s.l[1]} characters`);
+    }
   }
-}
-
-/** `format`, for strings only. */
-export function format(data: unknown, pointer: string, out: Problem[], name: FormatName): void {
-  if (typeof data === "string" && !FORMATS[name](data)) out.push({ pointer, message: `must match format "${name}"` });
-}
-
-/** `minLength` / `maxLength`, in code points as JSON Schema counts them. */
-export function length(data: unknown, pointer: string, out: Problem[], min: number, max: number): void {
-  if (typeof data !== "string") return;
-  const n = [...data].length;
-  if (n < min) out.push({ pointer, message: `must NOT have fewer than ${min} characters` });
-  if (n > max) out.push({ pointer, message: `must NOT have more than ${max} characters` });
-}
-
-/** `minimum` / `maximum`. */
-export function range(data: unknown, pointer: string, out: Problem[], min: number, max: number): void {
-  if (typeof data !== "number") return;
-  if (data < min) out.push({ pointer, message: `must be >= ${min}` });
-  if (data > max) out.push({ pointer, message: `must be <= ${max}` });
-}
-
-/**
- * `properties`, `required` and `additionalProperties` of an object. `extra` is the check of other
- * fields: `true` allows them silently, `undefined` notes them as unknown (see `Problem.unknown`).
- */
-export function object(
-  data: unknown,
-  pointer: string,
-  out: Problem[],
-  properties: Readonly<Record<string, Check>>,
-  required: readonly string[],
-  extra: Check | true | undefined,
-): void {
-  if (typeof data !== "object" || data === null || Array.isArray(data)) return;
-  // A key whose value is `undefined` is not sent (JSON drops it): it counts as absent.
-  const fields: Readonly<Record<string, unknown>> = data as Readonly<Record<string, unknown>>;
-  for (const name of required) {
-    if (fields[name] === undefined) out.push({ pointer: child(pointer, name), message: `must have required property '${name}'` });
+  if (typeof data === "number" && s.r) {
+    if (data < s.r[0]) fail(`must be >= ${s.r[0]}`);
+    if (data > s.r[1]) fail(`must be <= ${s.r[1]}`);
   }
-  for (const [name, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    const check = Object.hasOwn(properties, name) ? properties[name] : extra;
-    if (check === undefined) out.push({ pointer: child(pointer, name), message: "is not a field the spec knows", unknown: true });
-    else if (check !== true) check(value, child(pointer, name), out);
+  if (typeBits(data) === 16 && (s.p || s.q || s.x !== undefined)) {
+    const fields = data as Readonly<Record<string, unknown>>;
+    // A key whose value is `undefined` is not sent (JSON drops it): it counts as absent.
+    for (const name of s.q ?? []) {
+      if (fields[name] === undefined) out.push({ pointer: child(pointer, name), message: `must have required property '${name}'` });
+    }
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      const sub = s.p && Object.hasOwn(s.p, name) ? s.p[name] : s.x;
+      if (sub === undefined) out.push({ pointer: child(pointer, name), message: "is not a field the spec knows", unknown: true });
+      else if (sub !== true) check(table, sub, value, child(pointer, name), out);
+    }
   }
-}
-
-/** `items` and `uniqueItems` of an array. */
-export function array(data: unknown, pointer: string, out: Problem[], items: Check | undefined, unique: boolean): void {
-  if (!Array.isArray(data)) return;
-  if (items) data.forEach((item, i) => items(item, child(pointer, i), out));
-  if (unique) {
-    const seen = new Map<string, number>();
-    data.forEach((item, i) => {
-      const key = JSON.stringify(item);
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, i);
-      else out.push({ pointer, message: `must NOT have duplicate items (items ## ${first} and ${i} are identical)` });
-    });
+  if (Array.isArray(data)) {
+    const items = s.i;
+    if (items !== undefined) data.forEach((item, i) => check(table, items, item, child(pointer, i), out));
+    if (s.u) {
+      const seen = new Map<string, number>();
+      data.forEach((item, i) => {
+        const key = JSON.stringify(item);
+        const first = seen.get(key);
+        if (first === undefined) seen.set(key, i);
+        else fail(`must NOT have duplicate items (items ## ${first} and ${i} are identical)`);
+      });
+    }
   }
-}
-
-function hasFault(problems: readonly Problem[]): boolean {
-  return problems.some((p) => !p.unknown);
+  for (const sub of s.n ?? []) check(table, sub, data, pointer, out);
+  if (s.a) anyOf(table, s.a, data, pointer, out);
 }
 
 /** `anyOf`: the first branch without a fault wins (its unknown-field notes are kept). */
-export function anyOf(data: unknown, pointer: string, out: Problem[], branches: readonly Check[]): void {
+function anyOf(table: readonly CompiledSchema[], branches: readonly number[], data: unknown, pointer: string, out: Problem[]): void {
   const messages: string[] = [];
   for (const branch of branches) {
     const found: Problem[] = [];
-    branch(data, pointer, found);
-    if (!hasFault(found)) {
+    check(table, branch, data, pointer, found);
+    const fault = found.find((p) => !p.unknown);
+    if (!fault) {
       out.push(...found);
       return;
     }
-    const own = found.find((p) => !p.unknown);
-    if (own) messages.push(own.pointer === pointer ? own.message : `${own.message} (at ${own.pointer})`);
+    messages.push(fault.pointer === pointer ? fault.message : `${fault.message} (at ${fault.pointer})`);
   }
   out.push({ pointer, message: [...new Set(messages)].join(", or ") });
 }

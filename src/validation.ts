@@ -2,9 +2,9 @@
  * Request and response checking with the validators generated from the spec
  * (generated/validators.ts). Requests are checked before any byte is sent; responses after parsing.
  */
-import { operations, type OperationId } from "../generated/validators.js";
+import { operations, schemas, type OperationId } from "../generated/validators.js";
 import { MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "./errors.js";
-import { failing, type Problem } from "./validation-runtime.js";
+import { check, failing, type Problem } from "./validation-runtime.js";
 
 export type { OperationId };
 
@@ -31,10 +31,10 @@ function issues(problems: readonly Problem[]): ValidationIssue[] {
 export function validateRequest(operation: OperationId, parts: RequestParts, strict: boolean, idempotencyKey?: string): void {
   const validators = operations[operation];
   const problems: Problem[] = [];
-  if (parts.query !== undefined) validators.query?.(parts.query, "/query", problems);
-  if (parts.path !== undefined) validators.path?.(parts.path, "/path", problems);
-  if (parts.header !== undefined) validators.header?.(parts.header, "/header", problems);
-  validators.body?.(parts.body, "", problems);
+  if (parts.query !== undefined && validators.query !== undefined) check(schemas, validators.query, parts.query, "/query", problems);
+  if (parts.path !== undefined && validators.path !== undefined) check(schemas, validators.path, parts.path, "/path", problems);
+  if (parts.header !== undefined && validators.header !== undefined) check(schemas, validators.header, parts.header, "/header", problems);
+  if (validators.body !== undefined) check(schemas, validators.body, parts.body, "", problems);
   const faults = failing(problems, strict);
   if (faults.length > 0) throw new MergeValidationError(issues(faults), { idempotencyKey });
 }
@@ -44,10 +44,10 @@ export function validateRequest(operation: OperationId, parts: RequestParts, str
  * (the spec's response enums are open), anything else does.
  */
 export function responseProblems(operation: OperationId, status: number, data: unknown): ValidationIssue[] {
-  const check = operations[operation].responses[String(status)];
-  if (!check) return [];
+  const schema = operations[operation].responses[String(status)];
+  if (schema === undefined) return [];
   const problems: Problem[] = [];
-  check(data, "", problems);
+  check(schemas, schema, data, "", problems);
   return issues(failing(problems, false));
 }
 
