@@ -69,79 +69,117 @@ function typeBits(data: unknown): number {
   }
 }
 
-/** JSON pointer of a child (RFC 6901 escaping). */
-export function child(pointer: string, key: string | number): string {
-  return `${pointer}/${typeof key === "number" ? key : key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+/** The JSON pointer of a path (RFC 6901 escaping), built only when a problem is reported. */
+function pointerOf(path: readonly (string | number)[]): string {
+  let pointer = "";
+  for (const key of path) pointer += `/${typeof key === "number" ? key : key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+  return pointer;
 }
 
-/** Appends the problems of `data` (found at `pointer`) against schema `index` of `table` to `out`. */
-export function check(table: readonly CompiledSchema[], index: number, data: unknown, pointer: string, out: Problem[]): void {
+/**
+ * Appends the problems of `data` against schema `index` of `table` to `out`. `base` is the pointer of
+ * `data` in the request (`""`, `/query`); `path` the keys below it, kept as a stack so that the
+ * common case, a valid value, builds no pointer string at all.
+ */
+export function check(
+  table: readonly CompiledSchema[],
+  index: number,
+  data: unknown,
+  base: string,
+  out: Problem[],
+  path: (string | number)[] = [],
+): void {
   const s = table[index];
   if (!s) throw new Error(`validators: no schema #${index}`);
-  const fail = (message: string) => out.push({ pointer, message });
+  const bits = typeBits(data);
   const types = s.t;
-  if (types !== undefined && !(typeBits(data) & types)) {
-    fail(`must be ${TYPES.filter((_, bit) => types & (1 << bit)).join(" or ")}`);
+  if (types !== undefined && !(bits & types)) {
+    report(out, base, path, `must be ${TYPES.filter((_, bit) => types & (1 << bit)).join(" or ")}`);
     return;
   }
-  if (s.e && !s.e.includes(data)) fail(`must be equal to one of the allowed values: ${s.e.map(String).join(", ")}`);
-  if (typeof data === "string") {
-    if (s.f && !FORMATS[s.f](data)) fail(`must match format "${s.f}"`);
+  if (s.e && !s.e.includes(data)) report(out, base, path, `must be equal to one of the allowed values: ${s.e.map(String).join(", ")}`);
+  if (bits === 1) {
+    const text = data as string;
+    if (s.f && !FORMATS[s.f](text)) report(out, base, path, `must match format "${s.f}"`);
     if (s.l) {
       // JSON Schema counts code points, not UTF-16 units.
-      const n = [...data].length;
-      if (n < s.l[0]) fail(`must NOT have fewer than ${s.l[0]} characters`);
-      if (n > s.l[1]) fail(`must NOT have more than ${s.l[1]} characters`);
+      const n = [...text].length;
+      if (n < s.l[0]) report(out, base, path, `must NOT have fewer than ${s.l[0]} characters`);
+      if (n > s.l[1]) report(out, base, path, `must NOT have more than ${s.l[1]} characters`);
     }
-  }
-  if (typeof data === "number" && s.r) {
-    if (data < s.r[0]) fail(`must be >= ${s.r[0]}`);
-    if (data > s.r[1]) fail(`must be <= ${s.r[1]}`);
-  }
-  if (typeBits(data) === 16 && (s.p || s.q || s.x !== undefined)) {
+  } else if (bits & 2 && s.r) {
+    const n = data as number;
+    if (n < s.r[0]) report(out, base, path, `must be >= ${s.r[0]}`);
+    if (n > s.r[1]) report(out, base, path, `must be <= ${s.r[1]}`);
+  } else if (bits === 16 && (s.p || s.q || s.x !== undefined)) {
     const fields = data as Readonly<Record<string, unknown>>;
     // A key whose value is `undefined` is not sent (JSON drops it): it counts as absent.
-    for (const name of s.q ?? []) {
-      if (fields[name] === undefined) out.push({ pointer: child(pointer, name), message: `must have required property '${name}'` });
+    if (s.q) {
+      for (const name of s.q) {
+        if (fields[name] === undefined) report(out, base, [...path, name], `must have required property '${name}'`);
+      }
     }
-    for (const [name, value] of Object.entries(fields)) {
+    for (const name in fields) {
+      if (!Object.hasOwn(fields, name)) continue;
+      const value = fields[name];
       if (value === undefined) continue;
       const sub = s.p && Object.hasOwn(s.p, name) ? s.p[name] : s.x;
-      if (sub === undefined) out.push({ pointer: child(pointer, name), message: "is not a field the spec knows", unknown: true });
-      else if (sub !== true) check(table, sub, value, child(pointer, name), out);
+      if (sub === true) continue;
+      path.push(name);
+      if (sub === undefined) out.push({ pointer: base + pointerOf(path), message: "is not a field the spec knows", unknown: true });
+      else check(table, sub, value, base, out, path);
+      path.pop();
     }
-  }
-  if (Array.isArray(data)) {
-    const items = s.i;
-    if (items !== undefined) data.forEach((item, i) => check(table, items, item, child(pointer, i), out));
+  } else if (bits === 32) {
+    const items = data as readonly unknown[];
+    if (s.i !== undefined) {
+      for (let i = 0; i < items.length; i++) {
+        path.push(i);
+        check(table, s.i, items[i], base, out, path);
+        path.pop();
+      }
+    }
     if (s.u) {
       const seen = new Map<string, number>();
-      data.forEach((item, i) => {
+      items.forEach((item, i) => {
         const key = JSON.stringify(item);
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);
-        else fail(`must NOT have duplicate items (items ## ${first} and ${i} are identical)`);
+        else report(out, base, path, `must NOT have duplicate items (items ## ${first} and ${i} are identical)`);
       });
     }
   }
-  for (const sub of s.n ?? []) check(table, sub, data, pointer, out);
-  if (s.a) anyOf(table, s.a, data, pointer, out);
+  if (s.n) for (const sub of s.n) check(table, sub, data, base, out, path);
+  if (s.a) anyOf(table, s.a, data, base, out, path);
+}
+
+function report(out: Problem[], base: string, path: readonly (string | number)[], message: string): void {
+  out.push({ pointer: base + pointerOf(path), message });
 }
 
 /** `anyOf`: the first branch without a fault wins (its unknown-field notes are kept). */
-function anyOf(table: readonly CompiledSchema[], branches: readonly number[], data: unknown, pointer: string, out: Problem[]): void {
-  const messages: string[] = [];
+function anyOf(
+  table: readonly CompiledSchema[],
+  branches: readonly number[],
+  data: unknown,
+  base: string,
+  out: Problem[],
+  path: (string | number)[],
+): void {
+  const faults: Problem[] = [];
   for (const branch of branches) {
     const found: Problem[] = [];
-    check(table, branch, data, pointer, found);
+    check(table, branch, data, base, found, path);
     const fault = found.find((p) => !p.unknown);
     if (!fault) {
       out.push(...found);
       return;
     }
-    messages.push(fault.pointer === pointer ? fault.message : `${fault.message} (at ${fault.pointer})`);
+    faults.push(fault);
   }
-  out.push({ pointer, message: [...new Set(messages)].join(", or ") });
+  const here = base + pointerOf(path);
+  const messages = faults.map((fault) => (fault.pointer === here ? fault.message : `${fault.message} (at ${fault.pointer})`));
+  out.push({ pointer: here, message: [...new Set(messages)].join(", or ") });
 }
 
 /** The problems that fail a value: faults always, unknown fields only when `strict`. */
