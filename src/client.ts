@@ -3,6 +3,7 @@
  */
 import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
+import { DeferredRequest, transportFetch } from "./deferred-request.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
 import { MergeValidationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
@@ -111,12 +112,18 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
     options.accountToken === undefined ? undefined : checkCredential(options.accountToken, "/accountToken", "accountToken");
   const baseUrl = resolveBaseUrl(options);
   const redact = createRedactor([apiKey, accountToken]);
-  const fetch: FetchLike = options.fetch ?? ((input) => globalThis.fetch(input));
+  const fetch: FetchLike = transportFetch(options.fetch);
 
   const headers: Record<string, string> = { ...extraHeaders(options.headers), Authorization: `Bearer ${apiKey}` };
   if (accountToken !== undefined) headers["X-Account-Token"] = accountToken;
   // `expand` is `style: form, explode: false` in the spec: ONE comma-joined value, as Merge requires.
-  const raw = createClient<paths>({ baseUrl, fetch, headers, querySerializer: { array: { style: "form", explode: false } } });
+  const raw = createClient<paths>({
+    baseUrl,
+    fetch,
+    headers,
+    querySerializer: { array: { style: "form", explode: false } },
+    Request: DeferredRequest,
+  });
 
   const transport = { fetch, redact, logger: options.logger ?? defaultLogger, settings: resolveSettings(options) };
   return {
