@@ -40,14 +40,14 @@ export class MergeError extends Error {
     this.writeMayHaveHappened = options.writeMayHaveHappened ?? false;
   }
 
-  /** What `JSON.stringify(error)` shows: the error's own public fields, never a credential. */
+  /**
+   * What `JSON.stringify(error)` shows: the name, the message and every public field of the error
+   * (headers as a plain object). No field holds a credential, so none can leak this way.
+   */
   toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      message: this.message,
-      idempotencyKey: this.idempotencyKey,
-      writeMayHaveHappened: this.writeMayHaveHappened,
-    };
+    const fields: Record<string, unknown> = { name: this.name, message: this.message };
+    for (const [key, value] of Object.entries(this)) fields[key] = value instanceof Headers ? Object.fromEntries(value) : value;
+    return fields;
   }
 }
 
@@ -86,18 +86,6 @@ export class MergeApiError extends MergeError {
     this.method = init.method;
     this.url = init.url;
   }
-
-  override toJSON(): Record<string, unknown> {
-    return {
-      ...super.toJSON(),
-      status: this.status,
-      requestId: this.requestId,
-      method: this.method,
-      url: this.url,
-      headers: Object.fromEntries(this.headers),
-      body: this.body,
-    };
-  }
 }
 
 /** 400: the request is malformed or the third-party CRM does not support it. Do not retry it unchanged. */
@@ -133,9 +121,6 @@ export class MergeRateLimitError extends MergeApiError {
     super(init);
     this.retryAfterMs = parseRetryAfter(init.headers.get("retry-after"));
   }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
-  }
 }
 /** 5xx: Merge or the third-party CRM failed. A write may have happened: see `writeMayHaveHappened`. */
 export class MergeServerError extends MergeApiError {
@@ -156,9 +141,6 @@ export class MergeTimeoutError extends MergeConnectionError {
     super(message, options);
     this.timeoutMs = timeoutMs;
   }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), timeoutMs: this.timeoutMs };
-  }
 }
 
 /** A value given to the client is invalid; nothing was sent. `problems` locate each fault. */
@@ -169,9 +151,6 @@ export class MergeValidationError extends MergeError {
   constructor(problems: readonly ValidationIssue[], options: MergeErrorOptions = {}) {
     super(validationMessage(problems), { ...options, writeMayHaveHappened: false });
     this.problems = problems;
-  }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), problems: this.problems };
   }
 }
 
@@ -186,9 +165,6 @@ export class MergeResponseValidationError extends MergeError {
     super(message, options);
     this.status = status;
     this.problems = problems;
-  }
-  override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), status: this.status, problems: this.problems };
   }
 }
 
