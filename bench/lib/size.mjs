@@ -1,0 +1,89 @@
+/**
+ * Section 2, size: bundles each one-file app of apps/ (creates one engagement) with esbuild, minified,
+ * ESM, for the browser and for a worker (`platform: "neutral"`), and gzips it with zlib at level 9.
+ * Our app bundles the built dist/ ESM entry and its openapi-fetch dependency. An app that cannot be
+ * bundled for a platform is reported with esbuild's first errors instead of a number.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import * as esbuild from "esbuild";
+
+export const APPS = ["raw-fetch", "openapi-fetch", "ours", "ours-novalidate", "merge-sdk"];
+export const PLATFORMS = ["browser", "neutral"];
+
+export async function measureSize(benchDir, resultsDir) {
+  const results = { esbuildVersion: esbuild.version };
+  for (const app of APPS) {
+    results[app] = {};
+    for (const platform of PLATFORMS) {
+      try {
+        const built = await esbuild.build({
+          entryPoints: [join(benchDir, "apps", `${app}.mjs`)],
+          bundle: true,
+          minify: true,
+          format: "esm",
+          target: "es2022",
+          platform,
+          // A worker runtime (Cloudflare, Deno, Vercel Edge) resolves ESM entry points, no Node built-ins.
+          ...(platform === "neutral" ? { mainFields: ["module", "main"], conditions: ["worker", "import", "default"] } : {}),
+          write: false,
+          metafile: true,
+          logLevel: "silent",
+          outfile: join(resultsDir, `${app}.${platform}.js`),
+        });
+        const code = built.outputFiles[0].contents;
+        results[app][platform] = { minified: code.length, gzip: gzipSync(code, { level: 9 }).length };
+        if (app === "ours") {
+          const analysis = await esbuild.analyzeMetafile(built.metafile, { verbose: false });
+          writeFileSync(join(resultsDir, `size-${app}-${platform}.txt`), analysis);
+          results[app][platform].analysis = analysis;
+        }
+      } catch (error) {
+        const errors = (error.errors ?? [{ text: String(error) }]).map((e) => `${e.text}${e.location ? ` (${e.location.file})` : ""}`);
+        results[app][platform] = { error: `${errors.length} esbuild error(s), first: ${errors.slice(0, 2).join("; ")}` };
+      }
+    }
+  }
+  results.oursBySource = await analyzeOursBySource(benchDir, resultsDir);
+  return results;
+}
+
+/**
+ * dist/index.js is one file, so the metafile of the real bundle cannot say which source costs what.
+ * For that breakdown only, the same app is bundled again from src/ (esbuild reads the TypeScript;
+ * nothing is written to the work tree): analyzeMetafile then lists src/*.ts, generated/validators.ts
+ * and openapi-fetch. The numbers of the table come from the dist bundle above, not from this one.
+ */
+async function analyzeOursBySource(benchDir, resultsDir) {
+  const repoDir = join(benchDir, "..");
+  try {
+    const built = await esbuild.build({
+      entryPoints: [join(benchDir, "apps", "ours.mjs")],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      target: "es2022",
+      platform: "browser",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+      outfile: join(resultsDir, "ours.from-src.browser.js"),
+      plugins: [
+        {
+          name: "dist-to-src",
+          setup(build) {
+            build.onResolve({ filter: /dist\/index\.js$/ }, () => ({ path: join(repoDir, "src", "index.ts") }));
+          },
+        },
+      ],
+    });
+    const code = built.outputFiles[0].contents;
+    const analysis = await esbuild.analyzeMetafile(built.metafile, { verbose: false });
+    const text = `Bundled from src/ (for attribution; minified ${code.length} B, gzip ${gzipSync(code, { level: 9 }).length} B)\n${analysis}`;
+    writeFileSync(join(resultsDir, "size-ours-by-source.txt"), text);
+    return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length, analysis };
+  } catch (error) {
+    return { error: String(error) };
+  }
+}
