@@ -167,15 +167,15 @@ function anyOf(
   path: (string | number)[],
 ): void {
   const faults: Problem[] = [];
+  const start = out.length;
   for (const branch of branches) {
-    const found: Problem[] = [];
-    check(table, branch, data, base, found, path);
-    const fault = found.find((p) => !p.unknown);
-    if (!fault) {
-      out.push(...found);
-      return;
-    }
+    // Each branch reports straight into `out`; a failed branch's problems are taken back out.
+    check(table, branch, data, base, out, path);
+    let fault: Problem | undefined;
+    for (let i = start; i < out.length && !fault; i++) if (!out[i]?.unknown) fault = out[i];
+    if (!fault) return;
     faults.push(fault);
+    out.length = start;
   }
   const here = base + pointerOf(path);
   const messages = faults.map((fault) => (fault.pointer === here ? fault.message : `${fault.message} (at ${fault.pointer})`));
