@@ -10,7 +10,7 @@ import {
   MergeValidationError,
   type EngagementRequest,
 } from "../../src/index.js";
-import { prismUrl } from "../setup/prism.js";
+import { prismClient, prismUrl } from "../setup/prism.js";
 
 const EVERY_FIELD: Required<EngagementRequest> = {
   owner: "0358cbc6-2040-430a-848e-aafacbadf3aa",
@@ -29,13 +29,7 @@ const EVERY_FIELD: Required<EngagementRequest> = {
 };
 
 function client(validateRequests = true) {
-  return createMergeCrmClient({
-    apiKey: "test-api-key",
-    accountToken: "test-account-token",
-    baseUrl: prismUrl(),
-    validateRequests,
-    validateResponses: "strict",
-  });
+  return prismClient({ validateRequests });
 }
 
 describe("POST /crm/v1/engagements against Prism", () => {

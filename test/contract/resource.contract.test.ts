@@ -3,7 +3,7 @@
  * spec with --errors: a parameter the spec does not declare, or a value it does not allow, fails.
  */
 import { createMergeCrmClient, MergeBadRequestError, type FetchLike } from "../../src/index.js";
-import { prismUrl } from "../setup/prism.js";
+import { prismClient, prismUrl } from "../setup/prism.js";
 
 const ID = "550e8400-e29b-41d4-a716-446655440000";
 
@@ -23,14 +23,7 @@ function preferring(example?: string): { fetch: FetchLike; urls: string[] } {
 }
 
 function client(fetch?: FetchLike, validateRequests = true) {
-  return createMergeCrmClient({
-    apiKey: "test-api-key",
-    accountToken: "test-account-token",
-    baseUrl: prismUrl(),
-    validateRequests,
-    validateResponses: "strict",
-    ...(fetch ? { fetch } : {}),
-  });
+  return prismClient({ validateRequests, ...(fetch ? { fetch } : {}) });
 }
 
 describe("engagements against Prism", () => {

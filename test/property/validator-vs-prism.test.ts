@@ -11,7 +11,7 @@ import fc from "fast-check";
 import { createQuerySerializer } from "openapi-fetch";
 import { MergeValidationError, type ValidationIssue } from "../../src/errors.js";
 import { validateRequest } from "../../src/validation.js";
-import { prismUrl } from "../setup/prism.js";
+import { integerFromEnvironment, prismUrl } from "../setup/prism.js";
 
 type Json = fc.JsonValue;
 type JsonObject = { [key: string]: Json };
@@ -20,14 +20,6 @@ const SEED = integerFromEnvironment("PROPERTY_SEED", 20_240_611);
 const BODY_RUNS = integerFromEnvironment("PROPERTY_RUNS", 300);
 const QUERY_RUNS = Math.max(1, Math.round(BODY_RUNS / 2));
 const TIMEOUT_MS = 90_000;
-
-function integerFromEnvironment(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The fields of EngagementRequest, read from the bundled spec, so that a new field fails the

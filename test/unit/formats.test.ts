@@ -9,18 +9,11 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { FORMATS, type FormatName } from "../../src/formats.js";
+import { integerFromEnvironment } from "../setup/prism.js";
 
 const SEED = integerFromEnvironment("PROPERTY_SEED", 20_240_611);
 const RANDOM_RUNS = 2_000;
 const TARGETED_RUNS = 4_000;
-
-function integerFromEnvironment(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer, got ${raw}`);
-  return value;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Prism's checks, required as Prism requires them (untyped CommonJS, narrowed at run time).
