@@ -1,3 +1,5 @@
+import type { FetchLike } from "./request.js";
+
 /**
  * A `Request` that builds the real one only when something asks for it.
  *
@@ -92,7 +94,7 @@ export class DeferredRequest implements Request {
  * The transport behind every call: a deferred request goes out as `fetch(url, init)` (one `Request`
  * built, inside fetch); a caller's own `fetch` always receives a real `Request`.
  */
-export function transportFetch(custom: ((input: Request) => Promise<Response>) | undefined): (input: Request) => Promise<Response> {
+export function transportFetch(custom: FetchLike | undefined): FetchLike {
   if (custom) return (input) => custom(input instanceof DeferredRequest ? input.toRequest() : input);
   return (input) => (input instanceof DeferredRequest ? globalThis.fetch(input.url, input.init) : globalThis.fetch(input));
 }

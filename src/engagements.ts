@@ -13,7 +13,7 @@ import {
   type RemoteFieldClassesQuery,
   type RetrieveEngagementQuery,
 } from "./query.js";
-import { execute, type Call, type FetchLike, type FetchResult, type Transport } from "./request.js";
+import { execute, type Call, type FetchResult, type Transport } from "./request.js";
 import type { OperationId } from "./validation.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
 import type {
@@ -190,9 +190,6 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return execute(transport, { operation, method: "GET", write: false, retry: "idempotent", parts, overrides: options, send });
   }
 
-  /** openapi-fetch's per-request options: our tracking fetch and the attempt's signal. */
-  const init = (fetch: FetchLike, signal: AbortSignal) => ({ fetch, signal });
-
   const resource: EngagementsResource<AccountTokenMode> = {
     async create(model: EngagementRequest, options: CreateOptions = {}) {
       const idempotencyKey =
@@ -213,7 +210,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         parts: { header, query, body },
         overrides: options,
         send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
-          raw.POST("/crm/v1/engagements", { params: { header, query }, body, ...init(fetch, signal) }),
+          raw.POST("/crm/v1/engagements", { params: { header, query }, body, fetch, signal }),
       });
     },
 
@@ -221,7 +218,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const header = callHeaders(options);
       const wire = listQueryToWire(query);
       return read("engagementsList", options, { header, query: wire }, (fetch, signal) =>
-        raw.GET("/crm/v1/engagements", { params: { header, query: wire }, ...init(fetch, signal) }),
+        raw.GET("/crm/v1/engagements", { params: { header, query: wire }, fetch, signal }),
       );
     },
 
@@ -238,7 +235,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const path = { id: pathId(id) };
       const wire = withoutEmptyExpand(query);
       return read("engagementsRetrieve", options, { header, path, query: wire }, (fetch, signal) =>
-        raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: wire }, ...init(fetch, signal) }),
+        raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: wire }, fetch, signal }),
       );
     },
 
@@ -256,14 +253,14 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         parts: { header, path, query, body },
         overrides: options,
         send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
-          raw.PATCH("/crm/v1/engagements/{id}", { params: { header, path, query }, body, ...init(fetch, signal) }),
+          raw.PATCH("/crm/v1/engagements/{id}", { params: { header, path, query }, body, fetch, signal }),
       });
     },
 
     async metaForCreate(options: RequestOptions = {}) {
       const header = callHeaders(options);
       return read("engagementsMetaPostRetrieve", options, { header }, (fetch, signal) =>
-        raw.GET("/crm/v1/engagements/meta/post", { params: { header }, ...init(fetch, signal) }),
+        raw.GET("/crm/v1/engagements/meta/post", { params: { header }, fetch, signal }),
       );
     },
 
@@ -271,14 +268,14 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const header = callHeaders(options);
       const path = { id: pathId(id) };
       return read("engagementsMetaPatchRetrieve", options, { header, path }, (fetch, signal) =>
-        raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, ...init(fetch, signal) }),
+        raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, fetch, signal }),
       );
     },
 
     async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(options);
       return read("engagementsRemoteFieldClassesList", options, { header, query }, (fetch, signal) =>
-        raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, ...init(fetch, signal) }),
+        raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, fetch, signal }),
       );
     },
 

@@ -8,8 +8,6 @@
 import { MergeApiError, MergeConnectionError, MergeRateLimitError } from "./errors.js";
 import { parseRetryAfter } from "./retry-after.js";
 
-export { parseRetryAfter };
-
 /** Which statuses and failures a call may retry. */
 export type RetryPolicy = "idempotent" | "rate-limit-only";
 
