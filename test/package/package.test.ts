@@ -79,7 +79,8 @@ test("publint and attw find no problem in the packed tarball", () => {
 
 test("npm publish --dry-run accepts the package", () => {
   // --ignore-scripts: the build ran once above; prepack would only repeat it.
-  const out = sh("npm", ["publish", "--dry-run", "--ignore-scripts"], { cwd: root });
+  // --loglevel: an outer `npm run -s` would otherwise silence the line checked below.
+  const out = sh("npm", ["publish", "--dry-run", "--ignore-scripts", "--loglevel=notice"], { cwd: root });
   expect(out).toContain("+ merge-crm-engagements@");
 }, 120_000);
 
