@@ -4,6 +4,7 @@
  * typed `MergeError`; the decision is made on `response.ok`, never on openapi-fetch's `error` field
  * (it is `undefined` for an empty error body).
  */
+import { onAbort, throwIfAborted } from "./abort.js";
 import {
   apiErrorFor,
   MergeConnectionError,
@@ -81,6 +82,8 @@ export async function execute<T>(transport: Transport, call: Call<T>): Promise<T
   if (settings.validateRequests) validateRequest(call.operation, call.parts, settings.strictRequests, call.idempotencyKey);
   const maxRetries = call.overrides.maxRetries ?? settings.maxRetries;
   for (let attempt = 1; ; attempt++) {
+    // Nothing more is sent once the caller has aborted, not even a retry whose wait just ended.
+    throwIfAborted(call.overrides.signal);
     try {
       return await attemptOnce(transport, call, attempt);
     } catch (error) {
@@ -102,9 +105,7 @@ async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: numb
   const caller = call.overrides.signal;
   const controller = new AbortController();
   let timedOut = false;
-  const onCallerAbort = () => controller.abort(caller?.reason);
-  if (caller?.aborted) controller.abort(caller.reason);
-  else caller?.addEventListener("abort", onCallerAbort, { once: true });
+  const unsubscribe = caller ? onAbort(caller, (reason) => controller.abort(reason)) : undefined;
   const timer =
     Number.isFinite(timeoutMs) && timeoutMs > 0
       ? setTimeout(() => {
@@ -162,7 +163,7 @@ async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: numb
     });
   } finally {
     clearTimeout(timer);
-    caller?.removeEventListener("abort", onCallerAbort);
+    unsubscribe?.();
   }
 
   const final = result.response;

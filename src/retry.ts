@@ -5,6 +5,7 @@
  *   repeated key); without one it retries only on 429, which Merge sends before doing anything.
  * Other 4xx are never retried: Merge's global limit punishes repeated failing requests.
  */
+import { onAbort } from "./abort.js";
 import { MergeApiError, MergeConnectionError, MergeRateLimitError } from "./errors.js";
 import { parseRetryAfter } from "./retry-after.js";
 
@@ -40,18 +41,15 @@ export function retryDelay(error: unknown, retry: number, settings: RetrySetting
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
+      unsubscribe?.();
       resolve();
     }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe = signal
+      ? onAbort(signal, (reason) => {
+          clearTimeout(timer);
+          reject(reason);
+        })
+      : undefined;
   });
 }
