@@ -35,6 +35,7 @@ export class FaultServer {
   /** Engagements stored: one per distinct write that got through. */
   readonly stored = new Map<string, Stored>();
   private script: Behaviour[] = [];
+  private fallback: (url: string) => Behaviour = () => "ok";
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   url = "";
@@ -57,9 +58,13 @@ export class FaultServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Sets what the next requests meet, in order; after the script runs out, every request gets "ok". */
-  reset(script: Behaviour[]): void {
+  /**
+   * Sets what the next requests meet, in order; after the script runs out, each request gets what
+   * `fallback` picks for its URL ("ok" unless given).
+   */
+  reset(script: Behaviour[], fallback: (url: string) => Behaviour = () => "ok"): void {
     this.script = [...script];
+    this.fallback = fallback;
     this.arrivals.length = 0;
     this.stored.clear();
   }
@@ -73,7 +78,7 @@ export class FaultServer {
     const key = request.headers["idempotency-key"];
     const idempotencyKey = typeof key === "string" ? key : undefined;
     this.arrivals.push({ at: performance.now(), method: request.method ?? "", url: request.url ?? "", idempotencyKey });
-    const behaviour = this.script.shift() ?? "ok";
+    const behaviour = this.script.shift() ?? this.fallback(request.url ?? "");
     if (behaviour === "reset-before-body") {
       request.socket.destroy();
       return;
