@@ -2,7 +2,8 @@ import { defineConfig } from "tsup";
 
 // The published build: ESM and CommonJS, each with its own declarations, from src/ only.
 export default defineConfig({
-  entry: { index: "src/index.ts", mock: "src/mock.ts" },
+  // mock-runner: the child process startMockServer spawns, found beside mock.js / mock.cjs.
+  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts" },
   format: ["esm", "cjs"],
   dts: true,
   outDir: "dist",

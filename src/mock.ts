@@ -5,8 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { RunnerConfig } from "./mock-runner.js";
 
 /** Options of `startMockServer`. */
 export interface MockServerOptions {
@@ -23,12 +24,33 @@ export interface MockServerOptions {
   startTimeoutMs?: number;
 }
 
+/** How the mock's Prism process ended: see `MockServer.exited`. */
+export interface MockServerExit {
+  /** The exit code, or `null` when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it (`SIGTERM` after `close()`), or `null`. */
+  signal: NodeJS.Signals | null;
+  /**
+   * Its last lines of output, oldest first: pino's JSON log lines (one per event, request bodies
+   * included) and anything written to stderr, such as the stack of an error that ended it. At most
+   * 50 lines, each cut at 2,000 characters.
+   */
+  output: string[];
+}
+
 /** A running mock server. */
 export interface MockServer {
   /** Its base URL, such as `http://127.0.0.1:4010`: give it to `createMergeCrmClient({ baseUrl })`. */
   url: string;
   /** The process id of Prism. */
   pid: number;
+  /** Whether Prism is still running: `false` once it has exited, closed or not. */
+  readonly running: boolean;
+  /**
+   * Resolves (never rejects) when Prism has exited, for any reason: `close()`, a crash, a kill. If it
+   * resolves before you call `close()`, the mock died; `output` says why.
+   */
+  exited: Promise<MockServerExit>;
   /** Stops Prism and waits for it to exit. */
   close(): Promise<void>;
 }
@@ -38,20 +60,56 @@ export function bundledSpecPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "generated", "openapi.json");
 }
 
-function prismEntry(): string {
-  const require = createRequire(import.meta.url);
-  let manifestPath: string;
+/** The path of `@stoplight/prism-cli/package.json`: the runner loads Prism's packages from there. */
+function prismManifest(): string {
   try {
-    manifestPath = require.resolve("@stoplight/prism-cli/package.json");
+    return createRequire(import.meta.url).resolve("@stoplight/prism-cli/package.json");
   } catch {
     throw new Error(
       "startMockServer needs Prism, an optional peer dependency: npm install --save-dev @stoplight/prism-cli@5.14.2",
     );
   }
-  const manifest = require(manifestPath) as { bin?: string | Record<string, string> };
-  const bin = typeof manifest.bin === "string" ? manifest.bin : manifest.bin?.["prism"];
-  if (!bin) throw new Error(`@stoplight/prism-cli at ${manifestPath} has no prism binary`);
-  return join(dirname(manifestPath), bin);
+}
+
+/**
+ * How to run `mock-runner` beside this module: `.js` (ESM build), `.cjs` (CommonJS build) or `.ts`
+ * (the repository's sources, run through tsx in its tests and `npm start`).
+ */
+function runnerCommand(): string[] {
+  const here = fileURLToPath(import.meta.url);
+  const extension = extname(here);
+  const runner = join(dirname(here), `mock-runner${extension}`);
+  if (extension !== ".ts") return [runner];
+  return ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, runner];
+}
+
+/** The last `keep` lines of some streams, each cut at `width` characters. */
+function tail(keep: number, width: number) {
+  const lines: string[] = [];
+  const push = (line: string) => {
+    if (!line.trim()) return;
+    lines.push(line.length > width ? `${line.slice(0, width)}…` : line);
+    if (lines.length > keep) lines.shift();
+  };
+  return {
+    lines,
+    /** Collects a stream's lines, holding back a partial last line until its end. */
+    follow(stream: NodeJS.ReadableStream) {
+      let partial = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        const parts = (partial + chunk).split("\n");
+        partial = parts.pop() ?? "";
+        // A line longer than any kept line is cut now rather than buffered without limit.
+        if (partial.length > width) {
+          push(partial);
+          partial = "";
+        }
+        parts.forEach(push);
+      });
+      stream.on("end", () => push(partial));
+    },
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -81,7 +139,9 @@ function killAllOnExit(): void {
 }
 
 /**
- * Starts Prism on the bundled spec and resolves once it listens.
+ * Starts Prism on the bundled spec and resolves once it listens. Prism runs in a child process, with
+ * the configuration of `prism mock [--errors]` but without the CLI's log formatter, which some request
+ * bodies crash (see `mock-runner.ts`). If Prism dies anyway, `exited` resolves with its last lines.
  * @example
  * const mock = await startMockServer();
  * const merge = createMergeCrmClient({ apiKey: "test", accountToken: "test", baseUrl: mock.url });
@@ -89,49 +149,60 @@ function killAllOnExit(): void {
  * await mock.close();
  */
 export async function startMockServer(options: MockServerOptions = {}): Promise<MockServer> {
-  const entry = prismEntry();
-  const port = options.port ?? (await freePort());
-  const args = [entry, "mock", options.spec ?? bundledSpecPath(), "--host", "127.0.0.1", "--port", String(port)];
-  if (options.errors ?? true) args.push("--errors");
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const config: RunnerConfig = {
+    prismCli: prismManifest(),
+    spec: options.spec ?? bundledSpecPath(),
+    host: "127.0.0.1",
+    port: options.port ?? (await freePort()),
+    errors: options.errors ?? true,
+  };
+  const child = spawn(process.execPath, [...runnerCommand(), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
   running.add(child);
   killAllOnExit();
 
-  const recent: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  exited.then(() => running.delete(child), () => undefined);
-
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`Prism did not listen within ${options.startTimeoutMs ?? 30_000} ms:\n${recent.join("\n")}`));
-    }, options.startTimeoutMs ?? 30_000);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (line.trim()) recent.push(line);
-        if (recent.length > 40) recent.shift();
-        if (line.includes("Prism is listening on")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }
-    };
-    // Keep draining both streams for the life of the process, or Prism blocks once the pipe is full.
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Prism exited with code ${String(code)} before listening:\n${recent.join("\n")}`));
+  // Drain both streams for the life of the process, or Prism blocks once a pipe is full.
+  const output = tail(50, 2_000);
+  if (child.stdout) output.follow(child.stdout);
+  if (child.stderr) output.follow(child.stderr);
+  // "close" rather than "exit": it comes after the streams have ended, so the output is complete.
+  const exited = new Promise<MockServerExit>((resolve) => {
+    child.once("close", (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, output: [...output.lines] });
     });
   });
 
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`Prism did not listen within ${timeoutMs} ms:\n${output.lines.join("\n")}`));
+    }, timeoutMs);
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onMessage = (message: unknown) => {
+      if (typeof message === "object" && message !== null && "listening" in message) settle();
+    };
+    child.on("message", onMessage);
+    child.once("error", settle);
+    void exited.then(({ code, signal, output: lines }) =>
+      settle(new Error(`Prism exited (code ${String(code)}, signal ${String(signal)}) before listening:\n${lines.join("\n")}`)),
+    );
+  });
+
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${config.port}`,
     pid: child.pid ?? -1,
+    get running() {
+      return child.exitCode === null && child.signalCode === null;
+    },
+    exited,
     async close() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
