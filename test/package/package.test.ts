@@ -3,26 +3,17 @@
  * require it as CommonJS, type-check a consumer under TypeScript 5.9 and 7, and create an engagement
  * against the mock it ships. Also checks the package with publint and attw.
  */
-import { execFileSync, type ExecFileSyncOptions } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createConsumer, packTarball, sh } from "../../scripts/pack.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures", import.meta.url));
 let work: string;
 let consumer: string;
 let tarball: string;
-
-function sh(command: string, args: string[], options: ExecFileSyncOptions = {}): string {
-  try {
-    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options }).toString();
-  } catch (error) {
-    const e = error as { stdout?: Buffer | string; stderr?: Buffer | string; message: string };
-    throw new Error(`${command} ${args.join(" ")} failed:\n${String(e.stdout ?? "")}\n${String(e.stderr ?? "")}\n${e.message}`);
-  }
-}
 
 function dirSize(dir: string): number {
   return readdirSync(dir).reduce((sum, name) => {
@@ -35,29 +26,15 @@ function dirSize(dir: string): number {
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "merge-package-"));
   sh("npm", ["run", "-s", "build"], { cwd: root });
-  const packed = JSON.parse(sh("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: root })) as {
-    filename: string;
-    size: number;
-    unpackedSize: number;
-    entryCount: number;
-  }[];
-  const info = packed[0];
-  if (!info) throw new Error("npm pack produced nothing");
-  tarball = join(work, info.filename);
+  const info = packTarball(root, work);
+  tarball = info.tarball;
   process.stdout.write(`package: ${info.filename} packed ${info.size} B, unpacked ${info.unpackedSize} B, ${info.entryCount} files\n`);
 
   consumer = join(work, "consumer");
-  mkdirSync(consumer);
-  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  createConsumer(consumer, [
+    tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2",
+  ]);
   cpSync(fixtures, consumer, { recursive: true });
-  sh(
-    "npm",
-    [
-      "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error",
-      tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2",
-    ],
-    { cwd: consumer },
-  );
   process.stdout.write(`package: installed into a fresh project, ${Math.round(dirSize(join(consumer, "node_modules", "merge-crm-engagements")) / 1024)} KiB on disk\n`);
 }, 300_000);
 
@@ -105,9 +82,7 @@ test.each([
 
 test("without Prism installed, the mock entry says how to install it", () => {
   const bare = join(work, "bare");
-  mkdirSync(bare);
-  writeFileSync(join(bare, "package.json"), JSON.stringify({ name: "bare", private: true, type: "module" }));
-  sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", tarball], { cwd: bare });
+  createConsumer(bare, [tarball]);
   const script = 'import("merge-crm-engagements/mock").then((m) => m.startMockServer()).catch((e) => { console.log(e.message); });';
   expect(sh("node", ["--input-type=module", "-e", script], { cwd: bare })).toContain("npm install --save-dev @stoplight/prism-cli@5.14.2");
 }, 120_000);
