@@ -47,8 +47,9 @@ export interface MockServer {
   /** Whether Prism is still running: `false` once it has exited, closed or not. */
   readonly running: boolean;
   /**
-   * Resolves (never rejects) when Prism has exited, for any reason: `close()`, a crash, a kill. If it
-   * resolves before you call `close()`, the mock died; `output` says why.
+   * Resolves (never rejects) when Prism has exited, for any reason: `close()`, a crash, a kill.
+   * `close()` ends it with `SIGTERM` (`SIGKILL` if it is still running 5 s later); any other ending,
+   * or `exited` resolving before you called `close()`, means the mock died, and `output` says why.
    */
   exited: Promise<MockServerExit>;
   /** Stops Prism and waits for it to exit. */
