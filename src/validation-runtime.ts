@@ -69,6 +69,15 @@ function typeBits(data: unknown): number {
   }
 }
 
+/** JSON text of `data` with every object's keys sorted: equal texts for deep-equal JSON values. */
+function canonical(data: unknown): string {
+  return JSON.stringify(data, (_key: string, value: unknown) =>
+    value && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).sort().map((key) => [key, (value as Readonly<Record<string, unknown>>)[key]]))
+      : value,
+  );
+}
+
 /** The JSON pointer of a path (RFC 6901 escaping), built only when a problem is reported. */
 function pointerOf(path: readonly (string | number)[]): string {
   let pointer = "";
@@ -94,10 +103,12 @@ export function check(
   const bits = typeBits(data);
   const types = s.t;
   if (types !== undefined && !(bits & types)) {
-    report(out, base, path, `must be ${TYPES.filter((_, bit) => types & (1 << bit)).join(" or ")}`);
+    // An empty mask is the `false` schema of a run-time schema: nothing is allowed.
+    report(out, base, path, types ? `must be ${TYPES.filter((_, bit) => types & (1 << bit)).join(" or ")}` : "is not allowed by the schema");
     return;
   }
-  if (s.e && !s.e.includes(data)) report(out, base, path, `must be equal to one of the allowed values: ${s.e.map(String).join(", ")}`);
+  // Objects and arrays are equal by content (JSON Schema), primitives by value.
+  if (s.e && !s.e.includes(data) && !(bits & 48 && s.e.map(canonical).includes(canonical(data)))) report(out, base, path, `must be equal to one of the allowed values: ${s.e.map((v) => (v && typeof v === "object" ? JSON.stringify(v) : String(v))).join(", ")}`);
   if (bits === 1) {
     const text = data as string;
     if (s.f && !FORMATS[s.f](text)) report(out, base, path, `must match format "${s.f}"`);
@@ -116,7 +127,7 @@ export function check(
     // A key whose value is `undefined` is not sent (JSON drops it): it counts as absent.
     if (s.q) {
       for (const name of s.q) {
-        if (fields[name] === undefined) report(out, base, [...path, name], `must have required property '${name}'`);
+        if (fields[name] === undefined || !Object.hasOwn(fields, name)) report(out, base, [...path, name], `must have required property '${name}'`);
       }
     }
     for (const name in fields) {
@@ -142,7 +153,7 @@ export function check(
     if (s.u) {
       const seen = new Map<string, number>();
       items.forEach((item, i) => {
-        const key = JSON.stringify(item);
+        const key = canonical(item);
         const first = seen.get(key);
         if (first === undefined) seen.set(key, i);
         else report(out, base, path, `must NOT have duplicate items (items ## ${first} and ${i} are identical)`);
