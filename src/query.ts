@@ -4,15 +4,9 @@
  * (`style: form, explode: false` in the spec).
  */
 import type { operations } from "../generated/schema.js";
-import { MergeValidationError } from "./errors.js";
+import { isoDate, QUERY_DATE_KEYS, type WithDates } from "./dates.js";
 
 type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;
-
-const DATE_KEYS = ["created_after", "created_before", "modified_after", "modified_before", "started_after", "started_before"] as const;
-type DateKey = (typeof DATE_KEYS)[number];
-
-/** A query whose date-time parameters also accept a `Date`. */
-export type WithDates<Q> = { [K in keyof Q]: K extends DateKey ? Q[K] | Date : Q[K] };
 
 /** Query of `GET /crm/v1/engagements`. */
 export type ListEngagementsQuery = WithDates<QueryOf<"engagementsList">>;
@@ -24,22 +18,14 @@ export type RemoteFieldClassesQuery = QueryOf<"engagementsRemoteFieldClassesList
 /** The relations `expand` accepts. */
 export type EngagementExpand = NonNullable<RetrieveEngagementQuery["expand"]>[number];
 
-function isoDate(value: string | Date, key: DateKey): string {
-  if (typeof value === "string") return value;
-  if (Number.isNaN(value.getTime())) {
-    throw new MergeValidationError([{ pointer: `/query/${key}`, message: "is an invalid Date" }]);
-  }
-  return value.toISOString();
-}
-
 /** The wire form of a list query: dates as ISO strings, an empty `expand` left out. */
 export function listQueryToWire(query: ListEngagementsQuery): QueryOf<"engagementsList"> {
   const { created_after, created_before, modified_after, modified_before, started_after, started_before, ...rest } = query;
   const out: QueryOf<"engagementsList"> = withoutEmptyExpand(rest);
   const dates = { created_after, created_before, modified_after, modified_before, started_after, started_before };
-  for (const key of DATE_KEYS) {
+  for (const key of QUERY_DATE_KEYS) {
     const value = dates[key];
-    if (value !== undefined) out[key] = isoDate(value, key);
+    if (value !== undefined) out[key] = isoDate(value, `/query/${key}`);
   }
   return out;
 }
