@@ -3,6 +3,7 @@
  */
 import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
+import { AccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
 import { DeferredRequest, transportFetch } from "./deferred-request.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
 import { MergeValidationError } from "./errors.js";
@@ -56,6 +57,28 @@ export interface ClientOptions {
    * @default "warn"
    */
   validateResponses?: ResponseValidationMode;
+  /**
+   * Check each `create` against what the linked account's CRM requires, before sending: the
+   * `request_schema` of `GET /crm/v1/engagements/meta/post`, fetched once per linked account and cached
+   * (see `accountSchemaTtlMs`). `"warn"` reports a mismatch (and a linked account that cannot make
+   * requests) to `logger.warn` and sends anyway; `"strict"` rejects with `MergeValidationError` and
+   * sends nothing. A meta request that fails never blocks a write: the create is then checked against
+   * the spec only, the failure is reported once, and the meta request is retried after a back-off
+   * (5 s, doubling up to 5 min). Off by default: it costs one request per linked account and its
+   * latency on that account's first create.
+   * @default "off"
+   */
+  accountValidation?: AccountValidationMode;
+  /**
+   * How long a linked account's meta schema is used before it is fetched again, in milliseconds.
+   * @default 3600000 (one hour)
+   */
+  accountSchemaTtlMs?: number;
+  /**
+   * How many linked accounts' schemas are kept; past it the least recently used is dropped.
+   * @default 1000
+   */
+  accountSchemaCacheSize?: number;
   /**
    * How many times a failed call may be retried (connection errors, timeouts, 408, 429, 5xx; a POST
    * only with its idempotency key, else only on 429).
@@ -125,15 +148,27 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
     Request: DeferredRequest,
   });
 
-  const transport = { fetch, redact, logger: options.logger ?? defaultLogger, settings: resolveSettings(options) };
+  const logger = options.logger ?? defaultLogger;
+  const settings = resolveSettings(options);
+  const transport = { fetch, redact, logger, settings };
+  const accountSchemas = new AccountSchemaCache({ ttlMs: settings.accountSchemaTtlMs, maxEntries: settings.accountSchemaCacheSize, logger });
   return {
-    engagements: createEngagements({ raw, transport, accountToken }),
+    engagements: createEngagements({ raw, transport, accountToken, baseUrl, accountValidation: settings.accountValidation, accountSchemas }),
     raw,
     baseUrl,
   };
 }
 
-function resolveSettings(options: ClientOptions): Settings {
+/** The settings of a client: those of every call, and the account validation's. */
+interface ClientSettings extends Settings {
+  accountValidation: AccountValidationMode;
+  accountSchemaTtlMs: number;
+  accountSchemaCacheSize: number;
+}
+
+const MODES = ["off", "warn", "strict"];
+
+function resolveSettings(options: ClientOptions): ClientSettings {
   const count = (value: number | undefined, fallback: number, pointer: string): number => {
     if (value === undefined) return fallback;
     if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
@@ -142,8 +177,10 @@ function resolveSettings(options: ClientOptions): Settings {
     return value;
   };
   const mode = options.validateResponses ?? "warn";
-  if (!["off", "warn", "strict"].includes(mode)) {
-    throw new MergeValidationError([{ pointer: "/validateResponses", message: 'must be "off", "warn" or "strict"' }]);
+  const accountValidation = options.accountValidation ?? "off";
+  const modes: [string, string][] = [["/validateResponses", mode], ["/accountValidation", accountValidation]];
+  for (const [pointer, value] of modes) {
+    if (!MODES.includes(value)) throw new MergeValidationError([{ pointer, message: 'must be "off", "warn" or "strict"' }]);
   }
   return {
     maxRetries: Math.floor(count(options.maxRetries, 2, "/maxRetries")),
@@ -153,6 +190,9 @@ function resolveSettings(options: ClientOptions): Settings {
     validateRequests: options.validateRequests ?? true,
     strictRequests: options.strictRequests ?? false,
     validateResponses: mode,
+    accountValidation,
+    accountSchemaTtlMs: count(options.accountSchemaTtlMs, 3_600_000, "/accountSchemaTtlMs"),
+    accountSchemaCacheSize: Math.max(1, Math.floor(count(options.accountSchemaCacheSize, 1_000, "/accountSchemaCacheSize"))),
   };
 }
 

@@ -4,6 +4,9 @@
  */
 import type { Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
+import { describeFields, type AccountDescription } from "./account-fields.js";
+import { accountKey, accountProblems, type AccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
+import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "./dates.js";
 import { MergeValidationError } from "./errors.js";
 import { walkPages } from "./pagination.js";
 import {
@@ -18,7 +21,6 @@ import type { OperationId } from "./validation.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
 import type {
   Engagement,
-  EngagementRequest,
   EngagementResponse,
   MetaResponse,
   PaginatedEngagementList,
@@ -67,6 +69,14 @@ export interface CreateOptions extends WriteOptions {
   idempotencyKey?: string | false;
 }
 
+/** Options of `engagements.describeCreate` and `describeUpdate`. */
+export interface DescribeOptions {
+  /** The linked account's token; overrides the client's `accountToken`. */
+  accountToken?: string;
+  /** Stops waiting; it then rejects with the standard `AbortError`. */
+  signal?: AbortSignal;
+}
+
 /** Options of `engagements.update`. */
 export type UpdateOptions = WriteOptions;
 
@@ -79,7 +89,8 @@ export type OptionsArg<Mode extends AccountTokenMode, O extends RequestOptions> 
 export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
   /**
    * Creates an engagement: `POST /crm/v1/engagements`. Resolves with `{ model, warnings, errors, logs }`
-   * on 201; a 201 can carry `errors` and `warnings` from the CRM, so read them.
+   * on 201; a 201 can carry `errors` and `warnings` from the CRM, so read them. `start_time` and
+   * `end_time` accept a `Date` too (sent as ISO 8601 UTC).
    * @example
    * const { model, warnings } = await merge.engagements.create({
    *   subject: "Call from customer",
@@ -87,7 +98,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    *   start_time: "2022-02-10T00:00:00Z",
    * });
    */
-  create(model: EngagementRequest, ...options: OptionsArg<Mode, CreateOptions>): Promise<EngagementResponse>;
+  create(model: EngagementInput, ...options: OptionsArg<Mode, CreateOptions>): Promise<EngagementResponse>;
 
   /**
    * Fetches one page: `GET /crm/v1/engagements`. Dates accept `Date` or ISO strings; `expand` is sent
@@ -121,11 +132,11 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
 
   /**
    * Changes some fields: `PATCH /crm/v1/engagements/{id}`. A key set to `null` clears the field and is
-   * sent; a key left `undefined` is not sent.
+   * sent; a key left `undefined` is not sent. `start_time` and `end_time` accept a `Date` too.
    * @example
    * await merge.engagements.update(id, { subject: "Follow-up", end_time: null });
    */
-  update(id: string, patch: PatchedEngagementRequest, ...options: OptionsArg<Mode, UpdateOptions>): Promise<EngagementResponse>;
+  update(id: string, patch: WithDates<PatchedEngagementRequest, BodyDateKey>, ...options: OptionsArg<Mode, UpdateOptions>): Promise<EngagementResponse>;
 
   /**
    * What a create accepts for this linked account: `GET /crm/v1/engagements/meta/post`.
@@ -140,6 +151,25 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * const { request_schema } = await merge.engagements.metaForUpdate(id);
    */
   metaForUpdate(id: string, ...options: OptionsArg<Mode, RequestOptions>): Promise<MetaResponse>;
+
+  /**
+   * What a create accepts for this linked account, from `GET /crm/v1/engagements/meta/post` (cached per
+   * linked account, shared with `accountValidation`): every field its CRM names, flattened, with
+   * whether it is required, its types, format, allowed values and description. What you need to render
+   * a form that follows this account's CRM.
+   * @example
+   * const { canMakeRequest, fields } = await merge.engagements.describeCreate();
+   * const required = fields.filter((f) => f.required).map((f) => f.pointer); // ["/model", "/model/subject", ...]
+   */
+  describeCreate(...options: OptionsArg<Mode, DescribeOptions>): Promise<AccountDescription>;
+
+  /**
+   * What an update of this engagement accepts for this linked account, from
+   * `GET /crm/v1/engagements/meta/patch/{id}` (cached like `describeCreate`).
+   * @example
+   * const { fields } = await merge.engagements.describeUpdate(id);
+   */
+  describeUpdate(id: string, ...options: OptionsArg<Mode, DescribeOptions>): Promise<AccountDescription>;
 
   /**
    * One page of the CRM's own engagement fields: `GET /crm/v1/engagements/remote-field-classes`.
@@ -160,10 +190,38 @@ export interface EngagementsContext {
   raw: Client<paths, "application/json">;
   transport: Transport;
   accountToken: string | undefined;
+  baseUrl: string;
+  accountValidation: AccountValidationMode;
+  accountSchemas: AccountSchemaCache;
 }
 
+/** Meta requests are not retried and wait at most this long: a write must not wait on them. */
+const META_TIMEOUT_MS = 10_000;
+
 export function createEngagements(context: EngagementsContext): EngagementsResource<AccountTokenMode> {
-  const { raw, transport } = context;
+  const { raw, transport, accountSchemas } = context;
+  const metaOptions = (accountToken: string): RequestOptions => ({
+    accountToken,
+    maxRetries: 0,
+    timeoutMs: transport.settings.timeoutMs > 0 ? Math.min(transport.settings.timeoutMs, META_TIMEOUT_MS) : META_TIMEOUT_MS,
+  });
+
+  /** The linked account's meta/post schema entry (cached), loaded once per account however many ask. */
+  function accountForCreate(accountToken: string, signal: AbortSignal | undefined) {
+    return accountSchemas.get(
+      accountKey("post", context.baseUrl, accountToken),
+      "GET /crm/v1/engagements/meta/post",
+      () => resource.metaForCreate(metaOptions(accountToken)),
+      signal,
+    );
+  }
+
+  async function describe(entry: ReturnType<typeof accountForCreate>): Promise<AccountDescription> {
+    const { schema, error } = await entry;
+    if (!schema) throw error;
+    const { canMakeRequest, linkedAccountStatus } = schema;
+    return { canMakeRequest, linkedAccountStatus, fields: describeFields(schema.schema), schema: schema.schema };
+  }
 
   /** The headers every call sends besides the client's: the account token, and the caller's extras. */
   function callHeaders(options: RequestOptions) {
@@ -191,7 +249,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
   }
 
   const resource: EngagementsResource<AccountTokenMode> = {
-    async create(model: EngagementRequest, options: CreateOptions = {}) {
+    async create(model: EngagementInput, options: CreateOptions = {}) {
       const idempotencyKey =
         options.idempotencyKey === false
           ? undefined
@@ -199,7 +257,17 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(options);
       if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
       const query = writeQuery(options);
-      const body = { model };
+      const body = { model: modelToWire(model) };
+      const mode = context.accountValidation;
+      // After the spec's check: a body the spec refuses costs no meta request.
+      const preflight = async () => {
+        const { schema } = await accountForCreate(header["X-Account-Token"], options.signal);
+        const problems = schema ? accountProblems(schema, body) : [];
+        if (problems.length === 0) return;
+        const error = new MergeValidationError(problems, { idempotencyKey });
+        if (mode === "strict") throw error;
+        transport.logger.warn?.(`${error.message} (sent anyway: accountValidation is "warn")`, { problems });
+      };
       return execute(transport, {
         operation: "engagementsCreate",
         method: "POST",
@@ -209,6 +277,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         idempotencyKey,
         parts: { header, query, body },
         overrides: options,
+        preflight: mode === "off" ? undefined : preflight,
         send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
           raw.POST("/crm/v1/engagements", { params: { header, query }, body, fetch, signal }),
       });
@@ -239,11 +308,11 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       );
     },
 
-    async update(id: string, patch: PatchedEngagementRequest, options: UpdateOptions = {}) {
+    async update(id: string, patch: WithDates<PatchedEngagementRequest, BodyDateKey>, options: UpdateOptions = {}) {
       const header = callHeaders(options);
       const path = { id: pathId(id) };
       const query = writeQuery(options);
-      const body = { model: patch };
+      const body = { model: modelToWire(patch) };
       return execute(transport, {
         operation: "engagementsPartialUpdate",
         method: "PATCH",
@@ -269,6 +338,24 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const path = { id: pathId(id) };
       return read("engagementsMetaPatchRetrieve", options, { header, path }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, fetch, signal }),
+      );
+    },
+
+    describeCreate(options: DescribeOptions = {}) {
+      const token = callHeaders(options)["X-Account-Token"];
+      return describe(accountForCreate(token, options.signal));
+    },
+
+    describeUpdate(id: string, options: DescribeOptions = {}) {
+      const token = callHeaders(options)["X-Account-Token"];
+      const path = pathId(id);
+      return describe(
+        accountSchemas.get(
+          accountKey(`patch ${path}`, context.baseUrl, token),
+          `GET /crm/v1/engagements/meta/patch/${path}`,
+          () => resource.metaForUpdate(path, metaOptions(token)),
+          options.signal,
+        ),
       );
     },
 

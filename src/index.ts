@@ -1,8 +1,11 @@
 export { createMergeCrmClient } from "./client.js";
 export type { ClientOptions, MergeCrmClient } from "./client.js";
+export type { AccountDescription, AccountField } from "./account-fields.js";
+export type { AccountValidationMode } from "./account-validation.js";
 export type {
   AccountTokenMode,
   CreateOptions,
+  DescribeOptions,
   EngagementsResource,
   OptionsArg,
   RequestOptions,
@@ -14,8 +17,8 @@ export type {
   ListEngagementsQuery,
   RemoteFieldClassesQuery,
   RetrieveEngagementQuery,
-  WithDates,
 } from "./query.js";
+export type { EngagementInput, WithDates } from "./dates.js";
 export {
   MergeApiError,
   MergeAuthenticationError,

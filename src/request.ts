@@ -67,6 +67,8 @@ export interface Call<T> {
   /** What validation checks (the same values `send` sends). */
   parts: RequestParts;
   overrides: CallOverrides;
+  /** Checks run after the spec's validation and before the first attempt (the linked account's schema). */
+  preflight?: (() => Promise<void>) | undefined;
   /** Sends one attempt through openapi-fetch with the given fetch and signal. */
   send: (fetch: FetchLike, signal: AbortSignal) => Promise<FetchResult<T>>;
 }
@@ -80,6 +82,7 @@ function isNamed(error: unknown, name: string): boolean {
 export async function execute<T>(transport: Transport, call: Call<T>): Promise<T> {
   const { settings, logger } = transport;
   if (settings.validateRequests) validateRequest(call.operation, call.parts, settings.strictRequests, call.idempotencyKey);
+  if (call.preflight) await call.preflight();
   const maxRetries = call.overrides.maxRetries ?? settings.maxRetries;
   for (let attempt = 1; ; attempt++) {
     // Nothing more is sent once the caller has aborted, not even a retry whose wait just ended.

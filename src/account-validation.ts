@@ -1,0 +1,186 @@
+/**
+ * Account-aware validation (issue 10): what a write needs depends on the CRM behind the linked account,
+ * and Merge publishes it per account as `request_schema` in `GET /crm/v1/engagements/meta/post`. The
+ * client fetches it once per linked account (single-flight, cached for a TTL, bounded LRU) and checks
+ * each create against it before sending. Meta trouble never blocks a write: it falls back to the spec
+ * alone, is reported once, and is retried after a back-off.
+ */
+import { onAbort } from "./abort.js";
+import { MergeResponseValidationError, type ValidationIssue } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
+import type { MetaResponse } from "./types.js";
+import { check, failing, type Problem } from "./validation-runtime.js";
+
+/**
+ * How creates are checked against the linked account's own requirements: not at all, reported to
+ * `logger.warn` (and sent), or refused with `MergeValidationError` (nothing sent).
+ */
+export type AccountValidationMode = "off" | "warn" | "strict";
+
+/** What a linked account's meta says, compiled and ready to check bodies against. */
+export interface AccountSchema {
+  readonly canMakeRequest: boolean;
+  readonly linkedAccountStatus: string | undefined;
+  readonly schema: Readonly<Record<string, unknown>>;
+  readonly compiled: RuntimeSchema;
+}
+
+/** One linked account's entry: its schema or its last failure, until `until`. */
+interface Entry {
+  until: number;
+  schema?: AccountSchema | undefined;
+  error?: unknown;
+  /** Consecutive failures, for the back-off and to report only the first of a run. */
+  failures: number;
+  loading?: Promise<void> | undefined;
+}
+
+export interface AccountSchemaCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  logger: Logger;
+  /** The clock, in milliseconds. */
+  now?: () => number;
+}
+
+/** The first wait after a failed meta request; it doubles with each failure in a row, up to the cap. */
+export const META_RETRY_MS = 5_000;
+export const META_RETRY_MAX_MS = 300_000;
+
+/**
+ * The cache of account schemas. Keys never hold a token (see `accountKey`). A load in flight is shared
+ * by every caller that needs the same key; a failure is kept for a back-off, so that writes meanwhile
+ * go out checked against the spec only instead of each sending its own meta request.
+ */
+export class AccountSchemaCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: AccountSchemaCacheOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** How many linked accounts are cached. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The entry of `key`, loading it with `load` when it is missing or stale. `what` names the request in
+   * reports. Waiting ends early when `signal` aborts (the load goes on for the other callers).
+   */
+  async get(key: string, what: string, load: () => Promise<MetaResponse>, signal?: AbortSignal): Promise<Entry> {
+    let entry = this.entries.get(key);
+    if (entry) {
+      // Least recently used first: a hit moves the key to the end.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    } else {
+      entry = { until: 0, failures: 0 };
+      this.entries.set(key, entry);
+      for (const oldest of this.entries.keys()) {
+        if (this.entries.size <= this.options.maxEntries) break;
+        this.entries.delete(oldest);
+      }
+    }
+    if (!entry.loading && this.now() >= entry.until) entry.loading = this.load(entry, what, load);
+    if (entry.loading) await untilAborted(entry.loading, signal);
+    return entry;
+  }
+
+  private async load(entry: Entry, what: string, load: () => Promise<MetaResponse>): Promise<void> {
+    const { logger, ttlMs } = this.options;
+    try {
+      const meta = await load();
+      const schema = readMeta(meta, what);
+      if (schema.compiled.ignored.length > 0) {
+        logger.debug?.(`account validation: ${what}: keywords not checked: ${schema.compiled.ignored.join(", ")}`);
+      }
+      Object.assign(entry, { schema, error: undefined, failures: 0, until: this.now() + ttlMs });
+    } catch (error) {
+      const retryMs = Math.min(META_RETRY_MS * 2 ** entry.failures, META_RETRY_MAX_MS);
+      Object.assign(entry, { schema: undefined, error, failures: entry.failures + 1, until: this.now() + retryMs });
+      const message =
+        `account validation: ${what} failed (${describe(error)}); writes to this linked account are checked ` +
+        `against the spec only until it is retried in ${Math.round(retryMs / 1000)} s`;
+      // Once per run of failures: a linked account whose meta keeps failing must not flood the log.
+      if (entry.failures === 1) logger.warn?.(message);
+      else logger.debug?.(message);
+    } finally {
+      entry.loading = undefined;
+    }
+  }
+}
+
+/** Reads a meta response; a schema that cannot be used is a `MergeResponseValidationError`. */
+function readMeta(meta: MetaResponse, what: string): AccountSchema {
+  const schema: unknown = meta?.request_schema;
+  let compiled: RuntimeSchema;
+  try {
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new TypeError("it is not a JSON Schema object");
+    compiled = compileSchema(schema);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new MergeResponseValidationError(200, [{ pointer: "/request_schema", message }], `${what}: the request_schema cannot be used: ${message}`, {
+      cause: error,
+    });
+  }
+  return {
+    canMakeRequest: meta.status?.can_make_request !== false,
+    linkedAccountStatus: meta.status?.linked_account_status,
+    schema: { ...schema },
+    compiled,
+  };
+}
+
+/**
+ * The problems of a request body under the linked account's schema, worded as the account's (not the
+ * spec's) requirements; a linked account that cannot make requests is a problem of its own.
+ */
+export function accountProblems(account: AccountSchema, body: unknown): ValidationIssue[] {
+  const problems: ValidationIssue[] = [];
+  if (!account.canMakeRequest) {
+    problems.push({
+      pointer: "/header/X-Account-Token",
+      message: `the linked account cannot make requests now (linked_account_status ${account.linkedAccountStatus ?? "unknown"}): fix it in Merge, for example by relinking it`,
+    });
+  }
+  const found: Problem[] = [];
+  check(account.compiled.table, 0, body, "", found);
+  for (const { pointer, message } of failing(found, false)) {
+    problems.push({ pointer, message: `${message}: required by the linked account's CRM (meta request_schema), not by the spec` });
+  }
+  return problems;
+}
+
+/**
+ * The cache key of a linked account's meta: the operation, then a 64-bit hash of the base URL and the
+ * account token, so that the token is never a readable key (in a heap dump, a log or an error).
+ */
+export function accountKey(operation: string, baseUrl: string, accountToken: string): string {
+  const text = `${baseUrl}\n${accountToken}`;
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${operation} ${(h2 >>> 0).toString(36)}.${(h1 >>> 0).toString(36)}`;
+}
+
+/** Waits for `work`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return work;
+  return new Promise((resolve, reject) => {
+    const unsubscribe = onAbort(signal, reject);
+    work.then(resolve, reject).finally(unsubscribe);
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
