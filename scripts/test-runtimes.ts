@@ -24,8 +24,14 @@ const bin = (path: string) => join(matrixDir, "node_modules", path);
 const PAGE_SIZE = 3;
 const EXPECTED_PAGES = Math.ceil(ENGAGEMENT_COUNT / PAGE_SIZE);
 const TIMEOUT_MS = 300;
-/** The date workerd's behaviour is pinned to; no compatibility flag is set, nodejs_compat least of all. */
+/**
+ * workerd's behaviour is pinned to this date. From a compatibility date in August 2026 on, this workerd
+ * turns Node.js compatibility on by default (node:crypto, Buffer, process), which would hide a
+ * Node-only API in src/; so the two flags that switch it off are set, and no flag turns anything on.
+ * The worker reports its `process` and `Buffer` globals, and they must be absent.
+ */
 const WORKERD_COMPATIBILITY_DATE = "2026-11-01";
+const WORKERD_COMPATIBILITY_FLAGS = ["no_nodejs_compat", "no_nodejs_compat_v2"];
 
 interface Runtime {
   /** The row's label. */
@@ -82,6 +88,8 @@ interface Report {
   listAll: Observed<{ ids: string[] }>;
   timeout: Observed<Value>;
   warnings: string[];
+  /** workerd only: `typeof` the Node globals inside the worker. */
+  nodeGlobals?: Record<string, string>;
 }
 
 type CheckName = "load" | "create" | "validation" | "4xx" | "listAll" | "timeout";
@@ -122,6 +130,9 @@ function checkReport(runtime: Runtime, run: string, report: Report, fake: FakeMe
       problems.push(`resolved the package to ${String(report.resolved)}, expected ${String(entry)}`);
     }
     if (report.warnings.length > 0) problems.push(`logger.warn was called: ${report.warnings.join(" | ")}`);
+    if (runtime.name === "workerd" && !same(report.nodeGlobals, { process: "undefined", Buffer: "undefined" })) {
+      problems.push(`Node.js compatibility is on in the worker: ${JSON.stringify(report.nodeGlobals)}`);
+    }
     cell("load", problems, "ok");
   }
 
@@ -242,8 +253,7 @@ async function runFile(runtime: Runtime, consumer: string, file: string, fake: F
 
 /**
  * workerd: the scenario and the client bundled into one worker module (node builtins left as imports,
- * so workerd itself refuses them), served with a config that sets a compatibility date and no
- * compatibility flag, fetched once from here.
+ * so workerd itself refuses them), served with Node.js compatibility off, fetched once from here.
  */
 async function runWorkerd(runtime: Runtime, consumer: string, fake: FakeMerge, run: string): Promise<Report> {
   const dir = join(consumer, "workerd");
@@ -277,6 +287,7 @@ const config :Workerd.Config = (
 const scenario :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = "${WORKERD_COMPATIBILITY_DATE}",
+  compatibilityFlags = [${WORKERD_COMPATIBILITY_FLAGS.map((flag) => JSON.stringify(flag)).join(", ")}],
   globalOutbound = "loopback",
 );
 `,

@@ -8,7 +8,9 @@ export default {
     try {
       const options = parseOptions(new URL(request.url).searchParams.get("options") ?? "");
       const result = await runScenario(lib, options);
-      return Response.json({ loader: "esm", resolved: "bundled", ...result });
+      // What the driver checks to know Node.js compatibility is really off here.
+      const nodeGlobals = { process: typeof globalThis.process, Buffer: typeof globalThis.Buffer };
+      return Response.json({ loader: "esm", resolved: "bundled", nodeGlobals, ...result });
     } catch (error) {
       return Response.json({ fatal: String(error?.stack ?? error) }, { status: 500 });
     }
