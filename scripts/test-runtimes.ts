@@ -141,7 +141,7 @@ function checkReport(runtime: Runtime, run: string, report: Report, fake: FakeMe
     const problems = failed(report.create);
     const posts = arrivals.filter((a) => a.method === "POST");
     const post = posts[0];
-    if (posts.length !== 1) problems.push(`the server saw ${posts.length} POSTs, expected 1 (the invalid create must send nothing)`);
+    if (posts.length !== 1) problems.push(`the server saw ${posts.length} POSTs, expected 1 (the valid create; the invalid one must send nothing)`);
     else if (post) {
       if (report.create.value?.id !== post.createdId) problems.push(`create resolved with id ${String(report.create.value?.id)}, the server gave ${String(post.createdId)}`);
       if (report.create.value?.subject !== `created on ${run}`) problems.push(`subject ${String(report.create.value?.subject)}`);
