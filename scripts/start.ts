@@ -3,8 +3,11 @@
  *
  * With MERGE_API_KEY and MERGE_ACCOUNT_TOKEN set (and optionally MERGE_REGION: us, eu, apac, sandbox)
  * it calls the real API. Without MERGE_API_KEY it starts Prism on the bundled spec and calls that.
+ * First it asks what the linked account's CRM requires (describeCreate) and fills in the activity
+ * owner's email when the CRM asks for it (MERGE_ACTIVITY_OWNER_EMAIL); the create is then checked
+ * against that account's schema as well as the spec (accountValidation "warn").
  */
-import { createMergeCrmClient, isMergeError, isRegion } from "../src/index.js";
+import { createMergeCrmClient, isMergeError, isRegion, type EngagementInput } from "../src/index.js";
 import { startMockServer, type MockServer } from "../src/mock.js";
 
 async function main(): Promise<void> {
@@ -26,23 +29,31 @@ async function main(): Promise<void> {
       const region = process.env["MERGE_REGION"] ?? "us";
       if (!isRegion(region)) throw new Error(`MERGE_REGION must be one of us, eu, apac, sandbox (got ${region})`);
       console.log(`Calling the real Merge API (region ${region}).`);
-      merge = createMergeCrmClient({ apiKey, accountToken, region });
+      merge = createMergeCrmClient({ apiKey, accountToken, region, accountValidation: "warn" });
     } else {
       mock = await startMockServer();
       console.log(`No MERGE_API_KEY set: using the embedded Prism mock of the spec at ${mock.url}.`);
-      merge = createMergeCrmClient({ apiKey: "mock-api-key", accountToken: "mock-account-token", baseUrl: mock.url });
+      merge = createMergeCrmClient({ apiKey: "mock-api-key", accountToken: "mock-account-token", baseUrl: mock.url, accountValidation: "warn" });
     }
     const now = new Date();
-    const result = await merge.engagements.create(
-      {
-        subject: "Call from customer",
-        content: "Logged by merge-crm-engagements (npm start)",
-        direction: "INBOUND",
-        start_time: new Date(now.getTime() - 5 * 60_000).toISOString(),
-        end_time: now.toISOString(),
-      },
-      { idempotencyKey: crypto.randomUUID() },
-    );
+    const model: EngagementInput = {
+      subject: "Call to customer",
+      content: "Logged by merge-crm-engagements (npm start)",
+      direction: "OUTBOUND",
+      start_time: new Date(now.getTime() - 5 * 60_000),
+      end_time: now,
+    };
+    try {
+      const { fields, linkedAccountStatus } = await merge.engagements.describeCreate();
+      const required = fields.filter((field) => field.required).map((field) => field.pointer);
+      console.log(`The linked account (${linkedAccountStatus ?? "status unknown"}) requires: ${required.join(", ") || "nothing beyond the spec"}.`);
+      if (required.includes("/model/linked_account_params/activity_owner_email")) {
+        model.linked_account_params = { activity_owner_email: process.env["MERGE_ACTIVITY_OWNER_EMAIL"] ?? "owner@example.com" };
+      }
+    } catch (error) {
+      console.log(`Could not read what the linked account requires (${isMergeError(error) ? error.message : String(error)}); sending anyway.`);
+    }
+    const result = await merge.engagements.create(model, { idempotencyKey: crypto.randomUUID() });
     console.log(`Created engagement ${result.model.id ?? "(no id returned)"}:`);
     console.log(JSON.stringify(result, null, 2));
   } finally {
