@@ -97,18 +97,25 @@ function tail(keep: number, width: number) {
     /** Collects a stream's lines, holding back a partial last line until its end. */
     follow(stream: NodeJS.ReadableStream) {
       let partial = "";
+      let cut = false;
       stream.setEncoding("utf8");
       stream.on("data", (chunk: string) => {
         const parts = (partial + chunk).split("\n");
         partial = parts.pop() ?? "";
-        // A line longer than any kept line is cut now rather than buffered without limit.
-        if (partial.length > width) {
-          push(partial);
-          partial = "";
+        for (const part of parts) {
+          if (!cut) push(part);
+          cut = false;
         }
-        parts.forEach(push);
+        // A line longer than any kept line is kept cut now, the rest dropped, not buffered without limit.
+        if (partial.length > width) {
+          if (!cut) push(partial);
+          partial = "";
+          cut = true;
+        }
       });
-      stream.on("end", () => push(partial));
+      stream.on("end", () => {
+        if (!cut) push(partial);
+      });
     },
   };
 }

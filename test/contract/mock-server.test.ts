@@ -55,6 +55,10 @@ describe("startMockServer's handle", () => {
     const response = await fetch(`${mock.url}/crm/v1/engagements`, { method: "POST", headers: HEADERS, body: JSON.stringify({ model: { subject: marker } }) });
     expect(response.status).toBe(201);
 
+    // A line longer than 2,000 characters (the request log of a 100 kB body) is kept cut, its rest dropped.
+    const long = await fetch(`${mock.url}/crm/v1/engagements`, { method: "POST", headers: HEADERS, body: JSON.stringify({ model: { content: "x".repeat(100_000) } }) });
+    expect(long.status).toBe(201);
+
     process.kill(mock.pid, "SIGKILL");
     const exit = await mock.exited;
     expect(exit).toMatchObject({ code: null, signal: "SIGKILL" });
@@ -63,6 +67,12 @@ describe("startMockServer's handle", () => {
     expect(exit.output.length).toBeLessThanOrEqual(50);
     // The log up to its death: the request it served (with its body), after the line saying it listened.
     expect(exit.output.some((line) => line.includes("Request received") && line.includes(marker))).toBe(true);
+    const cut = exit.output.filter((line) => line.endsWith("…"));
+    expect(cut).toHaveLength(1);
+    expect(cut[0]).toMatch(/^\{"level":"info".*"xxxxxxxxxx/);
+    expect(cut[0]).toHaveLength(2_001);
+    // Every other line is one whole JSON log line: no fragment of the long one.
+    for (const line of exit.output.filter((l) => !l.endsWith("…"))) expect(() => JSON.parse(line)).not.toThrow();
     await expect(fetch(mock.url)).rejects.toThrow();
     await expect(mock.close()).resolves.toBeUndefined();
   }, 30_000);
