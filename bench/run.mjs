@@ -27,6 +27,7 @@ const RUNS = {
   startup: quick ? 2 : 11,
   typecheck: quick ? 1 : 7,
   generation: quick ? 1 : 3,
+  accountSchema: quick ? 200 : 2_000,
 };
 
 /** Progress goes to stderr; stdout carries only the table. */
@@ -127,6 +128,10 @@ await mustSucceed("lib/http.mjs", timed(process.execPath, [join(benchDir, "lib",
 const http = JSON.parse(readFileSync(httpOut, "utf8"));
 log(`    ${http.served} requests served (sequential ${http.sequentialSeconds.toFixed(1)} s, throughput ${http.throughputSeconds.toFixed(1)} s)`);
 
+log(`    account schema: compile and check a 50-field meta schema, ${RUNS.accountSchema} runs each`);
+const { measureAccountSchema } = await import("./lib/account.mjs");
+const accountSchema = await measureAccountSchema(repoDir, resultsDir, RUNS.accountSchema);
+
 log("2/5 size: esbuild bundles, minified, browser and neutral");
 const { measureSize } = await import("./lib/size.mjs");
 const size = await measureSize(benchDir, resultsDir);
@@ -175,6 +180,10 @@ for (const id of CLIENT_IDS) {
   if (id === "ours") row("create latency, sequential", LABELS[id], us(medianUs), us(p99Us), ratio(r), "≤ 1.10× raw fetch", met(r <= 1.1));
   else row("create latency, sequential", LABELS[id], us(medianUs), us(p99Us), ratio(r));
 }
+const accountRatio = http.latency["ours-account"].medianUs / http.latency.ours.medianUs;
+row("create latency, account validation ÷ without", LABELS["ours-account"], us(http.latency["ours-account"].medianUs), "—", ratio(accountRatio), "≤ 1.05× ours, validation on", met(accountRatio <= 1.05));
+row(`compile a ${accountSchema.fields}-field meta request_schema (median of ${int(accountSchema.runs)})`, "ours (src/schema-compiler.ts)", us(accountSchema.compileUs), "—", "—", "< 1 ms", met(accountSchema.compileUs < 1000));
+row(`check a body against it (median of ${int(accountSchema.runs)})`, "ours (src/validation-runtime.ts)", us(accountSchema.checkUs));
 const vsSdk = http.latency.ours.medianUs / http.latency["merge-sdk"].medianUs;
 row("create latency, ours ÷ official SDK", LABELS.ours, us(http.latency.ours.medianUs), "—", ratio(vsSdk), "≤ 0.85× official SDK", met(vsSdk <= 0.85));
 const fetchRate = http.throughput.fetch.medianPerSecond;
@@ -291,10 +300,12 @@ the run cannot change what is measured.
 **Per-call cost.** A local HTTP/1.1 server in its own process (bench/lib/server.mjs, \`http.createServer\`,
 keep-alive) reads each request body and answers \`POST /crm/v1/engagements\` with a fixed 201
 \`{ model, warnings: [], errors: [] }\` (a realistic engagement, checked once against the spec by our client with
-\`validateResponses: "strict"\`). Six clients create the same engagement (owner, subject, content, direction,
+\`validateResponses: "strict"\`). Seven clients create the same engagement (owner, subject, content, direction,
 type, start and end time, account, two contacts) over kept-alive connections: raw \`fetch\` building the
 request by hand, \`undici.request\` on a \`Pool\`, bare openapi-fetch, our built client (dist/) with its defaults
-(request and response validation on) and with \`validateRequests: false, validateResponses: "off"\`, and
+(request and response validation on), the same with \`accountValidation: "strict"\` (every create also
+checked against the linked account's meta schema, which the server serves and the client fetched once, so
+the cache is warm), and with \`validateRequests: false, validateResponses: "off"\`, and
 \`@mergeapi/merge-node-client\`. None retries (\`maxRetries: 0\`), timeouts stay at their defaults. Every
 request carries an \`Idempotency-Key\` with a fresh UUIDv4: our client makes its own (its default), the
 others call \`crypto.randomUUID()\` per call. Each client is warmed up with ${http.settings.warmupRounds * http.settings.batch} calls,

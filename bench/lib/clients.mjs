@@ -1,5 +1,5 @@
 /**
- * The six ways of making the same create call, each as `{ id, label, create() }`. Every one sends
+ * The seven ways of making the same create call, each as `{ id, label, create() }`. Every one sends
  * POST /crm/v1/engagements with Authorization, X-Account-Token, Idempotency-Key (a fresh UUIDv4 per
  * call: our client makes its own, the others get one from crypto.randomUUID() in the call) and the
  * JSON body `{ model }`, over a kept-alive connection, reads the whole 201 body as JSON and returns it.
@@ -15,13 +15,14 @@ import { MergeClient } from "@mergeapi/merge-node-client";
 import { createMergeCrmClient } from "../.dist/index.js";
 import { ACCOUNT_TOKEN, API_KEY, MODEL, PATH, sdkModel } from "./fixtures.mjs";
 
-export const CLIENT_IDS = ["fetch", "undici", "openapi-fetch", "ours", "ours-novalidate", "merge-sdk"];
+export const CLIENT_IDS = ["fetch", "undici", "openapi-fetch", "ours", "ours-account", "ours-novalidate", "merge-sdk"];
 
 export const LABELS = {
   fetch: "raw fetch (by hand)",
   undici: "undici.request (Pool)",
   "openapi-fetch": "bare openapi-fetch",
   ours: "ours, validation on",
+  "ours-account": "ours, account validation strict (warm cache)",
   "ours-novalidate": "ours, validation off",
   "merge-sdk": "@mergeapi/merge-node-client",
 };
@@ -85,6 +86,8 @@ export function makeClients(origin) {
 
   // Defaults (request and response validation on, 60 s timeout, UUIDv4 idempotency key), no retries.
   const ours = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0 });
+  // The same, plus every create checked against the linked account's meta schema (fetched once, cached).
+  const oursAccount = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0, accountValidation: "strict" });
   const oursNoValidate = createMergeCrmClient({
     apiKey: API_KEY,
     accountToken: ACCOUNT_TOKEN,
@@ -109,6 +112,7 @@ export function makeClients(origin) {
     undici: undiciRequest,
     "openapi-fetch": bareOpenapiFetch,
     ours: () => ours.engagements.create(MODEL),
+    "ours-account": () => oursAccount.engagements.create(MODEL),
     "ours-novalidate": () => oursNoValidate.engagements.create(MODEL),
     "merge-sdk": sdkCreate,
   };

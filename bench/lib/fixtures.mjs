@@ -68,3 +68,56 @@ export const RESPONSE_201 = {
   warnings: [],
   errors: [],
 };
+
+/**
+ * GET /crm/v1/engagements/meta/post: a linked account whose CRM requires the fields MODEL has (read by
+ * "ours, account validation strict", which checks every create against it before sending).
+ */
+export const META_POST = {
+  request_schema: {
+    type: "object",
+    properties: {
+      model: {
+        type: "object",
+        properties: {
+          owner: { type: "string", format: "uuid" },
+          subject: { type: "string", maxLength: 255 },
+          content: { type: "string" },
+          direction: { type: "string", enum: ["INBOUND", "OUTBOUND"] },
+          engagement_type: { type: "string", format: "uuid" },
+          start_time: { type: "string", format: "date-time" },
+          end_time: { type: "string", format: "date-time" },
+          account: { type: "string", format: "uuid" },
+          contacts: { type: "array", items: { type: "string", format: "uuid" } },
+        },
+        required: ["subject", "engagement_type", "start_time", "account"],
+      },
+    },
+    required: ["model"],
+  },
+  status: { linked_account_status: "COMPLETE", can_make_request: true },
+  has_conditional_params: false,
+  has_required_linked_account_params: false,
+};
+
+/** A meta request_schema of `fields` model fields of every kind, for the compile-time measure. */
+export function wideMetaSchema(fields) {
+  const kinds = [
+    { type: "string", maxLength: 255, description: "A text field" },
+    { type: ["string", "null"], format: "date-time" },
+    { type: "string", enum: ["A", "B", "C", "D"] },
+    { type: "integer", minimum: 0, maximum: 1000 },
+    { type: "array", items: { type: "string", format: "uuid" }, uniqueItems: true },
+    { type: "object", properties: { id: { type: "string" }, label: { type: "string" } }, required: ["id"] },
+  ];
+  const properties = {};
+  for (let i = 0; i < fields; i++) properties[`field_${i}`] = structuredClone(kinds[i % kinds.length]);
+  return {
+    type: "object",
+    properties: {
+      model: { type: "object", properties, required: Object.keys(properties).filter((_, i) => i % 3 === 0) },
+      linked_account_params: { type: "object", properties: { owner_email: { type: "string" } }, required: ["owner_email"] },
+    },
+    required: ["model"],
+  };
+}

@@ -1,13 +1,13 @@
 /**
  * The benchmark's HTTP server, run in its own process (forked by http.mjs): keep-alive, reads each
- * request body in full and answers `POST /crm/v1/engagements` with a fixed, spec-valid 201. Anything
- * else gets a 404 (so that a wrong URL shows up as a failed call, not as a fast one).
+ * request body in full and answers `POST /crm/v1/engagements` with a fixed, spec-valid 201 and
+ * `GET /crm/v1/engagements/meta/post` with a fixed meta (for account validation). Anything else gets a 404 (so that a wrong URL shows up as a failed call, not as a fast one).
  *
  * IPC: sends `{ port }` once listening; on `{ capture: true }` it sends back the next request's
  * method, URL, headers and body (to compare the clients' wire requests); on `{ stop: true }` it closes.
  */
 import { createServer } from "node:http";
-import { PATH, RESPONSE_201 } from "./fixtures.mjs";
+import { META_POST, PATH, RESPONSE_201 } from "./fixtures.mjs";
 
 const body = Buffer.from(JSON.stringify(RESPONSE_201));
 const headers = {
@@ -16,6 +16,7 @@ const headers = {
   "X-Request-Id": "bench-0000",
 };
 const notFound = Buffer.from(JSON.stringify({ detail: "Not found." }));
+const meta = Buffer.from(JSON.stringify(META_POST));
 
 let capture = false;
 let served = 0;
@@ -30,7 +31,10 @@ const server = createServer({ keepAlive: true, keepAliveTimeout: 120_000, header
       process.send?.({ captured: { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") } });
     }
     served++;
-    if (ok) {
+    if (req.method === "GET" && req.url === `${PATH}/meta/post`) {
+      res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(meta.length) });
+      res.end(meta);
+    } else if (ok) {
       res.writeHead(201, headers);
       res.end(body);
     } else {
