@@ -304,7 +304,8 @@ const scenario :Workerd.Worker = (
     for (;;) {
       if (child.exitCode !== null) throw new Error(`workerd exited with ${String(child.exitCode)}:\n${output}`);
       try {
-        const response = await fetch(url);
+        // A scenario that hangs inside the worker fails the row instead of the whole run.
+        const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
         const text = await response.text();
         if (response.status !== 200) throw new Error(`the worker answered ${response.status}: ${text}\n${output}`);
         return parseReport(text);
