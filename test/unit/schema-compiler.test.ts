@@ -237,10 +237,11 @@ describe("compileSchema: $ref", () => {
 
   it("a ref that cannot be resolved is a TypeError naming it", () => {
     expect(() => compileSchema({ $ref: "#/definitions/missing" })).toThrow(new TypeError('compileSchema: cannot resolve $ref "#/definitions/missing"'));
+    expect(() => compileSchema({ $ref: "#/definitions/x/y", definitions: { x: null } })).toThrow(/cannot resolve/);
     expect(() => compileSchema({ $ref: "https://example.com/schema.json" })).toThrow(/cannot resolve \$ref "https:\/\/example.com\/schema.json"/);
     expect(() => compileSchema({ $ref: "#anchor" })).toThrow(TypeError);
     expect(() => compileSchema({ $ref: "#/definitions/%E0%A4%A" })).toThrow(TypeError);
-    expect(() => compileSchema({ $ref: 5 })).toThrow(/\$ref is not a string/);
+    expect(() => compileSchema({ $ref: 5 })).toThrow(/cannot resolve \$ref 5/);
     // Inherited members are no definitions.
     expect(() => compileSchema({ $ref: "#/definitions/constructor", definitions: {} })).toThrow(TypeError);
     expect(() => compileSchema({ $ref: "#/definitions/x", definitions: { x: 3 } })).toThrow(/is not a schema \(number\)/);
