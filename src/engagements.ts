@@ -7,7 +7,7 @@ import type { paths } from "../generated/schema.js";
 import { describeFields, type AccountDescription } from "./account-fields.js";
 import { accountKey, accountProblems, type AccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
 import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "./dates.js";
-import { MergeValidationError } from "./errors.js";
+import { MergeValidationError, type ValidationIssue } from "./errors.js";
 import { walkPages } from "./pagination.js";
 import {
   listQueryToWire,
@@ -17,7 +17,7 @@ import {
   type RetrieveEngagementQuery,
 } from "./query.js";
 import { execute, type Call, type FetchResult, type Transport } from "./request.js";
-import type { OperationId } from "./validation.js";
+import { validateRequest, type OperationId } from "./validation.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
 import type {
   Engagement,
@@ -99,6 +99,16 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * });
    */
   create(model: EngagementInput, ...options: OptionsArg<Mode, CreateOptions>): Promise<EngagementResponse>;
+
+  /**
+   * Checks a create without sending it: resolves to the problems `create` would refuse it for, by
+   * pointer, or `[]`. The spec's always (even with `validateRequests: false`), and the linked account's
+   * when `accountValidation` is on (in either mode; this may fetch and cache its meta schema).
+   * @example
+   * const problems = await merge.engagements.validateCreate({ subject: "Call", direction: "SIDEWAYS" });
+   * // [{ pointer: "/model/direction", message: "must be equal to one of the allowed values: ..." }]
+   */
+  validateCreate(model: EngagementInput, ...options: OptionsArg<Mode, DescribeOptions>): Promise<ValidationIssue[]>;
 
   /**
    * Fetches one page: `GET /crm/v1/engagements`. Dates accept `Date` or ISO strings; `expand` is sent
@@ -281,6 +291,21 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         send: (fetch, signal): Promise<FetchResult<EngagementResponse>> =>
           raw.POST("/crm/v1/engagements", { params: { header, query }, body, fetch, signal }),
       });
+    },
+
+    async validateCreate(model: EngagementInput, options: DescribeOptions = {}) {
+      const header = callHeaders(options);
+      let body;
+      try {
+        body = { model: modelToWire(model) };
+        validateRequest("engagementsCreate", { header, body }, transport.settings.strictRequests);
+      } catch (error) {
+        if (error instanceof MergeValidationError) return [...error.problems];
+        throw error;
+      }
+      if (context.accountValidation === "off") return [];
+      const { schema } = await accountForCreate(header["X-Account-Token"], options.signal);
+      return schema ? accountProblems(schema, body) : [];
     },
 
     async list(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {

@@ -241,3 +241,16 @@ test("a caller's abort ends its wait for the meta request, which goes on for the
   expect(metaRequests).toHaveLength(1);
   expect(posts).toHaveLength(1);
 });
+
+test("validateCreate: the spec's and the linked account's problems, nothing sent", async () => {
+  const merge = client({ accountValidation: "warn" });
+  expect(await merge.engagements.validateCreate(VALID, { accountToken: "acct_validate" })).toEqual([]);
+  expect(await merge.engagements.validateCreate({ subject: "x", direction: "SIDEWAYS" as never }, { accountToken: "acct_validate" })).toEqual([
+    { pointer: "/model/direction", message: expect.stringMatching(/allowed values/) },
+  ]);
+  const problems = await merge.engagements.validateCreate({ subject: "x" }, { accountToken: "acct_validate" });
+  expect(problems.map((p) => p.pointer).sort()).toEqual(["/model/engagement_type", "/model/linked_account_params"]);
+  expect(await client({ accountValidation: "off" }).engagements.validateCreate({ subject: "x" }, { accountToken: "acct_validate" })).toEqual([]);
+  expect(posts).toHaveLength(0);
+  expect(metaRequests).toEqual(["acct_validate"]);
+});
