@@ -48,69 +48,64 @@ export interface AccountSchemaCacheOptions {
 export const META_RETRY_MS = 5_000;
 export const META_RETRY_MAX_MS = 300_000;
 
-/**
- * The cache of account schemas. Keys never hold a token (see `accountKey`). A load in flight is shared
- * by every caller that needs the same key; a failure is kept for a back-off, so that writes meanwhile
- * go out checked against the spec only instead of each sending its own meta request.
- */
-export class AccountSchemaCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly now: () => number;
-
-  constructor(private readonly options: AccountSchemaCacheOptions) {
-    this.now = options.now ?? Date.now;
-  }
-
+/** The cache of account schemas (see `createAccountSchemaCache`). */
+export interface AccountSchemaCache {
   /** How many linked accounts are cached. */
-  get size(): number {
-    return this.entries.size;
-  }
-
+  readonly size: number;
   /**
    * The entry of `key`, loading it with `load` when it is missing or stale. `what` names the request in
    * reports. Waiting ends early when `signal` aborts (the load goes on for the other callers).
    */
-  async get(key: string, what: string, load: () => Promise<MetaResponse>, signal?: AbortSignal): Promise<Entry> {
-    let entry = this.entries.get(key);
-    if (entry) {
-      // Least recently used first: a hit moves the key to the end.
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    } else {
-      entry = { until: 0, failures: 0 };
-      this.entries.set(key, entry);
-      for (const oldest of this.entries.keys()) {
-        if (this.entries.size <= this.options.maxEntries) break;
-        this.entries.delete(oldest);
-      }
-    }
-    if (!entry.loading && this.now() >= entry.until) entry.loading = this.load(entry, what, load);
-    if (entry.loading) await untilAborted(entry.loading, signal);
-    return entry;
-  }
+  get(key: string, what: string, load: () => Promise<MetaResponse>, signal?: AbortSignal): Promise<Entry>;
+}
 
-  private async load(entry: Entry, what: string, load: () => Promise<MetaResponse>): Promise<void> {
-    const { logger, ttlMs } = this.options;
+/**
+ * The cache of account schemas. Keys never hold a token (see `accountKey`). A load in flight is shared
+ * by every caller that needs the same key; a failure is kept for a back-off, so that writes meanwhile
+ * go out checked against the spec only instead of each sending its own meta request. A closure rather
+ * than a class: its names minify (this ships in every create-only bundle).
+ */
+export function createAccountSchemaCache({ ttlMs, maxEntries, logger, now = Date.now }: AccountSchemaCacheOptions): AccountSchemaCache {
+  const entries = new Map<string, Entry>();
+
+  const load = async (entry: Entry, what: string, fetchMeta: () => Promise<MetaResponse>): Promise<void> => {
     try {
-      const meta = await load();
-      const schema = readMeta(meta, what);
-      if (schema.compiled.ignored.length > 0) {
-        logger.debug?.(`account validation: ${what}: keywords not checked: ${schema.compiled.ignored.join(", ")}`);
-      }
-      Object.assign(entry, { schema, error: undefined, failures: 0, until: this.now() + ttlMs });
+      const schema = readMeta(await fetchMeta(), what);
+      const { ignored } = schema.compiled;
+      if (ignored.length > 0) logger.debug?.(`account validation: ${what}: keywords not checked: ${ignored.join(", ")}`);
+      Object.assign(entry, { schema, error: undefined, failures: 0, until: now() + ttlMs });
     } catch (error) {
       const retryMs = Math.min(META_RETRY_MS * 2 ** entry.failures, META_RETRY_MAX_MS);
-      Object.assign(entry, { schema: undefined, error, failures: entry.failures + 1, until: this.now() + retryMs });
+      Object.assign(entry, { schema: undefined, error, failures: entry.failures + 1, until: now() + retryMs });
       const message =
         `account validation: ${what} failed (${describe(error)}); writes to this linked account are checked ` +
         `against the spec only until it is retried in ${Math.round(retryMs / 1000)} s`;
       // Once per run of failures: a linked account whose meta keeps failing must not flood the log.
-      if (entry.failures === 1) logger.warn?.(message);
-      else logger.debug?.(message);
+      (entry.failures === 1 ? logger.warn : logger.debug)?.(message);
     } finally {
       entry.loading = undefined;
     }
-  }
+  };
+
+  return {
+    get size() {
+      return entries.size;
+    },
+    async get(key, what, fetchMeta, signal) {
+      let entry = entries.get(key);
+      // Least recently used first: a hit moves the key to the end.
+      if (entry) entries.delete(key);
+      else entry = { until: 0, failures: 0 };
+      entries.set(key, entry);
+      for (const oldest of entries.keys()) {
+        if (entries.size <= maxEntries) break;
+        entries.delete(oldest);
+      }
+      if (!entry.loading && now() >= entry.until) entry.loading = load(entry, what, fetchMeta);
+      if (entry.loading) await untilAborted(entry.loading, signal);
+      return entry;
+    },
+  };
 }
 
 /** Reads a meta response; a schema that cannot be used is a `MergeResponseValidationError`. */

@@ -3,7 +3,7 @@
  */
 import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
-import { AccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
+import { createAccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
 import { DeferredRequest, transportFetch } from "./deferred-request.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
 import { MergeValidationError } from "./errors.js";
@@ -151,7 +151,7 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
   const logger = options.logger ?? defaultLogger;
   const settings = resolveSettings(options);
   const transport = { fetch, redact, logger, settings };
-  const accountSchemas = new AccountSchemaCache({ ttlMs: settings.accountSchemaTtlMs, maxEntries: settings.accountSchemaCacheSize, logger });
+  const accountSchemas = createAccountSchemaCache({ ttlMs: settings.accountSchemaTtlMs, maxEntries: settings.accountSchemaCacheSize, logger });
   return {
     engagements: createEngagements({ raw, transport, accountToken, baseUrl, accountValidation: settings.accountValidation, accountSchemas }),
     raw,

@@ -1,4 +1,4 @@
-import { AccountSchemaCache, accountKey } from "../../src/account-validation.js";
+import { accountKey, createAccountSchemaCache } from "../../src/account-validation.js";
 import type { MetaResponse } from "../../src/index.js";
 import { createMergeCrmClient } from "../../src/index.js";
 import { CREATED, json, recordingFetch } from "./helpers.js";
@@ -10,7 +10,7 @@ const META: MetaResponse = {
 };
 
 test("100,000 distinct linked accounts leave the cache at its bound", async () => {
-  const cache = new AccountSchemaCache({ ttlMs: 60_000, maxEntries: 1_000, logger: {} });
+  const cache = createAccountSchemaCache({ ttlMs: 60_000, maxEntries: 1_000, logger: {} });
   let loads = 0;
   for (let i = 0; i < 100_000; i++) {
     await cache.get(accountKey("post", "https://api.merge.dev/api", `token-${i}`), "meta", async () => {
@@ -24,7 +24,7 @@ test("100,000 distinct linked accounts leave the cache at its bound", async () =
 });
 
 test("the least recently used account is the one dropped", async () => {
-  const cache = new AccountSchemaCache({ ttlMs: 60_000, maxEntries: 2, logger: {} });
+  const cache = createAccountSchemaCache({ ttlMs: 60_000, maxEntries: 2, logger: {} });
   let loads = 0;
   const load = async () => {
     loads++;
@@ -44,7 +44,7 @@ test("the least recently used account is the one dropped", async () => {
 test("a failure is retried after a back-off that doubles, reported at warn once and at debug after", async () => {
   let now = 0;
   const said: string[] = [];
-  const cache = new AccountSchemaCache({
+  const cache = createAccountSchemaCache({
     ttlMs: 60_000,
     maxEntries: 10,
     now: () => now,
