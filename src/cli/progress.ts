@@ -1,0 +1,187 @@
+/**
+ * Progress of an import, the way npm, git and docker show it: a live bar on a terminal (cli-progress),
+ * a plain line every few seconds in logs and CI. Both go to stderr, so `--json` output on stdout stays
+ * machine-readable.
+ */
+import { Presets, SingleBar } from "cli-progress";
+
+/** The outcomes counted, in `bulkCreate`'s words. */
+export type ProgressOutcome = "created" | "done-before" | "rejected" | "failed";
+
+/** Where and how progress is shown. */
+export interface ProgressOptions {
+  /** The expected number of rows (a pre-count of the file); raised if more arrive. */
+  total: number;
+  /** Where to write. @default process.stderr */
+  stream?: NodeJS.WritableStream;
+  /** A live bar (on a terminal) or plain lines. */
+  tty: boolean;
+  /** Milliseconds between plain lines. @default 5000 */
+  intervalMs?: number;
+  /** The clock, in milliseconds. @default performance.now */
+  now?: () => number;
+  /** Written before each plain line. @default "merge-crm-engagements" */
+  label?: string;
+}
+
+/** The counts shown, per outcome. */
+export interface ProgressCounts {
+  created: number;
+  doneBefore: number;
+  rejected: number;
+  failed: number;
+}
+
+export interface Progress {
+  /** Counts one finished row. */
+  add(outcome: ProgressOutcome): void;
+  /** Prints a message without breaking the bar (a warning, "stopping..."). */
+  note(message: string): void;
+  /** The current line, as the plain output would print it. */
+  line(): string;
+  /** Draws the last state and stops the timers. */
+  stop(): void;
+  readonly counts: Readonly<ProgressCounts>;
+}
+
+/** Rates are measured over this many seconds. */
+const WINDOW_SECONDS = 30;
+
+/** Starts showing progress. */
+export function startProgress(options: ProgressOptions): Progress {
+  const stream = options.stream ?? process.stderr;
+  const now = options.now ?? (() => performance.now());
+  const label = options.label ?? "merge-crm-engagements";
+  const counts: ProgressCounts = { created: 0, doneBefore: 0, rejected: 0, failed: 0 };
+  const started = now();
+  let total = options.total;
+  let done = 0;
+  // Rows finished and writes per second, for the last WINDOW_SECONDS seconds.
+  const rows = new Rate(started);
+  const writes = new Rate(started);
+
+  const figures = () => {
+    const t = now();
+    const rowsPerMs = rows.perMs(t);
+    const remaining = Math.max(0, total - done);
+    const eta = done >= total ? "0s" : rowsPerMs > 0 ? duration(remaining / rowsPerMs) : "--";
+    return {
+      wpm: grouped(Math.round(writes.perMs(t) * 60_000)),
+      eta,
+      outcomes: `created ${grouped(counts.created)} · done before ${grouped(counts.doneBefore)} · rejected ${grouped(counts.rejected)} · failed ${grouped(counts.failed)}`,
+    };
+  };
+  const line = () => {
+    const { wpm, eta, outcomes } = figures();
+    const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
+    return `${grouped(done)}/${grouped(total)} rows (${percent}%) | ${wpm} writes/min | ETA ${eta} | ${outcomes}`;
+  };
+
+  let bar: SingleBar | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (options.tty) {
+    bar = new SingleBar(
+      {
+        format: "{bar} {value}/{total} rows | {wpm} writes/min | ETA {etaText} | {outcomes}",
+        stream,
+        hideCursor: true,
+        barsize: 30,
+        clearOnComplete: false,
+        // The bar is redrawn on its own timer; updates between frames cost nothing.
+        fps: 8,
+        formatValue: (value, _options, type) => (type === "value" || type === "total" ? grouped(value) : String(value)),
+      },
+      Presets.shades_classic,
+    );
+    const { wpm, eta, outcomes } = figures();
+    bar.start(total, 0, { wpm, etaText: eta, outcomes });
+    // Rates and ETA move even while no row finishes (a 429's wait).
+    timer = setInterval(() => refresh(), 1000);
+  } else {
+    timer = setInterval(() => stream.write(`${label}: ${line()}\n`), options.intervalMs ?? 5000);
+  }
+  timer.unref();
+
+  const refresh = () => {
+    if (!bar) return;
+    if (done > total) {
+      total = done;
+      bar.setTotal(total);
+    }
+    const { wpm, eta, outcomes } = figures();
+    bar.update(done, { wpm, etaText: eta, outcomes });
+  };
+
+  return {
+    counts,
+    add(outcome) {
+      done += 1;
+      if (done > total) total = done;
+      const t = now();
+      rows.add(t);
+      if (outcome === "created") {
+        counts.created += 1;
+        writes.add(t);
+      } else if (outcome === "done-before") counts.doneBefore += 1;
+      else if (outcome === "rejected") counts.rejected += 1;
+      else counts.failed += 1;
+      refresh();
+    },
+    note(message) {
+      // Clear the bar's line, print, and let the next frame draw the bar again below.
+      if (bar) stream.write(`\r\x1b[K${message}\n`);
+      else stream.write(`${message}\n`);
+      refresh();
+    },
+    line,
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      if (bar) {
+        refresh();
+        bar.stop();
+        bar = undefined;
+      }
+    },
+  };
+}
+
+/** Events per millisecond over the last WINDOW_SECONDS seconds (or since the start, if shorter). */
+class Rate {
+  private readonly buckets = new Map<number, number>();
+
+  constructor(private readonly started: number) {}
+
+  add(t: number): void {
+    const second = Math.floor(t / 1000);
+    this.buckets.set(second, (this.buckets.get(second) ?? 0) + 1);
+    for (const old of this.buckets.keys()) {
+      if (old > second - WINDOW_SECONDS) break;
+      this.buckets.delete(old);
+    }
+  }
+
+  perMs(t: number): number {
+    const second = Math.floor(t / 1000);
+    let events = 0;
+    for (const [at, count] of this.buckets) if (at > second - WINDOW_SECONDS) events += count;
+    const span = Math.min(t - this.started, WINDOW_SECONDS * 1000 - 1000 + (t % 1000));
+    return span > 0 ? events / span : 0;
+  }
+}
+
+/** 1234567 → "1,234,567". */
+export function grouped(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Milliseconds as "1h02m", "3m05s" or "42s". */
+export function duration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, "0")}s`;
+  return `${s}s`;
+}
