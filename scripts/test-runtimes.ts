@@ -87,12 +87,13 @@ interface Report {
   notFound: Observed<Value>;
   listAll: Observed<{ ids: string[] }>;
   timeout: Observed<Value>;
+  account: Observed<Value>;
   warnings: string[];
   /** workerd only: `typeof` the Node globals inside the worker. */
   nodeGlobals?: Record<string, string>;
 }
 
-type CheckName = "load" | "create" | "validation" | "4xx" | "listAll" | "timeout";
+type CheckName = "load" | "create" | "validation" | "4xx" | "listAll" | "timeout" | "account";
 interface Outcome {
   /** Per check: "ok"/a short summary, or the failure. */
   cells: Partial<Record<CheckName, { ok: boolean; text: string }>>;
@@ -201,6 +202,20 @@ function checkReport(runtime: Runtime, run: string, report: Report, fake: FakeMe
     }
     if (!arrivals.some((a) => a.path === `/crm/v1/engagements/${SLOW_ID}`)) problems.push("the slow request never reached the server");
     cell("timeout", problems, `${typeof elapsedMs === "number" ? elapsedMs : "?"} ms`);
+  }
+
+  // Account validation: one meta request; the create the account's CRM refuses is not sent.
+  {
+    const problems = failed(report.account);
+    const expected = {
+      name: "MergeValidationError",
+      pointers: ["/model/linked_account_params"],
+      required: ["/model/subject", "/model/linked_account_params", "/model/linked_account_params/activity_owner_email"],
+    };
+    if (!same(report.account.value, expected)) problems.push(`observed ${JSON.stringify(report.account.value)}, expected ${JSON.stringify(expected)}`);
+    const metas = arrivals.filter((a) => a.path === "/crm/v1/engagements/meta/post").length;
+    if (metas !== 1) problems.push(`the server saw ${metas} meta requests, expected 1 (cached)`);
+    cell("account", problems, "meta schema");
   }
   return outcome;
 }
@@ -372,7 +387,7 @@ async function main(): Promise<void> {
     const fake = await startFakeMerge();
     console.log(`    ${fake.url}`);
 
-    const rows: string[][] = [["runtime", "version", "ESM", "CJS", "create", "validation", "4xx", "listAll", "timeout"]];
+    const rows: string[][] = [["runtime", "version", "ESM", "CJS", "create", "validation", "4xx", "listAll", "timeout", "account"]];
     const failures: string[] = [];
     try {
       for (const runtime of runtimes) {
@@ -407,7 +422,7 @@ async function main(): Promise<void> {
           const c = esm?.cells[name];
           return c === undefined ? "✗" : c.ok ? `✓ ${c.text}` : "✗";
         };
-        rows.push([runtime.label, v, mark(esm), mark(cjs), show("create"), show("validation"), show("4xx"), show("listAll"), show("timeout")]);
+        rows.push([runtime.label, v, mark(esm), mark(cjs), show("create"), show("validation"), show("4xx"), show("listAll"), show("timeout"), show("account")]);
       }
     } finally {
       await fake.close();

@@ -60,6 +60,30 @@ function json(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
+/** A linked account whose CRM requires the activity owner's email (the scenario's account validation check). */
+const META_POST = {
+  request_schema: {
+    type: "object",
+    properties: {
+      model: {
+        type: "object",
+        properties: {
+          subject: { type: "string", description: "The activity's title" },
+          linked_account_params: {
+            type: "object",
+            properties: { activity_owner_email: { type: "string" } },
+            required: ["activity_owner_email"],
+          },
+        },
+        required: ["subject", "linked_account_params"],
+      },
+    },
+  },
+  status: { linked_account_status: "COMPLETE", can_make_request: true },
+  has_conditional_params: false,
+  has_required_linked_account_params: true,
+};
+
 export async function startFakeMerge(): Promise<FakeMerge> {
   const runs = new Map<string, Arrival[]>();
   const sockets = new Set<Socket>();
@@ -106,6 +130,8 @@ export async function startFakeMerge(): Promise<FakeMerge> {
         clearTimeout(timer);
         timers.delete(timer);
       });
+    } else if (url.pathname === "/crm/v1/engagements/meta/post" && request.method === "GET") {
+      answer(200, META_POST);
     } else if (url.pathname.startsWith("/crm/v1/engagements/") && request.method === "GET") {
       answer(404, { detail: "Not found." }, { "X-Request-Id": `req-404-${run}` });
     } else {

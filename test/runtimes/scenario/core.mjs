@@ -104,7 +104,27 @@ export async function runScenario(lib, { baseUrl, run, missingId, slowId, pageSi
     };
   });
 
-  return { runtime: describeRuntime(), create, validation, notFound, listAll, timeout, warnings };
+  // Account validation: the linked account's meta schema, compiled at run time (no eval on any runtime),
+  // refuses what its CRM lacks before sending; describeCreate flattens it into fields.
+  const account = await observe(async () => {
+    const strict = lib.createMergeCrmClient({
+      apiKey: "runtime-matrix-key",
+      accountToken: "runtime-matrix-token",
+      baseUrl,
+      maxRetries: 0,
+      headers: { "X-Matrix-Run": run },
+      accountValidation: "strict",
+    });
+    const { error, resolved } = await rejection(() => strict.engagements.create({ subject: "no owner email" }));
+    const { fields } = await strict.engagements.describeCreate();
+    return {
+      name: error?.name ?? `resolved ${resolved}`,
+      pointers: error?.problems?.map((problem) => problem.pointer),
+      required: fields.filter((field) => field.required).map((field) => field.pointer),
+    };
+  });
+
+  return { runtime: describeRuntime(), create, validation, notFound, listAll, timeout, account, warnings };
 }
 
 /** Reads the scenario's options from a JSON argument. */
