@@ -6,7 +6,7 @@
 import { Presets, SingleBar } from "cli-progress";
 
 /** The outcomes counted, in `bulkCreate`'s words. */
-export type ProgressOutcome = "created" | "done-before" | "rejected" | "failed";
+export type ProgressOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
 
 /** Where and how progress is shown. */
 export interface ProgressOptions {
@@ -22,6 +22,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** Written before each plain line. @default "merge-crm-engagements" */
   label?: string;
+  /** A dry run: rows validated per minute and valid / rejected counts, instead of writes. */
+  dryRun?: boolean;
 }
 
 /** The counts shown, per outcome. */
@@ -30,6 +32,8 @@ export interface ProgressCounts {
   doneBefore: number;
   rejected: number;
   failed: number;
+  /** Dry runs: rows that passed validation. */
+  valid: number;
 }
 
 export interface Progress {
@@ -52,7 +56,8 @@ export function startProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => performance.now());
   const label = options.label ?? "merge-crm-engagements";
-  const counts: ProgressCounts = { created: 0, doneBefore: 0, rejected: 0, failed: 0 };
+  const counts: ProgressCounts = { created: 0, doneBefore: 0, rejected: 0, failed: 0, valid: 0 };
+  const dryRun = options.dryRun === true;
   const started = now();
   let total = options.total;
   let done = 0;
@@ -65,8 +70,9 @@ export function startProgress(options: ProgressOptions): Progress {
     const rowsPerMs = rows.perMs(t);
     const remaining = Math.max(0, total - done);
     const eta = done >= total ? "0s" : rowsPerMs > 0 ? duration(remaining / rowsPerMs) : "--";
+    if (dryRun) return { wpm: `${grouped(rowsPerMs * 60_000)} rows/min`, eta, outcomes: `valid ${grouped(counts.valid)} · rejected ${grouped(counts.rejected)}` };
     return {
-      wpm: grouped(Math.round(writes.perMs(t) * 60_000)),
+      wpm: `${grouped(writes.perMs(t) * 60_000)} writes/min`,
       eta,
       outcomes: `created ${grouped(counts.created)} · done before ${grouped(counts.doneBefore)} · rejected ${grouped(counts.rejected)} · failed ${grouped(counts.failed)}`,
     };
@@ -74,7 +80,7 @@ export function startProgress(options: ProgressOptions): Progress {
   const line = () => {
     const { wpm, eta, outcomes } = figures();
     const percent = total > 0 ? Math.floor((done / total) * 100) : 100;
-    return `${grouped(done)}/${grouped(total)} rows (${percent}%) | ${wpm} writes/min | ETA ${eta} | ${outcomes}`;
+    return `${grouped(done)}/${grouped(total)} rows (${percent}%) | ${wpm} | ETA ${eta} | ${outcomes}`;
   };
 
   let bar: SingleBar | undefined;
@@ -82,7 +88,7 @@ export function startProgress(options: ProgressOptions): Progress {
   if (options.tty) {
     bar = new SingleBar(
       {
-        format: "{bar} {value}/{total} rows | {wpm} writes/min | ETA {etaText} | {outcomes}",
+        format: "{bar} {value}/{total} rows | {wpm} | ETA {etaText} | {outcomes}",
         stream,
         hideCursor: true,
         barsize: 30,
@@ -124,6 +130,7 @@ export function startProgress(options: ProgressOptions): Progress {
         writes.add(t);
       } else if (outcome === "done-before") counts.doneBefore += 1;
       else if (outcome === "rejected") counts.rejected += 1;
+      else if (outcome === "valid") counts.valid += 1;
       else counts.failed += 1;
       refresh();
     },

@@ -18,7 +18,7 @@ test("plain lines: rows done of total, writes per minute over the window, ETA, c
     progress.add(i < 240 ? "created" : i < 270 ? "done-before" : i < 290 ? "rejected" : "failed");
   }
   expect(progress.line()).toBe("300/1,000 rows (30%) | 1,440 writes/min | ETA 23s | created 240 · done before 30 · rejected 20 · failed 10");
-  expect(progress.counts).toEqual({ created: 240, doneBefore: 30, rejected: 20, failed: 10 });
+  expect(progress.counts).toEqual({ created: 240, doneBefore: 30, rejected: 20, failed: 10, valid: 0 });
   progress.note("a warning");
   progress.stop();
   expect(out.text()).toBe("a warning\n");
@@ -46,6 +46,17 @@ test("on a terminal: a bar with the counts, redrawn in place", () => {
   expect(text).toContain("2/4 rows");
   expect(text).toContain("created 1 · done before 0 · rejected 1 · failed 0");
   expect(text).toMatch(/[\u2588\u2591]{30}/);
+});
+
+test("a dry run counts rows validated per minute, valid and rejected", () => {
+  let now = 0;
+  const progress = startProgress({ total: 10, tty: false, stream: sink().stream, now: () => now, dryRun: true });
+  for (let i = 0; i < 5; i++) {
+    now = (i + 1) * 1000;
+    progress.add(i === 0 ? "rejected" : "valid");
+  }
+  progress.stop();
+  expect(progress.line()).toBe("5/10 rows (50%) | 60 rows/min | ETA 5s | valid 4 · rejected 1");
 });
 
 test("numbers and durations read as people write them", () => {
