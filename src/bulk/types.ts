@@ -1,0 +1,147 @@
+/** The public types of `merge-crm-engagements/bulk`: rows in, results and a summary out. */
+import type { EngagementInput, Logger, ValidationIssue } from "../index.js";
+
+/** Merge's plans: 100, 400 and 600 requests a minute per linked account. */
+export type RatePlan = "launch" | "professional" | "enterprise";
+
+/** One row to create. */
+export interface BulkRow {
+  /** The engagement, as `merge.engagements.create` takes it. */
+  model: EngagementInput;
+  /** The linked account to write to; else `BulkOptions.accountToken`, else the client's own. */
+  accountToken?: string;
+  /**
+   * The row's key, unique within its linked account: what the journal and the `Idempotency-Key` are
+   * derived from. Give one when rows have an id of their own (CSV: the column named by `--key`). Without
+   * it, the key is derived from the row's content and its occurrence among identical rows.
+   */
+  key?: string;
+  /** The row's line in the input (1-based), carried into its result for reports. */
+  line?: number;
+}
+
+/**
+ * How a row ended:
+ * - `created`: Merge answered 2xx (`id` is the engagement's, `null` when the body did not say);
+ * - `done-before`: the journal holds a final outcome (created or rejected) from an earlier run: not sent;
+ * - `rejected`: it cannot succeed as it is: it breaks the spec or the linked account's schema (`problems`,
+ *   nothing sent), or Merge answered a 4xx other than 429 (`error`); not retried, in this run or the next;
+ * - `failed`: a transient failure outlasted `maxAttempts`, or the run stopped while the row waited for a
+ *   retry; the next run with the same journal sends it again, with the same `Idempotency-Key`;
+ * - `valid`: dry runs only: the row passed validation.
+ */
+export type BulkOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
+
+/** What a row's error said (no credential: messages are redacted by the client). */
+export interface BulkRowError {
+  name: string;
+  message: string;
+  /** The HTTP status, when Merge answered. */
+  status?: number;
+  /** Whether the engagement may have been written despite the error. */
+  writeMayHaveHappened: boolean;
+}
+
+/** One row's result, given to `onResult` as the row settles and recorded in the journal. */
+export interface BulkRowResult {
+  /** The row's key (its own, or derived: `auto:<hash>:<occurrence>`). */
+  key: string;
+  /** The row's input line, when the row said. */
+  line?: number;
+  /** The linked account: 16 hex characters of a hash of its token (never the token). */
+  account: string;
+  outcome: BulkOutcome;
+  /** `created` (and `done-before` of a created row): Merge's id of the engagement. */
+  id?: string | null;
+  /** `rejected` before sending (and `done-before` of such a row): what is wrong, by JSON pointer. */
+  problems?: ValidationIssue[];
+  /** `failed`, or `rejected` by a 4xx: the last error. */
+  error?: BulkRowError;
+  /** Requests sent for this row in this run (0 for `done-before`, `valid` and rows rejected up front). */
+  attempts: number;
+  /**
+   * When this row was first sent with its `Idempotency-Key` (ISO 8601), in this run or an earlier one:
+   * Merge keeps the key 24 hours from then.
+   */
+  sentAt?: string;
+  /** For `done-before`: the outcome the journal holds (`created` or `rejected`). */
+  before?: "created" | "rejected";
+}
+
+/** The end of a run. `rows` counts the rows that settled; rows never taken (after a stop) are not in it. */
+export interface BulkSummary {
+  rows: number;
+  created: number;
+  doneBefore: number;
+  rejected: number;
+  failed: number;
+  /** Dry runs: rows that passed validation. */
+  valid: number;
+  /** Why the run stopped before the end: "aborted", or the failure guard's reason. */
+  stopped?: string;
+  durationMs: number;
+}
+
+/** The options of `bulkCreate`. */
+export interface BulkOptions {
+  /**
+   * The journal: a file path (opened, locked and closed by `bulkCreate`), or an open journal. Without
+   * one, a rerun cannot skip finished rows (within 24 h it still does not write twice: the same rows get
+   * the same `Idempotency-Key`, and Merge replays).
+   */
+  journal?: string | BulkJournal;
+  /** The linked account of rows without their own `accountToken`; else the client's own. */
+  accountToken?: string;
+  /**
+   * Requests a minute per linked account: a number or a plan (`launch` 100, `professional` 400,
+   * `enterprise` 600). Spread evenly: one request every `60000 / rate` ms.
+   * @default 100
+   */
+  ratePerMinute?: number | RatePlan;
+  /**
+   * Requests in flight overall.
+   * @default 32
+   */
+  concurrency?: number;
+  /**
+   * Requests in flight per linked account.
+   * @default 8
+   */
+  perAccountConcurrency?: number;
+  /**
+   * Attempts per row for transient failures (5xx, 408, connection errors, timeouts, 429) before it is
+   * `failed`.
+   * @default 5
+   */
+  maxAttempts?: number;
+  /**
+   * Rows taken from the input and not yet settled, at most: what bounds memory. A throttled account can
+   * hold up to this many rows waiting while the others go on.
+   * @default 2048
+   */
+  bufferSize?: number;
+  /** Validate each row (`merge.engagements.validateCreate`); send nothing, journal nothing. */
+  dryRun?: boolean;
+  /**
+   * Stops the run: no more rows are taken, requests in flight finish, and `bulkCreate` resolves with the
+   * summary (`stopped: "aborted"`). One listener on it, whatever the number of rows.
+   */
+  signal?: AbortSignal;
+  /** Called once per row as it settles (also for `done-before` rows). An exception it throws is logged. */
+  onResult?: (result: BulkRowResult) => void;
+  /** Pacing changes at `info`, the failure guard's waits and stop at `warn`. */
+  logger?: Logger;
+}
+
+/**
+ * The durable record of row outcomes: the one owner of state that survives a crash. `bulkCreate` asks
+ * `outcomeOf` before a row and calls `record` as it settles (and once before its first send).
+ */
+export interface BulkJournal {
+  /** The last recorded result of the row, if any. */
+  outcomeOf(account: string, key: string): BulkRowResult | undefined;
+  /** Records a result; the last record of a row wins. */
+  record(result: BulkRowResult): void;
+  /** Makes every record durable and releases the journal. */
+  close(): Promise<void>;
+}
