@@ -1,9 +1,35 @@
+import { resolve } from "node:path";
 import { defineConfig } from "tsup";
+
+const CORE = resolve("src/index.ts");
+
+/**
+ * Layers (src/bulk/, src/cli/) import the core through "../index.js". In dist/ that import stays an
+ * import of the core's own entry beside them (./index.js, ./index.cjs) instead of a second copy of the
+ * core inlined: one copy, so a client made by the core and errors it throws are the same classes the
+ * layer sees, and an app that bundles both bundles the core once.
+ */
+const coreAsSibling = {
+  name: "core-as-sibling",
+  setup(build: EsbuildPluginBuild) {
+    const sibling = `./index${build.initialOptions.outExtension?.[".js"] ?? ".js"}`;
+    build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
+      resolve(args.resolveDir, "../index.ts") === CORE ? { path: sibling, external: true } : undefined,
+    );
+  },
+};
+
+/** The part of esbuild's plugin API used above (esbuild comes with tsup, not as a dependency of ours). */
+interface EsbuildPluginBuild {
+  initialOptions: { outExtension?: Record<string, string> };
+  onResolve(options: { filter: RegExp }, callback: (args: { resolveDir: string }) => { path: string; external: boolean } | undefined): void;
+}
 
 // The published build: ESM and CommonJS, each with its own declarations, from src/ only.
 export default defineConfig({
   // mock-runner: the child process startMockServer spawns, found beside mock.js / mock.cjs.
-  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts" },
+  // bulk: merge-crm-engagements/bulk, a layer above the core (Node only: the journal is a file).
+  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts", bulk: "src/bulk/index.ts" },
   format: ["esm", "cjs"],
   dts: true,
   outDir: "dist",
@@ -15,4 +41,5 @@ export default defineConfig({
   shims: true,
   external: ["openapi-fetch"],
   treeshake: true,
+  esbuildPlugins: [coreAsSibling],
 });
