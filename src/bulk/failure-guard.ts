@@ -6,8 +6,8 @@
  * holds at most 20 failures, whatever the answers turn out to be: when its last request was sent, every
  * earlier one in the window was counted as failed or as possibly failing.
  *
- * The price: no more than 19 requests younger than 10 s can be unanswered at once, so the importer's
- * throughput is at most about 19 / latency (19 requests a second at 1 s per create) across accounts.
+ * The price: no more than 20 requests younger than 10 s can be unanswered at once, so the importer's
+ * throughput is at most 20 / latency (20 requests a second at 1 s per create) across accounts.
  *
  * When the last 20 answers in a row were all failures (an API key revoked, a schema the CRM refuses,
  * a server answering 400 to everything), going on at 2 a second would only feed the limit: the guard

@@ -1,0 +1,132 @@
+/**
+ * A local Merge for bulk tests. It stores writes by Idempotency-Key as Merge does (the same key with the
+ * same body replays the stored answer, with another body is answered 400) and lets a test decide, per
+ * request, by linked account: store, or answer a status (with Retry-After). Every arrival is logged
+ * with its time, account token, key and the status answered.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export interface Arrival {
+  at: number;
+  account: string;
+  key: string | undefined;
+  status: number;
+}
+
+export type Decision = "store" | { status: number; retryAfter?: string };
+export type Decide = (request: { account: string; key: string | undefined; body: string; at: number }) => Decision;
+
+export class BulkServer {
+  readonly arrivals: Arrival[] = [];
+  /** Stored writes by Idempotency-Key: one per engagement written. */
+  readonly stored = new Map<string, { body: string; response: string; account: string }>();
+  decide: Decide = () => "store";
+  /** Delay before answering, in milliseconds. */
+  latencyMs = 0;
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  url = "";
+
+  constructor() {
+    this.server = createServer((request, response) => {
+      void readBody(request).then((body) => {
+        const at = performance.now();
+        const account = String(request.headers["x-account-token"] ?? "");
+        const header = request.headers["idempotency-key"];
+        const key = typeof header === "string" ? header : undefined;
+        let status = 201;
+        let text: string;
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        const decision = request.method === "POST" ? this.decide({ account, key, body, at }) : "store";
+        if (request.method !== "POST") {
+          status = 200;
+          text = JSON.stringify({ next: null, previous: null, results: [] });
+        } else if (decision === "store") {
+          const existing = key === undefined ? undefined : this.stored.get(key);
+          if (existing && existing.body !== body) {
+            status = 400;
+            text = JSON.stringify({ detail: "Idempotency-Key was used with another body." });
+          } else if (existing) text = existing.response;
+          else {
+            text = JSON.stringify({ model: { id: randomUUID(), subject: "stored" }, warnings: [], errors: [] });
+            this.stored.set(key ?? randomUUID(), { body, response: text, account });
+          }
+        } else {
+          status = decision.status;
+          if (decision.retryAfter !== undefined) headers["retry-after"] = decision.retryAfter;
+          text = JSON.stringify({ detail: `status ${status}` });
+        }
+        this.arrivals.push({ at, account, key, status });
+        const answer = () => {
+          response.writeHead(status, headers);
+          response.end(text);
+        };
+        if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
+        else answer();
+      });
+    });
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  reset(decide: Decide = () => "store"): void {
+    this.decide = decide;
+    this.latencyMs = 0;
+    this.arrivals.length = 0;
+    this.stored.clear();
+  }
+
+  /** POSTs that arrived for one account (all accounts without one). */
+  posts(account?: string): Arrival[] {
+    return account === undefined ? this.arrivals : this.arrivals.filter((a) => a.account === account);
+  }
+}
+
+/**
+ * A per-account limit as Merge enforces it, tightened to make a burst visible: at most `perMinute / 60`
+ * requests in any 1 s window (+10% and one for timer jitter); a request beyond it is answered 429 with
+ * `Retry-After: 1`. Only requests let through count.
+ */
+export function perAccountLimit(perMinute: number): (account: string, at: number) => boolean {
+  const allowed = Math.floor((perMinute / 60) * 1.1) + 1;
+  const recent = new Map<string, number[]>();
+  return (account, at) => {
+    const times = recent.get(account) ?? [];
+    while (times.length > 0 && (times[0] ?? 0) <= at - 1_000) times.shift();
+    recent.set(account, times);
+    if (times.length >= allowed) return false;
+    times.push(at);
+    return true;
+  };
+}
+
+/** The most values in any window of `windowMs` (values sorted). */
+export function maxInWindow(times: readonly number[], windowMs: number): number {
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}

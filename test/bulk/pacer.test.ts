@@ -1,0 +1,130 @@
+/** The per-account pacer under a fake clock: smooth starts, 429 pauses and cuts, recovery. */
+import { AccountPacer, RATE_PLANS, resolveRate, type PaceChange } from "../../src/bulk/pacer.js";
+import { Stopper } from "../../src/bulk/waits.js";
+import { maxInWindow } from "./bulk-server.js";
+import { FakeClock } from "./fake-clock.js";
+
+/** Sends `count` requests through a pacer from `workers` concurrent rows; each takes `latencyMs`. Returns start times. */
+async function run(pacer: AccountPacer, clock: FakeClock, count: number, options: { workers?: number; latencyMs?: number; horizonMs: number; onSend?: (at: number, i: number) => void }) {
+  const starts: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      if (!(await pacer.lanes.acquire())) return;
+      if (!(await pacer.waitTurn())) return;
+      pacer.sent();
+      starts.push(clock.now());
+      options.onSend?.(clock.now(), i);
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, options.latencyMs ?? 50));
+      pacer.lanes.release();
+    }
+  };
+  const done = Promise.all(Array.from({ length: options.workers ?? 16 }, worker));
+  await clock.advance(options.horizonMs);
+  await done;
+  return starts;
+}
+
+test.each([
+  ["launch", 100],
+  ["professional", 400],
+  ["enterprise", 600],
+  ["3000", 3000],
+])("%s: starts are spread evenly from the first one; no 10 s window holds more than 110%% of a sixth of the rate", async (_name, rate) => {
+  const clock = new FakeClock();
+  const pacer = new AccountPacer(rate, 8, new Stopper(clock));
+  const count = Math.ceil(rate / 2); // 30 s worth
+  const starts = await run(pacer, clock, count, { horizonMs: 40_000 });
+  expect(starts).toHaveLength(count);
+  expect(maxInWindow(starts, 10_000)).toBeLessThanOrEqual((rate / 6) * 1.1);
+  // And no burst at the start: the first second holds about a sixtieth of the rate, not a minute's worth.
+  expect(starts.filter((t) => t < 1_000).length).toBeLessThanOrEqual(Math.ceil(rate / 60) + 1);
+  // It keeps up with the rate: 30 s worth takes no more than 31 s.
+  expect(starts.at(-1)).toBeLessThanOrEqual(31_000);
+});
+
+test("sends are never closer than the interval less 5%, and a turn delayed 5 s elsewhere does not turn into a burst", async () => {
+  const clock = new FakeClock();
+  const pacer = new AccountPacer(3_000, 8, new Stopper(clock));
+  // Each turn is late by 1 ms (a real timer's lateness): the schedule keeps its pace.
+  const starts: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const turn = pacer.waitTurn();
+    await clock.advance(i === 150 ? 5_000 : 21); // one turn delayed 5 s (a global slot, the guard)
+    expect(await turn).toBe(true);
+    pacer.sent();
+    starts.push(clock.now());
+  }
+  const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? t));
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(19); // 20 ms less the 5% slack
+  expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(53);
+});
+
+test("a 429 pauses the account for Retry-After and halves its rate once per burst; 10 s without 429 gives back 10% each", async () => {
+  const clock = new FakeClock();
+  const changes: PaceChange[] = [];
+  const pacer = new AccountPacer(600, 8, new Stopper(clock), (change) => changes.push(change));
+  expect(pacer.interval()).toBe(100);
+  const sentAt = clock.now();
+  // Three answers to requests of the same burst: one cut.
+  pacer.throttled(3_000, sentAt);
+  pacer.throttled(3_000, sentAt);
+  pacer.throttled(undefined, sentAt);
+  expect(pacer.ratePerMinute()).toBe(300);
+  expect(changes.map((c) => c.kind)).toEqual(["throttled", "throttled", "throttled"]);
+  const turn = pacer.waitTurn();
+  let granted = false;
+  void turn.then(() => (granted = true));
+  await clock.advance(2_999);
+  expect(granted).toBe(false);
+  await clock.advance(1);
+  expect(granted).toBe(true);
+  pacer.sent();
+  // A 429 to a request sent after the cut cuts again.
+  pacer.throttled(0, clock.now());
+  expect(pacer.ratePerMinute()).toBe(150);
+  // Recovery: +60/min (10% of 600) every 10 s without a 429, up to 600.
+  await clock.advance(10_000);
+  expect(pacer.ratePerMinute()).toBe(210);
+  await clock.advance(25_000);
+  expect(pacer.ratePerMinute()).toBe(330);
+  await clock.advance(100_000);
+  expect(pacer.ratePerMinute()).toBe(600);
+  expect(changes.at(-1)).toEqual({ kind: "recovered", ratePerMinute: 600 });
+});
+
+test("without Retry-After a 429 pauses two intervals, at least 1 s; the rate never drops below 1/64 of nominal", async () => {
+  const clock = new FakeClock();
+  const changes: PaceChange[] = [];
+  const pacer = new AccountPacer(100, 8, new Stopper(clock), (change) => changes.push(change));
+  pacer.throttled(undefined, clock.now());
+  expect(changes[0]?.pauseMs).toBe(1_200); // two intervals of 600 ms
+  for (let i = 0; i < 20; i++) {
+    await clock.advance(1);
+    pacer.throttled(undefined, clock.now());
+  }
+  expect(pacer.ratePerMinute()).toBe(100 / 64);
+});
+
+test("a stopped run ends every wait for a turn or a lane", async () => {
+  const clock = new FakeClock();
+  const stopper = new Stopper(clock);
+  const pacer = new AccountPacer(100, 1, stopper);
+  pacer.throttled(60_000, clock.now());
+  expect(await pacer.lanes.acquire()).toBe(true);
+  const lane = pacer.lanes.acquire();
+  const turn = pacer.waitTurn();
+  stopper.stop("aborted");
+  await expect(lane).resolves.toBe(false);
+  await expect(turn).resolves.toBe(false);
+});
+
+test("rates: plans, numbers, and what is refused", () => {
+  expect(resolveRate(undefined)).toBe(100);
+  expect(resolveRate("launch")).toBe(RATE_PLANS.launch);
+  expect(resolveRate("professional")).toBe(400);
+  expect(resolveRate("enterprise")).toBe(600);
+  expect(resolveRate(3000)).toBe(3000);
+  for (const bad of [0, -1, Number.NaN, Infinity, "fast", "toString", null]) expect(resolveRate(bad)).toBeUndefined();
+});
