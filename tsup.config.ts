@@ -29,7 +29,8 @@ interface EsbuildPluginBuild {
 export default defineConfig({
   // mock-runner: the child process startMockServer spawns, found beside mock.js / mock.cjs.
   // bulk: merge-crm-engagements/bulk, a layer above the core (Node only: the journal is a file).
-  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts", bulk: "src/bulk/index.ts" },
+  // cli: the package's bin (dist/cli.js; esbuild keeps the #! line of src/cli/main.ts).
+  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts", bulk: "src/bulk/index.ts", cli: "src/cli/main.ts" },
   format: ["esm", "cjs"],
   dts: true,
   outDir: "dist",
