@@ -30,7 +30,15 @@ export default defineConfig({
   // mock-runner: the child process startMockServer spawns, found beside mock.js / mock.cjs.
   // bulk: merge-crm-engagements/bulk, a layer above the core (Node only: the journal is a file).
   // cli: the package's bin (dist/cli.js; esbuild keeps the #! line of src/cli/main.ts).
-  entry: { index: "src/index.ts", mock: "src/mock.ts", "mock-runner": "src/mock-runner.ts", bulk: "src/bulk/index.ts", cli: "src/cli/main.ts" },
+  // undici: merge-crm-engagements/undici, the undici transport (undici itself is an optional peer).
+  entry: {
+    index: "src/index.ts",
+    mock: "src/mock.ts",
+    "mock-runner": "src/mock-runner.ts",
+    bulk: "src/bulk/index.ts",
+    cli: "src/cli/main.ts",
+    undici: "src/undici.ts",
+  },
   format: ["esm", "cjs"],
   dts: true,
   outDir: "dist",
@@ -40,7 +48,7 @@ export default defineConfig({
   sourcemap: true,
   // `import.meta.url` (mock.ts) must work in the CommonJS build too.
   shims: true,
-  external: ["openapi-fetch"],
+  external: ["openapi-fetch", "undici"],
   treeshake: true,
   esbuildPlugins: [coreAsSibling],
 });

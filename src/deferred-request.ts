@@ -92,9 +92,17 @@ export class DeferredRequest implements Request {
 
 /**
  * The transport behind every call: a deferred request goes out as `fetch(url, init)` (one `Request`
- * built, inside fetch); a caller's own `fetch` always receives a real `Request`.
+ * built, inside fetch); a caller's own `fetch` receives a real `Request`, unless it carries the
+ * property `Symbol.for("merge-crm-engagements.deferred-request")`: such a fetch (the
+ * `merge-crm-engagements/undici` transport) is given the `DeferredRequest` itself and reads `url`,
+ * `method`, `headers` and `init` (`body` a string or absent, `signal`) without a `Request` being built.
+ * A symbol from the registry, so a layer opts in without importing this module.
  */
 export function transportFetch(custom: FetchLike | undefined): FetchLike {
-  if (custom) return (input) => custom(input instanceof DeferredRequest ? input.toRequest() : input);
+  if (custom) {
+    return Symbol.for("merge-crm-engagements.deferred-request") in custom
+      ? custom
+      : (input) => custom(input instanceof DeferredRequest ? input.toRequest() : input);
+  }
   return (input) => (input instanceof DeferredRequest ? globalThis.fetch(input.url, input.init) : globalThis.fetch(input));
 }

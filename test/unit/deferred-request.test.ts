@@ -20,7 +20,7 @@ test("reads like the Request it stands for", async () => {
   expect(deferred.bodyUsed).toBe(true);
 });
 
-test("a caller's own fetch always receives a real Request", async () => {
+test("a caller's own fetch receives a real Request unless it opts in", async () => {
   const seen: unknown[] = [];
   const send = transportFetch(async (input) => {
     seen.push(input);
@@ -35,6 +35,26 @@ test("a caller's own fetch always receives a real Request", async () => {
   }
   expect((seen[0] as Request).method).toBe("POST");
   expect(await (seen[0] as Request).text()).toBe('{"model":{}}');
+});
+
+test("a fetch marked with the deferred-request symbol receives the DeferredRequest itself, unbuilt", async () => {
+  const seen: Request[] = [];
+  const marked = Object.assign(
+    async (input: Request) => {
+      seen.push(input);
+      return new Response("ok");
+    },
+    { [Symbol.for("merge-crm-engagements.deferred-request")]: true },
+  );
+  const send = transportFetch(marked);
+  expect(send).toBe(marked);
+  const deferred = new DeferredRequest("https://example.com/x", init);
+  const real = new Request("https://example.com/y");
+  await send(deferred);
+  await send(real);
+  expect(seen[0]).toBe(deferred);
+  expect(seen[1]).toBe(real);
+  expect(deferred.init.body).toBe('{"model":{}}');
 });
 
 test("the real Request is built once, only when asked for", () => {
