@@ -23,6 +23,8 @@ export class BulkServer {
   /** Stored writes by Idempotency-Key: one per engagement written. */
   readonly stored = new Map<string, { body: string; response: string; account: string }>();
   decide: Decide = () => "store";
+  /** The answer to GET meta/post (the linked account's request_schema), when set. */
+  meta: unknown;
   /** Delay before answering, in milliseconds. */
   latencyMs = 0;
   private readonly server: Server;
@@ -42,7 +44,7 @@ export class BulkServer {
         const decision = request.method === "POST" ? this.decide({ account, key, body, at }) : "store";
         if (request.method !== "POST") {
           status = 200;
-          text = JSON.stringify({ next: null, previous: null, results: [] });
+          text = JSON.stringify(request.url === "/crm/v1/engagements/meta/post" && this.meta !== undefined ? this.meta : { next: null, previous: null, results: [] });
         } else if (decision === "store") {
           const existing = key === undefined ? undefined : this.stored.get(key);
           if (existing && existing.body !== body) {
@@ -58,7 +60,7 @@ export class BulkServer {
           if (decision.retryAfter !== undefined) headers["retry-after"] = decision.retryAfter;
           text = JSON.stringify({ detail: `status ${status}` });
         }
-        this.arrivals.push({ at, account, key, status });
+        if (request.method === "POST") this.arrivals.push({ at, account, key, status });
         const answer = () => {
           response.writeHead(status, headers);
           response.end(text);
@@ -86,6 +88,7 @@ export class BulkServer {
   reset(decide: Decide = () => "store"): void {
     this.decide = decide;
     this.latencyMs = 0;
+    this.meta = undefined;
     this.arrivals.length = 0;
     this.stored.clear();
   }
