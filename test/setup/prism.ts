@@ -1,4 +1,5 @@
 import { createMergeCrmClient, type ClientOptions } from "../../src/index.js";
+import { transportOption } from "./transports.js";
 
 /** The URL of the Prism started by the global setup. */
 export function prismUrl(): string {
@@ -7,13 +8,17 @@ export function prismUrl(): string {
   return url;
 }
 
-/** A client of the Prism mock, with strict response checking: Prism's answers must match the spec too. */
+/**
+ * A client of the Prism mock, with strict response checking: Prism's answers must match the spec too.
+ * It sends through the transport of the running `eachTransport` block (test/setup/transports.ts).
+ */
 export function prismClient(options: Partial<ClientOptions> = {}) {
   return createMergeCrmClient({
     apiKey: "test-api-key",
     accountToken: "test-account-token",
     baseUrl: prismUrl(),
     validateResponses: "strict",
+    ...transportOption(),
     ...options,
   });
 }
