@@ -3,15 +3,20 @@
  * the spec) and Prism (serving the same spec with --errors) must agree on every request, valid or not.
  * Bodies of POST /crm/v1/engagements and queries of GET /crm/v1/engagements are generated with
  * fast-check from a fixed seed, sent to Prism with plain `fetch`, and checked with validateRequest; any
- * sample on which the two differ is a failure. PROPERTY_SEED=<n> and PROPERTY_RUNS=<n> (bodies; queries
+ * sample on which the two differ is a failure. Each sample is also sent through the undici transport
+ * (merge-crm-engagements/undici, given the deferred request as the client gives it), whose answer
+ * (status and sl-violations) must be the one `fetch` got: both transports put the same request on the
+ * wire, query encoding included. PROPERTY_SEED=<n> and PROPERTY_RUNS=<n> (bodies; queries
  * get half) explore further.
  */
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { createQuerySerializer } from "openapi-fetch";
 import { MergeValidationError, type ValidationIssue } from "../../src/errors.js";
+import { DeferredRequest } from "../../src/deferred-request.js";
 import { validateRequest } from "../../src/validation.js";
 import { integerFromEnvironment, prismUrl } from "../setup/prism.js";
+import { undiciFetch } from "../setup/transports.js";
 
 type Json = fc.JsonValue;
 type JsonObject = { [key: string]: Json };
@@ -414,9 +419,27 @@ interface Judgement {
   clientProblems: readonly ValidationIssue[] | null;
 }
 
-/** Prism's answer: the status and the parsed `sl-violations` header (raw when it is no JSON). */
+/** Samples on which the undici transport got another answer from Prism than `fetch` did. */
+const transportDifferences: string[] = [];
+afterAll(() => undiciFetch().close());
+
+/**
+ * Prism's answer to `fetch`: the status and the parsed `sl-violations` header (raw when it is no
+ * JSON). The same request goes through the undici transport too; a different answer is recorded.
+ */
 async function prism(path: string, init: RequestInit): Promise<{ status: number; violations: unknown }> {
-  const response = await fetch(`${prismUrl()}${path}`, init);
+  const url = `${prismUrl()}${path}`;
+  const [overFetch, overUndici] = await Promise.all([
+    answer(await fetch(url, init)),
+    answer(await undiciFetch()(new DeferredRequest(url, { ...init, headers: new Headers(init.headers) }))),
+  ]);
+  if (overFetch.status !== overUndici.status || JSON.stringify(overFetch.violations) !== JSON.stringify(overUndici.violations)) {
+    transportDifferences.push(`${init.method ?? "GET"} ${path}: fetch ${JSON.stringify(overFetch)}, undici ${JSON.stringify(overUndici)}`);
+  }
+  return overFetch;
+}
+
+async function answer(response: Response): Promise<{ status: number; violations: unknown }> {
   await response.arrayBuffer();
   const header = response.headers.get("sl-violations");
   let violations: unknown = header;
@@ -491,7 +514,8 @@ async function compare<T>(arbitrary: fc.Arbitrary<T>, runs: number, okStatus: nu
 function report(what: string, result: Comparison, seconds: string): void {
   const { samples, valid, disagreements } = result;
   process.stdout.write(
-    `\nproperty: ${samples} samples (${valid} valid, ${samples - valid} invalid), ${disagreements.length} disagreements with Prism` +
+    `\nproperty: ${samples} samples (${valid} valid, ${samples - valid} invalid), ${disagreements.length} disagreements with Prism,` +
+      ` ${transportDifferences.length} answers differing between fetch and undici` +
       ` [${what}, seed ${SEED}, ${seconds} s]\n`,
   );
 }
@@ -508,6 +532,7 @@ function expectAgreement(what: string, result: Comparison, runs: number): void {
   expect(result.unexpected.map((j) => describeJudgement(what, j))).toEqual([]);
   if (result.disagreements.length > 0) throw new Error(failureMessage(what, result));
   expect(result.samples).toBe(runs);
+  expect(transportDifferences).toEqual([]);
 }
 
 // ---------------------------------------------------------------------------------------------
