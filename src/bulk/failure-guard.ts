@@ -6,8 +6,12 @@
  * holds at most 20 failures, whatever the answers turn out to be: when its last request was sent, every
  * earlier one in the window was counted as failed or as possibly failing.
  *
+ * The guard's window is 12 s, not 10: Merge counts at its end, by arrival, and requests reach it after
+ * varying delays; 2 s of margin keeps two requests sent 10.1 s apart from arriving 9.9 s apart.
+ *
  * The price: no more than 20 requests younger than 10 s can be unanswered at once, so the importer's
- * throughput is at most 20 / latency (20 requests a second at 1 s per create) across accounts.
+ * throughput is at most 20 / latency (20 requests a second at 1 s per create) across accounts, and
+ * failures go at most 20 every 12 s.
  *
  * When the last 20 answers in a row were all failures (an API key revoked, a schema the CRM refuses,
  * a server answering 400 to everything), going on at 2 a second would only feed the limit: the guard
@@ -29,7 +33,7 @@ export interface Permit {
 export interface FailureGuardOptions {
   /** Failures allowed in any window. @default 20 */
   maxFailures?: number;
-  /** @default 10000 */
+  /** The window the guard counts in, milliseconds (Merge's 10 s and a margin for delays). @default 12000 */
   windowMs?: number;
   /** Consecutive failures that stop the run. @default 20 */
   stopAfterConsecutive?: number;
@@ -53,7 +57,7 @@ export class FailureGuard {
 
   constructor(private readonly stopper: Stopper, private readonly options: FailureGuardOptions = {}) {
     this.maxFailures = options.maxFailures ?? 20;
-    this.windowMs = options.windowMs ?? 10_000;
+    this.windowMs = options.windowMs ?? 12_000;
     this.stopAfterConsecutive = options.stopAfterConsecutive ?? 20;
     this.clock = stopper.clock;
     stopper.onStop(() => {
@@ -120,7 +124,7 @@ export class FailureGuard {
     if (this.consecutive >= this.stopAfterConsecutive) {
       this.stopper.stop(
         `failure guard: the last ${this.consecutive} requests all failed (${summarize(this.recent)}); stopped so that Merge's ` +
-          `global limit (more than ${this.maxFailures} failing requests in ${this.windowMs / 1000} s) does not block every linked account`,
+          "global limit (more than 20 failing requests from one IP in 10 s) does not block every linked account",
       );
     }
   }
@@ -138,8 +142,8 @@ export class FailureGuard {
     if (now - this.warnedAt >= this.windowMs) {
       this.warnedAt = now;
       this.options.logger?.warn?.(
-        `Failure guard: ${this.inWindow()} failing or unanswered requests in the last ${this.windowMs / 1000} s; sending waits so that no ` +
-          `${this.windowMs / 1000} s window holds more than ${this.maxFailures} failures (Merge's global limit)`,
+        `Failure guard: ${this.inWindow()} failing or unanswered requests in the last ${this.windowMs / 1000} s; sending waits so that ` +
+          `Merge never sees more than ${this.maxFailures} failures in 10 s (its global limit, which would block every linked account)`,
       );
     }
     // An unanswered request wakes the queue when it settles; the timer covers entries ageing out.

@@ -19,7 +19,8 @@ export function accountName(accountToken: string): string {
  * idempotencyKeyFor("acct_token", "row-17"); // "3f0c…-…-8…-…-…", the same in every run
  */
 export function idempotencyKeyFor(accountToken: string, key: string): string {
-  const hex = createHash("sha256").update(accountToken).update("\n").update(key).digest("hex");
+  // As a JSON pair, so that no (token, key) pair can spell another: ("a\nb", "c") vs ("a", "b\nc").
+  const hex = createHash("sha256").update(JSON.stringify([accountToken, key])).digest("hex");
   const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -1,4 +1,4 @@
-/** The failure guard under a fake clock: no 10 s window of send times ever holds more than 20 failures. */
+/** The failure guard under a fake clock: no window of its 12 s (Merge's 10 s and a margin) ever holds more than 20 failures by send time. */
 import { FailureGuard, type Permit } from "../../src/bulk/failure-guard.js";
 import { Stopper } from "../../src/bulk/waits.js";
 import { maxInWindow } from "./bulk-server.js";
@@ -41,13 +41,13 @@ async function simulate(options: { workers: number; horizonMs: number; latency: 
   return { failures, sent, maxPending, stopper };
 }
 
-test("everything fails, 64 rows in flight, answers in 1 ms to 3 s: never more than 20 failures in any 10 s of send times", async () => {
+test("everything fails, 64 rows in flight, answers in 1 ms to 3 s: never more than 20 failures in any 12 s of send times", async () => {
   let seed = 7;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const { failures, stopper } = await simulate({ workers: 64, horizonMs: 120_000, latency: () => 1 + random() * 3_000, fails: () => true, stopAfterConsecutive: Infinity });
-  expect(maxInWindow(failures, 10_000)).toBe(20);
-  // It goes on at the limit's pace, about 20 every 10 s, instead of stopping (the stop was switched off).
-  expect(failures.length).toBeGreaterThanOrEqual(200);
+  expect(maxInWindow(failures, 12_000)).toBe(20); // the guard's window: Merge's 10 s and 2 s of margin
+  // It goes on at the limit's pace, 20 every 12 s, instead of stopping (the stop was switched off).
+  expect(failures.length).toBeGreaterThanOrEqual(190);
   expect(stopper.reason).toBe("end of the test");
 });
 
@@ -55,11 +55,11 @@ test("half fail, at random: still never more than 20 in 10 s, and successes are 
   let seed = 11;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const { failures, sent } = await simulate({ workers: 32, horizonMs: 60_000, latency: () => 5 + random() * 200, fails: () => random() < 0.5 });
-  expect(maxInWindow(failures, 10_000)).toBeLessThanOrEqual(20);
+  expect(maxInWindow(failures, 12_000)).toBeLessThanOrEqual(20);
   expect(sent).toBeGreaterThan(100);
 });
 
-test("unanswered requests younger than 10 s count: at most 20 in flight while none has answered", async () => {
+test("unanswered requests younger than the window count: at most 20 in flight while none has answered", async () => {
   const { maxPending, sent } = await simulate({ workers: 64, horizonMs: 5_000, latency: () => 60_000, fails: () => false });
   expect(maxPending).toBe(20);
   expect(sent).toBe(20);
@@ -79,7 +79,7 @@ test("20 failures in a row stop the run with the reason; a success in between re
   for (let i = 0; i < 19; i++) await fail("500 Internal Server Error");
   (await guard.permit())?.settle("success");
   (await guard.permit())?.settle("neutral"); // a 429: counts neither way
-  await clock.advance(10_001);
+  await clock.advance(12_001);
   for (let i = 0; i < 19; i++) await fail("400 Bad Request");
   expect(stopper.stopped).toBe(false);
   await fail("401 Unauthorized");
