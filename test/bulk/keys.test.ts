@@ -36,19 +36,20 @@ test("canonical JSON: key order does not matter, arrays keep theirs, Dates as IS
 });
 
 test("derived keys: identical rows get :1, :2, ...; field order does not matter; other accounts count apart; the same input gives the same keys", () => {
-  const first = new RowKeys();
-  const keys = [
-    first.derive("acct", { subject: "a", direction: "INBOUND" }),
-    first.derive("acct", { direction: "INBOUND", subject: "a" }),
-    first.derive("acct", { subject: "b" }),
-    first.derive("other", { subject: "a", direction: "INBOUND" }),
-    first.derive("acct", { subject: "a", direction: "INBOUND" }),
+  const input: Array<[string, object]> = [
+    ["acct", { subject: "a", direction: "INBOUND" }],
+    ["acct", { direction: "INBOUND", subject: "a" }],
+    ["acct", { subject: "b" }],
+    ["other", { subject: "a", direction: "INBOUND" }],
+    ["acct", { subject: "a", direction: "INBOUND" }],
   ];
+  const first = new RowKeys();
+  const keys = input.map(([account, model]) => first.derive(account, model));
   expect(keys.map((k) => k.split(":")[2])).toEqual(["1", "2", "1", "1", "3"]);
   expect(keys[0]?.replace(/:1$/, "")).toBe(keys[1]?.replace(/:2$/, ""));
   expect(new Set(keys).size).toBe(5);
   const again = new RowKeys();
-  expect(keys.map((_, i) => [["acct", { subject: "a", direction: "INBOUND" }], ["acct", { direction: "INBOUND", subject: "a" }], ["acct", { subject: "b" }], ["other", { subject: "a", direction: "INBOUND" }], ["acct", { subject: "a", direction: "INBOUND" }]][i]).map(([a, m]) => again.derive(a as string, m))).toEqual(keys);
+  expect(input.map(([account, model]) => again.derive(account, model))).toEqual(keys);
 });
 
 test("the occurrence table grows past its first size and keeps every count (100,000 distinct rows, each seen twice)", () => {
