@@ -95,7 +95,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       } catch (error) {
         return usageError(`MERGE_API_KEY is not set and the embedded mock could not start: ${error instanceof Error ? error.message : String(error)}`);
       }
-      process.stderr.write(`No MERGE_API_KEY set: importing into the embedded Prism mock of the spec at ${mock.url} (nothing reaches Merge).\n`);
+      process.stderr.write(`No MERGE_API_KEY: importing into the embedded Prism mock at ${mock.url} (nothing reaches Merge).\n`);
       accountToken ??= "mock-account-token";
       merge = createMergeCrmClient({ apiKey: "mock-api-key", baseUrl: mock.url, accountValidation: "strict", logger });
     } else if (command.target.kind === "url") {
@@ -180,7 +180,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
     const stoppedByUs = interrupted && summary.stopped !== undefined;
     const exitCode = stoppedByUs ? INTERRUPTED : rejected + rejectedBefore > 0 || summary.failed > 0 || summary.stopped !== undefined ? ROWS_NOT_WRITTEN : OK;
     const resume = summary.stopped !== undefined && !command.dryRun ? resumeCommand(argv, command.journal) : undefined;
-    printSummary(command, { ...summary, rows: summary.rows + invalidRows, rejected }, rejectedBefore, resume);
+    printSummary(command, { ...summary, rows: summary.rows + invalidRows, rejected }, { total, rejectedBefore, interrupted: stoppedByUs, resume });
     if (command.json) {
       const out = {
         command: "import",
@@ -217,11 +217,18 @@ async function* bulkRows(first: IteratorResult<InputItem, void>, rest: AsyncIter
   }
 }
 
-function printSummary(command: ImportCommand, summary: BulkSummary, rejectedBefore: number, resume: string | undefined): void {
+function printSummary(
+  command: ImportCommand,
+  summary: BulkSummary,
+  { total, rejectedBefore, interrupted, resume }: { total: number; rejectedBefore: number; interrupted: boolean; resume: string | undefined },
+): void {
   const lines: string[] = [];
   const head = command.dryRun ? "Dry run of" : "Import of";
-  const state = summary.stopped !== undefined ? `stopped (${summary.stopped})` : "done";
-  lines.push(`${head} ${command.file} ${state}: ${grouped(summary.rows)} rows in ${duration(summary.durationMs)}`);
+  if (summary.stopped === undefined) lines.push(`${head} ${command.file} done: ${grouped(summary.rows)} rows in ${duration(summary.durationMs)}`);
+  else {
+    const why = interrupted ? "by Ctrl-C" : `(${summary.stopped})`;
+    lines.push(`${head} ${command.file} stopped ${why}: ${grouped(summary.rows)} of about ${grouped(Math.max(total, summary.rows))} rows in ${duration(summary.durationMs)}`);
+  }
   const width = Math.max(...[summary.created, summary.doneBefore, summary.rejected, summary.failed, summary.valid].map((n) => grouped(n).length));
   const row = (label: string, n: number, extra = "") => lines.push(`  ${label.padEnd(12)}${grouped(n).padStart(width)}${extra}`);
   const seeRejects = summary.rejected > 0 && command.rejects !== undefined ? `   (see ${command.rejects})` : "";

@@ -3,7 +3,7 @@
  * a plain line every few seconds in logs and CI. Both go to stderr, so `--json` output on stdout stays
  * machine-readable.
  */
-import { Presets, SingleBar } from "cli-progress";
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
 
 /** The outcomes counted, in `bulkCreate`'s words. */
 export type ProgressOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
@@ -83,24 +83,28 @@ export function startProgress(options: ProgressOptions): Progress {
     return `${grouped(done)}/${grouped(total)} rows (${percent}%) | ${wpm} | ETA ${eta} | ${outcomes}`;
   };
 
+  // One bar in a MultiBar: its log() prints a message above the bar without breaking it.
+  let multi: MultiBar | undefined;
   let bar: SingleBar | undefined;
   let timer: NodeJS.Timeout | undefined;
   if (options.tty) {
-    bar = new SingleBar(
+    // The text beside the bar takes about 100 columns: the bar gets what is left (10 to 30).
+    const columns = "columns" in stream && typeof stream.columns === "number" ? stream.columns : 80;
+    multi = new MultiBar(
       {
         format: "{bar} {value}/{total} rows | {wpm} | ETA {etaText} | {outcomes}",
         stream,
         hideCursor: true,
-        barsize: 30,
+        barsize: Math.max(10, Math.min(30, columns - 102)),
         clearOnComplete: false,
-        // The bar is redrawn on its own timer; updates between frames cost nothing.
+        // Redrawn on its own timer; updates between frames cost nothing.
         fps: 8,
         formatValue: (value, _options, type) => (type === "value" || type === "total" ? grouped(value) : String(value)),
       },
       Presets.shades_classic,
     );
     const { wpm, eta, outcomes } = figures();
-    bar.start(total, 0, { wpm, etaText: eta, outcomes });
+    bar = multi.create(total, 0, { wpm, etaText: eta, outcomes });
     // Rates and ETA move even while no row finishes (a 429's wait).
     timer = setInterval(() => refresh(), 1000);
   } else {
@@ -135,18 +139,22 @@ export function startProgress(options: ProgressOptions): Progress {
       refresh();
     },
     note(message) {
-      // Clear the bar's line, print, and let the next frame draw the bar again below.
-      if (bar) stream.write(`\r\x1b[K${message}\n`);
-      else stream.write(`${message}\n`);
-      refresh();
+      if (multi) {
+        multi.log(`${message}\n`);
+        refresh();
+        // Draw now (the message above the bar), not at the next frame: the run may end before it.
+        multi.update();
+      } else stream.write(`${message}\n`);
     },
     line,
     stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
-      if (bar) {
+      if (multi) {
         refresh();
-        bar.stop();
+        multi.update();
+        multi.stop();
+        multi = undefined;
         bar = undefined;
       }
     },

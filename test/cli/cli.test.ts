@@ -154,6 +154,7 @@ test("Ctrl-C stops taking rows, lets the ones in flight finish, prints the summa
   const run = await done;
   expect(run.code).toBe(130);
   expect(run.stderr).toContain("Stopping");
+  expect(run.stderr).toMatch(/stopped by Ctrl-C: \d+ of about 400 rows/);
   const resume = /Resume with:\n {2}(.+)\n/.exec(run.stderr)?.[1] ?? "";
   expect(resume).toContain(`--journal ${journal}`);
   expect(resume).toContain('--account-token "$MERGE_ACCOUNT_TOKEN"');

@@ -41,8 +41,10 @@ test("on a terminal: a bar with the counts, redrawn in place", () => {
   const progress = startProgress({ total: 4, tty: true, stream: out.stream });
   progress.add("created");
   progress.add("rejected");
+  progress.note("Stopping: a message above the bar");
   progress.stop();
   const text = out.text();
+  expect(text).toMatch(/Stopping: a message above the bar\n(?:.|\n)*2\/4 rows/);
   expect(text).toContain("2/4 rows");
   expect(text).toContain("created 1 · done before 0 · rejected 1 · failed 0");
   expect(text).toMatch(/[\u2588\u2591]{30}/);
