@@ -1,7 +1,7 @@
 /**
  * Proof from the outside: pack the tarball, install it into a fresh project, then import it as ESM,
  * require it as CommonJS, type-check a consumer under TypeScript 5.9 and 7, and create an engagement
- * against the mock it ships. Also checks the package with publint and attw.
+ * against the mock it ships (over the default fetch, and over merge-crm-engagements/undici). Also checks the package with publint and attw.
  */
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +32,7 @@ beforeAll(() => {
 
   consumer = join(work, "consumer");
   createConsumer(consumer, [
-    tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2",
+    tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2", "undici@7.30.2",
   ]);
   cpSync(fixtures, consumer, { recursive: true });
   process.stdout.write(`package: installed into a fresh project, ${Math.round(dirSize(join(consumer, "node_modules", "merge-crm-engagements")) / 1024)} KiB on disk\n`);
@@ -71,6 +71,11 @@ test("required as CommonJS, it creates an engagement against the bundled mock", 
   expect(out).toEqual({ id: "550e8400-e29b-41d4-a716-446655440000", apiError: true, spec: true });
 }, 60_000);
 
+test("with undici installed, merge-crm-engagements/undici creates an engagement against the mock (ESM and CommonJS)", () => {
+  const out = JSON.parse(sh("node", ["run-undici.mjs"], { cwd: consumer }).trim()) as Record<string, unknown>;
+  expect(out).toEqual({ ids: ["550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000"] });
+}, 60_000);
+
 test.each([
   ["TypeScript 5.9", "node_modules/typescript/bin/tsc"],
   ["TypeScript 7", "node_modules/typescript7/bin/tsc"],
@@ -85,4 +90,13 @@ test("without Prism installed, the mock entry says how to install it", () => {
   createConsumer(bare, [tarball]);
   const script = 'import("merge-crm-engagements/mock").then((m) => m.startMockServer()).catch((e) => { console.log(e.message); });';
   expect(sh("node", ["--input-type=module", "-e", script], { cwd: bare })).toContain("npm install --save-dev @stoplight/prism-cli@5.14.2");
+
+  // undici is an optional peer: not installed with the package, and importing the transport says how.
+  const esm = 'import("merge-crm-engagements/undici").then(() => console.log("imported"), (e) => console.log(e.message));';
+  expect(sh("node", ["--input-type=module", "-e", esm], { cwd: bare })).toContain("npm install undici@7");
+  const cjs = 'try { require("merge-crm-engagements/undici"); console.log("required"); } catch (e) { console.log(e.message); }';
+  expect(sh("node", ["--input-type=commonjs", "-e", cjs], { cwd: bare })).toContain("npm install undici@7");
+  // The core does not need it.
+  const core = 'import("merge-crm-engagements").then((m) => console.log(typeof m.createMergeCrmClient));';
+  expect(sh("node", ["--input-type=module", "-e", core], { cwd: bare })).toContain("function");
 }, 120_000);
