@@ -240,7 +240,14 @@ export async function bulkCreate(
 
   let inputError: { error: unknown } | undefined;
   try {
+    let yieldedAt = performance.now();
     for await (const row of rows) {
+      // Rows that settle at once (a dry run, done-before) chain only microtasks: give timers, I/O and
+      // signals (Ctrl-C) their turn every 20 ms, or a million rows would starve them to the end.
+      if (performance.now() - yieldedAt > 20) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        yieldedAt = performance.now();
+      }
       if (stopper.stopped || !(await buffer.acquire())) break;
       const task: Promise<void> = processRow(row)
         .catch((error: unknown) => {
