@@ -6,7 +6,7 @@
  */
 import { access, constants, open, type FileHandle } from "node:fs/promises";
 import { bulkCreate, openJournal, readJournal, type BulkJournal, type BulkRow, type BulkRowResult, type BulkSummary } from "../bulk/index.js";
-import { createMergeCrmClient, type Logger, type MergeCrmClient } from "../index.js";
+import { createMergeCrmClient, isMergeValidationError, type Logger, type MergeCrmClient } from "../index.js";
 import type { MockServer } from "../mock.js";
 import { parseCommand, resumeCommand, USAGE, UsageError, type ImportCommand, type StatusCommand } from "./args.js";
 import { countRows, InputError, readInput, type InputItem, type InvalidInput } from "./input.js";
@@ -121,7 +121,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
     }
 
     process.stderr.write(
-      command.dryRun ? `Validating ${grouped(total)} rows of ${command.file} (dry run: nothing is sent).\n` : `Importing ${grouped(total)} rows of ${command.file} (journal ${command.journal}).\n`,
+      command.dryRun ? `Validating ${rowCount(total)} of ${command.file} (dry run: nothing is sent).\n` : `Importing ${rowCount(total)} of ${command.file} (journal ${command.journal}).\n`,
     );
     progress = startProgress({ total, tty: process.stderr.isTTY === true, label: NAME, dryRun: command.dryRun });
 
@@ -168,7 +168,13 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       });
     } catch (error) {
       progress.stop();
-      if (error instanceof InputError) return usageError(error.message);
+      // bulkCreate rejects for bad options (a MergeValidationError naming the option) or a file that
+      // cannot be read past some line: both are the command's to fix.
+      if (isMergeValidationError(error)) return usageError(error.message);
+      if (error instanceof InputError) {
+        const sent = command.dryRun ? "" : `\nRows read before that point are in the journal (${NAME} status --journal ${command.journal}); fix the file and run the same command again.`;
+        return usageError(`${error.message}${sent}`);
+      }
       throw error;
     }
     progress.stop();
@@ -217,6 +223,11 @@ async function* bulkRows(first: IteratorResult<InputItem, void>, rest: AsyncIter
   }
 }
 
+/** "1 row", "2,000 rows". */
+function rowCount(n: number): string {
+  return `${grouped(n)} ${n === 1 ? "row" : "rows"}`;
+}
+
 function printSummary(
   command: ImportCommand,
   summary: BulkSummary,
@@ -224,7 +235,7 @@ function printSummary(
 ): void {
   const lines: string[] = [];
   const head = command.dryRun ? "Dry run of" : "Import of";
-  if (summary.stopped === undefined) lines.push(`${head} ${command.file} done: ${grouped(summary.rows)} rows in ${duration(summary.durationMs)}`);
+  if (summary.stopped === undefined) lines.push(`${head} ${command.file} done: ${rowCount(summary.rows)} in ${duration(summary.durationMs)}`);
   else {
     const why = interrupted ? "by Ctrl-C" : `(${summary.stopped})`;
     lines.push(`${head} ${command.file} stopped ${why}: ${grouped(summary.rows)} of about ${grouped(Math.max(total, summary.rows))} rows in ${duration(summary.durationMs)}`);
@@ -262,7 +273,7 @@ async function status(command: StatusCommand): Promise<number> {
     process.stdout.write(`${JSON.stringify({ journal: command.journal, counts, failed: problemRows.filter((r) => r.outcome === "failed").map(describe), rejected: problemRows.filter((r) => r.outcome === "rejected").map(describe) })}\n`);
     return OK;
   }
-  const lines = [`Journal ${command.journal}: ${grouped(results.length)} rows`];
+  const lines = [`Journal ${command.journal}: ${rowCount(results.length)}`];
   for (const [label, n] of [["created", counts.created], ["done before", counts["done-before"]], ["rejected", counts.rejected], ["failed", counts.failed]] as const) {
     lines.push(`  ${label.padEnd(12)}${grouped(n)}`);
   }

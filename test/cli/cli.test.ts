@@ -65,6 +65,17 @@ describe("usage and configuration errors exit 2 and name the flag or variable", 
   });
 });
 
+test("a CSV quote left open further down: exit 2 naming the line, and whatever was written before it journaled for the rerun", async () => {
+  const path = file("open-quote.csv", 'key,subject\nq1,One\nq2,Two\nq3,"Three\n');
+  const journal = join(dir, "open-quote.journal");
+  const run = await runCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A], KEY);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(/Quote Not Closed.*line 4/);
+  expect(run.stderr).toContain(`status --journal ${journal}`);
+  const status = JSON.parse((await runCli(["status", "--journal", journal, "--json"])).stdout) as { counts: Record<string, number> };
+  expect(status.counts["created"]).toBe(server.stored.size);
+});
+
 test("--dry-run validates every row, writes the rejects file and sends no write", async () => {
   const path = file(
     "rows.csv",
