@@ -116,7 +116,8 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       try {
         journal = await openJournal(command.journal);
       } catch (error) {
-        return usageError(`--journal: cannot open '${command.journal}' (${error instanceof Error ? error.message : String(error)})`);
+        // The library's message says why: in use by another run (its pid), not a journal, unreadable.
+        return usageError(`--journal: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
 
@@ -206,6 +207,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
     return exitCode;
   } finally {
     progress?.stop();
+    await input.return();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await journal?.close();

@@ -76,6 +76,18 @@ test("a CSV quote left open further down: exit 2 naming the line, and whatever w
   expect(status.counts["created"]).toBe(server.stored.size);
 });
 
+test("a journal in use by another run: exit 2 naming --journal and the process, nothing sent", async () => {
+  const path = file("locked.ndjson", ndjson([{ subject: "a" }]));
+  const journal = join(dir, "locked.journal");
+  // This test process holds the lock, as a second run in another terminal would.
+  writeFileSync(`${journal}.lock`, `${process.pid}\n`);
+  const run = await runCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A], KEY);
+  rmSync(`${journal}.lock`);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toMatch(new RegExp(`--journal: .*in use by process ${process.pid}`));
+  expect(posts()).toBe(0);
+});
+
 test("--dry-run validates every row, writes the rejects file and sends no write", async () => {
   const path = file(
     "rows.csv",
