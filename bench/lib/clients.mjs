@@ -1,5 +1,5 @@
 /**
- * The seven ways of making the same create call, each as `{ id, label, create() }`. Every one sends
+ * The eight ways of making the same create call, each as `{ id, label, create() }`. Every one sends
  * POST /crm/v1/engagements with Authorization, X-Account-Token, Idempotency-Key (a fresh UUIDv4 per
  * call: our client makes its own, the others get one from crypto.randomUUID() in the call) and the
  * JSON body `{ model }`, over a kept-alive connection, reads the whole 201 body as JSON and returns it.
@@ -13,15 +13,17 @@ import { Pool } from "undici";
 import createClient from "openapi-fetch";
 import { MergeClient } from "@mergeapi/merge-node-client";
 import { createMergeCrmClient } from "../.dist/index.js";
+import { createUndiciFetch } from "../.dist/undici.js";
 import { ACCOUNT_TOKEN, API_KEY, MODEL, PATH, sdkModel } from "./fixtures.mjs";
 
-export const CLIENT_IDS = ["fetch", "undici", "openapi-fetch", "ours", "ours-account", "ours-novalidate", "merge-sdk"];
+export const CLIENT_IDS = ["fetch", "undici", "openapi-fetch", "ours", "ours-undici", "ours-account", "ours-novalidate", "merge-sdk"];
 
 export const LABELS = {
   fetch: "raw fetch (by hand)",
   undici: "undici.request (Pool)",
   "openapi-fetch": "bare openapi-fetch",
   ours: "ours, validation on",
+  "ours-undici": "ours, undici transport, validation on",
   "ours-account": "ours, account validation strict (warm cache)",
   "ours-novalidate": "ours, validation off",
   "merge-sdk": "@mergeapi/merge-node-client",
@@ -86,6 +88,9 @@ export function makeClients(origin) {
 
   // Defaults (request and response validation on, 60 s timeout, UUIDv4 idempotency key), no retries.
   const ours = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0 });
+  // The same over merge-crm-engagements/undici (its defaults: an Agent, unlimited connections, keep-alive).
+  const undiciTransport = createUndiciFetch();
+  const oursUndici = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0, fetch: undiciTransport });
   // The same, plus every create checked against the linked account's meta schema (fetched once, cached).
   const oursAccount = createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0, accountValidation: "strict" });
   const oursNoValidate = createMergeCrmClient({
@@ -112,6 +117,7 @@ export function makeClients(origin) {
     undici: undiciRequest,
     "openapi-fetch": bareOpenapiFetch,
     ours: () => ours.engagements.create(MODEL),
+    "ours-undici": () => oursUndici.engagements.create(MODEL),
     "ours-account": () => oursAccount.engagements.create(MODEL),
     "ours-novalidate": () => oursNoValidate.engagements.create(MODEL),
     "merge-sdk": sdkCreate,
@@ -120,6 +126,6 @@ export function makeClients(origin) {
     calls,
     /** Our client with strict response validation: the fixture is checked once against the spec. */
     strict: createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, baseUrl: origin, maxRetries: 0, validateResponses: "strict" }),
-    close: () => pool.close(),
+    close: () => Promise.all([pool.close(), undiciTransport.close()]),
   };
 }
