@@ -186,10 +186,19 @@ row(`compile a ${accountSchema.fields}-field meta request_schema (median of ${in
 row(`check a body against it (median of ${int(accountSchema.runs)})`, "ours (src/validation-runtime.ts)", us(accountSchema.checkUs));
 const vsSdk = http.latency.ours.medianUs / http.latency["merge-sdk"].medianUs;
 row("create latency, ours ÷ official SDK", LABELS.ours, us(http.latency.ours.medianUs), "—", ratio(vsSdk), "≤ 0.85× official SDK", met(vsSdk <= 0.85));
+// Issue 12: the undici transport against raw fetch and against its floor, undici.request.
+const undiciMedian = http.latency["ours-undici"].medianUs;
+const undiciVsFetch = undiciMedian / fetchMedian;
+const undiciVsFloor = undiciMedian / http.latency.undici.medianUs;
+row("create latency, ours over undici ÷ raw fetch", LABELS["ours-undici"], us(undiciMedian), "—", ratio(undiciVsFetch), "≤ 0.50× raw fetch", met(undiciVsFetch <= 0.5));
+row("create latency, ours over undici ÷ undici.request (the floor)", LABELS["ours-undici"], us(undiciMedian), "—", ratio(undiciVsFloor), "≤ 1.60× undici.request", met(undiciVsFloor <= 1.6));
 const fetchRate = http.throughput.fetch.medianPerSecond;
 for (const id of CLIENT_IDS) {
   const { medianPerSecond } = http.throughput[id];
-  row(`throughput, ${http.settings.concurrency} in flight (ratio = calls/s ÷ raw fetch's)`, LABELS[id], `${int(medianPerSecond)} calls/s`, "—", ratio(medianPerSecond / fetchRate));
+  const r = medianPerSecond / fetchRate;
+  const measure = `throughput, ${http.settings.concurrency} in flight (ratio = calls/s ÷ raw fetch's)`;
+  if (id === "ours-undici") row(measure, LABELS[id], `${int(medianPerSecond)} calls/s`, "—", ratio(r), "≥ 2.5× raw fetch's calls/s", met(r >= 2.5));
+  else row(measure, LABELS[id], `${int(medianPerSecond)} calls/s`, "—", ratio(r));
 }
 
 // 2. Size.
@@ -208,6 +217,21 @@ for (const platform of ["browser", "neutral"]) {
     if (app === "ours") row(measure, APP_LABELS[app], cell, "—", ratio(s.gzip / rawGzip), "≤ 8 kB (8,000 B) gzip", met(s.gzip <= SIZE_TARGET));
     else row(measure, APP_LABELS[app], cell, "—", ratio(s.gzip / rawGzip));
   }
+}
+
+// The transport is its own entry point: the create-only app bundles none of it (issue 12).
+const transport = size.transportInCore;
+if (transport.error) row("undici transport code in the create-only app's bundle", APP_LABELS.ours, `not measured: ${transport.error}`);
+else {
+  row(
+    "undici transport code in the create-only app's bundle (dist/undici.js among esbuild's inputs; its strings in the output)",
+    APP_LABELS.ours,
+    `${transport.inputs} input(s), ${transport.strings} string(s)`,
+    "—",
+    "—",
+    "none: the core bundle does not grow",
+    met(transport.inputs === 0 && transport.strings === 0),
+  );
 }
 
 // 3. Start-up.
@@ -300,10 +324,11 @@ the run cannot change what is measured.
 **Per-call cost.** A local HTTP/1.1 server in its own process (bench/lib/server.mjs, \`http.createServer\`,
 keep-alive) reads each request body and answers \`POST /crm/v1/engagements\` with a fixed 201
 \`{ model, warnings: [], errors: [] }\` (a realistic engagement, checked once against the spec by our client with
-\`validateResponses: "strict"\`). Seven clients create the same engagement (owner, subject, content, direction,
+\`validateResponses: "strict"\`). Eight clients create the same engagement (owner, subject, content, direction,
 type, start and end time, account, two contacts) over kept-alive connections: raw \`fetch\` building the
 request by hand, \`undici.request\` on a \`Pool\`, bare openapi-fetch, our built client (dist/) with its defaults
-(request and response validation on), the same with \`accountValidation: "strict"\` (every create also
+(request and response validation on), the same over the undici transport (\`fetch: createUndiciFetch()\` from
+dist/undici.js, its defaults: an undici \`Agent\`, keep-alive, no connection limit), the same with \`accountValidation: "strict"\` (every create also
 checked against the linked account's meta schema, which the server serves and the client fetched once, so
 the cache is warm), and with \`validateRequests: false, validateResponses: "off"\`, and
 \`@mergeapi/merge-node-client\`. None retries (\`maxRetries: 0\`), timeouts stay at their defaults. Every

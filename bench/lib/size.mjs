@@ -34,6 +34,7 @@ export async function measureSize(benchDir, resultsDir) {
         });
         const code = built.outputFiles[0].contents;
         results[app][platform] = { minified: code.length, gzip: gzipSync(code, { level: 9 }).length };
+        if (app === "ours" && platform === "browser") results.transportInCore = transportInBundle(built.metafile, code);
         if (app === "ours") {
           const analysis = await esbuild.analyzeMetafile(built.metafile, { verbose: false });
           writeFileSync(join(resultsDir, `size-${app}-${platform}.txt`), analysis);
@@ -47,6 +48,21 @@ export async function measureSize(benchDir, resultsDir) {
   }
   results.oursBySource = await analyzeOursBySource(benchDir, resultsDir);
   return results;
+}
+
+/** Strings only merge-crm-engagements/undici holds (dist/undici.js keeps them verbatim when minified). */
+const TRANSPORT_STRINGS = ["npm install undici@7", "Body is unusable: the body stream was taken"];
+
+/**
+ * How much of the undici transport a bundle holds: its file (or undici itself) among esbuild's inputs,
+ * and its strings in the output. Both 0 when the core stays free of it (issue 12).
+ */
+function transportInBundle(metafile, code) {
+  const text = new TextDecoder().decode(code);
+  return {
+    inputs: Object.keys(metafile.inputs).filter((path) => /(^|\/)undici(\.js|\/)/.test(path)).length,
+    strings: TRANSPORT_STRINGS.filter((marker) => text.includes(marker)).length,
+  };
 }
 
 /**
