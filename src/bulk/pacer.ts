@@ -1,9 +1,11 @@
 /**
  * Per linked account pacing (issue 11). Merge limits each linked account to 100, 400 or 600 requests a
- * minute by plan; a minute's worth sent at once would be refused, so requests start one at a time,
- * `60000 / rate` ms apart, from the first one: in any 10 s window an account sends at most
- * `rate / 6 / 0.95 + 1` requests (the 5% is the slack that keeps timer lateness from slowing a run down;
- * it stays under Merge's own smoothing and under the 110% the issue allows).
+ * minute by plan; a minute's worth sent at once would be refused, so requests start one at a time on a
+ * schedule `60000 / rate` ms apart, from the first one (no credit builds up while idle). A turn granted
+ * late by a busy event loop is made up by the next ones (the schedule, not the late start, sets the next
+ * time), so a loaded machine keeps the rate; but never faster than half an interval apart, never more
+ * than 50 ms behind (a longer wait elsewhere restarts the schedule instead of bursting), and never more
+ * than 105% of a sixth of the rate in any 10 s: the last starts are kept to check it.
  *
  * A 429 pauses the account for its `Retry-After` (or two intervals, at least 1 s, without one) and
  * halves its rate (once per burst: answers to requests sent before the last cut do not cut again, down
@@ -15,8 +17,13 @@ import { Semaphore, type Stopper } from "./waits.js";
 /** Merge's plans and their per-account limit, requests a minute. */
 export const RATE_PLANS = { launch: 100, professional: 400, enterprise: 600 } as const;
 
-/** The smallest gap between two starts, as a share of the interval (timer lateness absorbed). */
-const SLACK = 0.05;
+/** Catching up with the schedule: starts at least this share of an interval apart. */
+const MIN_GAP_SHARE = 0.5;
+/** Further behind the schedule than this, it restarts from now (no burst after a long wait). */
+const MAX_LAG_MS = 50;
+/** The most starts in any `WINDOW_MS`, as a share of the rate's sixth. */
+const WINDOW_SHARE = 1.05;
+const WINDOW_MS = 10_000;
 /** Without `Retry-After`, a 429 pauses for this many intervals (and at least `MIN_PAUSE_MS`). */
 const PAUSE_INTERVALS = 2;
 const MIN_PAUSE_MS = 1_000;
@@ -40,8 +47,10 @@ export class AccountPacer {
   /** Requests in flight for this account, at most `perAccountConcurrency`. */
   readonly lanes: Semaphore;
   private rate: number;
-  /** The earliest time the next request may start. */
+  /** When the next request is due on the schedule. */
   private nextStart = -Infinity;
+  /** Start times within the last `WINDOW_MS`, oldest first. */
+  private readonly starts: number[] = [];
   private pausedUntil = -Infinity;
   /** When the rate was last cut, or grew back (recovery counts from the later of them). */
   private lastCut = -Infinity;
@@ -97,10 +106,11 @@ export class AccountPacer {
   /** The request of the current turn starts now. */
   sent(): void {
     const now = this.stopper.clock.now();
-    const interval = this.interval();
-    // From the scheduled time (a late timer does not slow the run), but never closer than the slack
-    // allows to this actual start (a long wait elsewhere does not turn into a burst).
-    this.nextStart = Math.max(Math.max(this.nextStart, this.pausedUntil) + interval, now + interval * (1 - SLACK));
+    const due = Math.max(this.nextStart, this.pausedUntil);
+    // On schedule, or late by a busy event loop: the next is due an interval after this one was due.
+    // Far behind (idle, a long wait elsewhere): the schedule restarts from now.
+    this.nextStart = (now - due <= MAX_LAG_MS ? due : now) + this.interval();
+    this.starts.push(now);
     this.turn.release();
   }
 
@@ -126,8 +136,15 @@ export class AccountPacer {
     this.onChange({ kind: "throttled", ratePerMinute: this.rate, pauseMs });
   }
 
+  /** The earliest time the next request may start: its schedule, the pause, the gap and the window allow it. */
   private readyAt(): number {
-    return Math.max(this.nextStart, this.pausedUntil);
+    const now = this.stopper.clock.now();
+    while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - WINDOW_MS) this.starts.shift();
+    const interval = this.interval();
+    let at = Math.max(this.nextStart, this.pausedUntil, (this.starts.at(-1) ?? -Infinity) + interval * MIN_GAP_SHARE);
+    const most = Math.max(1, Math.floor(((this.rate / 6) * WINDOW_SHARE * WINDOW_MS) / 10_000));
+    if (this.starts.length >= most) at = Math.max(at, (this.starts[this.starts.length - most] ?? 0) + WINDOW_MS);
+    return at;
   }
 }
 

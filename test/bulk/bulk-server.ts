@@ -100,16 +100,16 @@ export class BulkServer {
 }
 
 /**
- * A per-account limit as Merge enforces it, tightened to make a burst visible: at most `perMinute / 60`
- * requests in any 1 s window (+10% and one for timer jitter); a request beyond it is answered 429 with
+ * A per-account limit as Merge enforces it, tightened to make a burst visible: at most 110% of
+ * `perMinute / 30` requests (plus one) in any 2 s window; a request beyond it is answered 429 with
  * `Retry-After: 1`. Only requests let through count.
  */
 export function perAccountLimit(perMinute: number): (account: string, at: number) => boolean {
-  const allowed = Math.floor((perMinute / 60) * 1.1) + 1;
+  const allowed = Math.floor((perMinute / 30) * 1.1) + 1;
   const recent = new Map<string, number[]>();
   return (account, at) => {
     const times = recent.get(account) ?? [];
-    while (times.length > 0 && (times[0] ?? 0) <= at - 1_000) times.shift();
+    while (times.length > 0 && (times[0] ?? 0) <= at - 2_000) times.shift();
     recent.set(account, times);
     if (times.length >= allowed) return false;
     times.push(at);

@@ -6,13 +6,16 @@ export class FakeClock implements Clock {
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private nextId = 0;
 
+  /** `lateness()` is added to every timer: a busy event loop fires timers late. */
+  constructor(private readonly lateness: () => number = () => 0) {}
+
   now(): number {
     return this.time;
   }
 
   setTimeout(fn: () => void, ms: number): () => void {
     const id = this.nextId++;
-    this.timers.push({ at: this.time + Math.max(0, ms), fn, id });
+    this.timers.push({ at: this.time + Math.max(0, ms) + this.lateness(), fn, id });
     return () => {
       this.timers = this.timers.filter((t) => t.id !== id);
     };

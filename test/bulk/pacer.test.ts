@@ -44,21 +44,35 @@ test.each([
   expect(starts.at(-1)).toBeLessThanOrEqual(31_000);
 });
 
-test("sends are never closer than the interval less 5%, and a turn delayed 5 s elsewhere does not turn into a burst", async () => {
+test.each([
+  ["up to 8 ms", 8],
+  ["up to 15 ms", 15],
+])("timers late by %s (a loaded machine): the schedule makes up for it, starts stay at least half an interval apart and within 105%% a window", async (_name, most) => {
+  let seed = 3;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const clock = new FakeClock(() => random() * most);
+  const pacer = new AccountPacer(3_000, 8, new Stopper(clock));
+  const starts = await run(pacer, clock, 1_500, { horizonMs: 40_000, latencyMs: 5 });
+  const span = (starts.at(-1) ?? 0) - (starts[0] ?? 0);
+  expect(((starts.length - 1) / span) * 60_000).toBeGreaterThanOrEqual(0.98 * 3_000);
+  const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? t));
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(10);
+  expect(maxInWindow(starts, 10_000)).toBeLessThanOrEqual(525);
+});
+
+test("a turn delayed 5 s elsewhere (the failure guard, a global slot) restarts the schedule instead of bursting", async () => {
   const clock = new FakeClock();
   const pacer = new AccountPacer(3_000, 8, new Stopper(clock));
-  // Each turn is late by 1 ms (a real timer's lateness): the schedule keeps its pace.
   const starts: number[] = [];
   for (let i = 0; i < 300; i++) {
     const turn = pacer.waitTurn();
-    await clock.advance(i === 150 ? 5_000 : 21); // one turn delayed 5 s (a global slot, the guard)
+    await clock.advance(i === 150 ? 5_000 : 20);
     expect(await turn).toBe(true);
     pacer.sent();
     starts.push(clock.now());
   }
   const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? t));
-  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(19); // 20 ms less the 5% slack
-  expect(maxInWindow(starts, 1_000)).toBeLessThanOrEqual(53);
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
 });
 
 test("a 429 pauses the account for Retry-After and halves its rate once per burst; 10 s without 429 gives back 10% each", async () => {
