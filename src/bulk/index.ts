@@ -201,9 +201,10 @@ export async function bulkCreate(
     let lastError: BulkRowError | undefined;
     for (;;) {
       const attempt = await sendOnce(pacer, () => {
-        if (sentAt === undefined) {
-          sentAt = new Date().toISOString();
-          // Before the first send: a crash from here on leaves a record that says the row may be written.
+        if (attempts === 0) {
+          // Before this run's first send: a crash from here on leaves a record saying the row may be
+          // written. `sentAt` keeps the earliest send of the key (the stale check errs on the safe side).
+          sentAt ??= new Date().toISOString();
           journal?.record({ ...base, outcome: "failed", error: INTERRUPTED, attempts: 1, sentAt });
         }
         attempts++;

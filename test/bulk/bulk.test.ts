@@ -112,6 +112,24 @@ test("a row that may have been written and was first sent more than 23 h ago is 
   expect(server.posts()).toHaveLength(1);
 });
 
+test("before each run's first send of a row, the journal says it may be written (a crash then must not lead to a blind resend after 24 h)", async () => {
+  const journal = join(dir, "intent.journal");
+  const open = await openJournal(journal);
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  // An earlier run: only 429s, so nothing was written and the record says so.
+  open.record({ account: accountName(TOKEN_A), key: "row-1", outcome: "failed", attempts: 5, sentAt: hourAgo, error: { name: "MergeRateLimitError", message: "429", status: 429, writeMayHaveHappened: false } });
+  await open.close();
+  const seen: unknown[] = [];
+  server.decide = () => {
+    const lines = readFileSync(journal, "utf8").trim().split("\n");
+    seen.push(JSON.parse(lines.at(-1) ?? "null"));
+    return "store";
+  };
+  await bulkCreate(client(), rows(1, TOKEN_A, () => ({ key: "row-1" })), { ...fast, journal });
+  expect(seen).toEqual([expect.objectContaining({ key: "row-1", outcome: "failed", sentAt: hourAgo, error: expect.objectContaining({ writeMayHaveHappened: true }) })]);
+  expect((await readJournal(journal)).results).toEqual([expect.objectContaining({ outcome: "created", sentAt: hourAgo })]);
+});
+
 test("rows that break the spec are rejected before sending, with their problems, and never reach Merge; nor on a rerun", async () => {
   const journal = join(dir, "reject.journal");
   const input: BulkRow[] = [
