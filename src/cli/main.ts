@@ -5,8 +5,9 @@
  * the summary. Pacing, retries, validation and the journal live in the library.
  */
 import { access, constants, open, type FileHandle } from "node:fs/promises";
+import { debuglog } from "node:util";
 import { bulkCreate, openJournal, readJournal, type BulkJournal, type BulkRow, type BulkRowResult, type BulkSummary } from "../bulk/index.js";
-import { createMergeCrmClient, isMergeValidationError, type Logger, type MergeCrmClient } from "../index.js";
+import { createMergeCrmClient, isMergeValidationError, type FetchLike, type Logger, type MergeCrmClient } from "../index.js";
 import type { MockServer } from "../mock.js";
 import { parseCommand, resumeCommand, USAGE, UsageError, type ImportCommand, type StatusCommand } from "./args.js";
 import { countRows, InputError, readInput, type InputItem, type InvalidInput } from "./input.js";
@@ -86,8 +87,12 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
     const logger: Logger = {
       warn: (message) => note(`warning: ${message}`),
       error: (message) => note(`error: ${message}`),
+      // NODE_DEBUG=merge-crm-engagements: the transport, and every request and response line of the client.
+      ...(debug.enabled ? { debug: (message: string) => debug("%s", message) } : {}),
     };
     const note = (message: string) => (progress ? progress.note(message) : process.stderr.write(`${message}\n`));
+    const transport = await undiciTransport();
+    debug("transport: %s", transport.fetch ? "undici (merge-crm-engagements/undici)" : "fetch (undici is not installed)");
     if (command.target.kind === "mock") {
       const { startMockServer } = await import("../mock.js");
       try {
@@ -97,11 +102,11 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       }
       process.stderr.write(`No MERGE_API_KEY: importing into the embedded Prism mock at ${mock.url} (nothing reaches Merge).\n`);
       accountToken ??= "mock-account-token";
-      merge = createMergeCrmClient({ apiKey: "mock-api-key", baseUrl: mock.url, accountValidation: "strict", logger });
+      merge = createMergeCrmClient({ apiKey: "mock-api-key", baseUrl: mock.url, accountValidation: "strict", logger, ...transport });
     } else if (command.target.kind === "url") {
-      merge = createMergeCrmClient({ apiKey: command.target.apiKey, baseUrl: command.target.baseUrl, accountValidation: "strict", logger });
+      merge = createMergeCrmClient({ apiKey: command.target.apiKey, baseUrl: command.target.baseUrl, accountValidation: "strict", logger, ...transport });
     } else {
-      merge = createMergeCrmClient({ apiKey: command.target.apiKey, region: command.target.region, accountValidation: "strict", logger });
+      merge = createMergeCrmClient({ apiKey: command.target.apiKey, region: command.target.region, accountValidation: "strict", logger, ...transport });
     }
     if (command.rejects !== undefined) {
       try {
@@ -298,6 +303,23 @@ function describe(result: BulkRowResult): { line: number | null; key: string; ac
   if (result.problems && result.problems.length > 0) reason = result.problems.map((p) => `${p.pointer || "(row)"} ${p.message}`).join("; ");
   else if (result.error) reason = `${result.error.name}: ${result.error.message}${result.error.writeMayHaveHappened ? " (the write may have happened)" : ""}`;
   return { line: result.line ?? null, key: result.key, account: result.account, reason };
+}
+
+const debug = debuglog("merge-crm-engagements");
+
+/**
+ * The undici transport when undici resolves (an optional peer: bulk imports keep many calls in flight,
+ * where it completes about twice the calls per second of fetch), else the default fetch (issue 12).
+ */
+async function undiciTransport(): Promise<{ fetch?: FetchLike }> {
+  try {
+    const { createUndiciFetch } = await import("../undici.js");
+    return { fetch: createUndiciFetch() };
+  } catch (error) {
+    // undici.ts names the install command when undici is missing; anything else is a bug to show.
+    if (error instanceof Error && error.message.includes("npm install undici@7")) return {};
+    throw error;
+  }
 }
 
 main(process.argv.slice(2)).then(
