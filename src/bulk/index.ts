@@ -199,6 +199,9 @@ export async function bulkCreate(
     let sentAt = previous?.sentAt;
     let attempts = 0;
     let lastError: BulkRowError | undefined;
+    // Whether any send of this key, in this run or before, may have written: a last 429 does not undo
+    // an earlier 5xx, and the next run's 24 h check depends on it.
+    let mayHaveWritten = previous?.error?.writeMayHaveHappened === true;
     for (;;) {
       const attempt = await sendOnce(pacer, () => {
         if (attempts === 0) {
@@ -223,13 +226,14 @@ export async function bulkCreate(
       if (verdict.kind === "invalid") return settle(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
       if (verdict.kind === "rejected") return settle(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
       lastError = verdict.error;
+      mayHaveWritten ||= verdict.error.writeMayHaveHappened;
       if (verdict.kind === "fatal" || attempts >= settings.maxAttempts) break;
       if (verdict.kind === "rate-limited") pacer.throttled(verdict.retryAfterMs, permit.sentAt);
       else if (!(await stopper.sleep(backoff(attempts)))) break;
     }
     // Never sent in this run (it stopped first): like a row not taken, it has no result.
     if (attempts === 0 && lastError === undefined) return;
-    const result: BulkRowResult = { ...base, outcome: "failed", error: lastError ?? STOPPED, attempts };
+    const result: BulkRowResult = { ...base, outcome: "failed", error: { ...(lastError ?? STOPPED), writeMayHaveHappened: mayHaveWritten }, attempts };
     if (sentAt !== undefined) result.sentAt = sentAt;
     settle(result, true);
   };

@@ -130,6 +130,16 @@ test("before each run's first send of a row, the journal says it may be written 
   expect((await readJournal(journal)).results).toEqual([expect.objectContaining({ outcome: "created", sentAt: hourAgo })]);
 });
 
+test("a row failed by a 503 then 429s is journaled as possibly written (the 429 does not undo the 503)", async () => {
+  const journal = join(dir, "maybe.journal");
+  let n = 0;
+  server.decide = () => (n++ === 0 ? { status: 503 } : { status: 429, retryAfter: "0" });
+  const { results, onResult } = collect();
+  await bulkCreate(client(), rows(1), { ...fast, journal, onResult, maxAttempts: 3 });
+  expect(results[0]).toMatchObject({ outcome: "failed", attempts: 3, error: { status: 429, writeMayHaveHappened: true } });
+  expect((await readJournal(journal)).results[0]?.error?.writeMayHaveHappened).toBe(true);
+});
+
 test("rows that break the spec are rejected before sending, with their problems, and never reach Merge; nor on a rerun", async () => {
   const journal = join(dir, "reject.journal");
   const input: BulkRow[] = [
