@@ -309,7 +309,7 @@ const debug = debuglog("merge-crm-engagements");
 
 /**
  * The undici transport when undici resolves (an optional peer: bulk imports keep many calls in flight,
- * where it completes about twice the calls per second of fetch), else the default fetch (issue 12).
+ * where it completes about three times the calls per second of fetch), else the default fetch (issue 12).
  */
 async function undiciTransport(): Promise<{ fetch?: FetchLike }> {
   try {
