@@ -81,6 +81,18 @@ export async function bulkCreate(
   const tasks = new Set<Promise<void>>();
   let fatal: { error: unknown } | undefined;
 
+  /** Account names by token: one hash per linked account, not per row (bounded: cleared past 10,000). */
+  const names = new Map<string, string>();
+  const nameOf = (token: string): string => {
+    let name = names.get(token);
+    if (name === undefined) {
+      if (names.size >= 10_000) names.clear();
+      name = accountName(token);
+      names.set(token, name);
+    }
+    return name;
+  };
+
   const pacerOf = (account: string): AccountPacer => {
     let pacer = pacers.get(account);
     if (!pacer) {
@@ -139,7 +151,7 @@ export async function bulkCreate(
   const processRow = async (row: BulkRow): Promise<void> => {
     const shape = rowShapeProblems(row);
     const token = typeof row?.accountToken === "string" ? row.accountToken : options.accountToken;
-    const account = accountName(token ?? "");
+    const account = nameOf(token ?? "");
     const key = typeof row?.key === "string" && row.key.length > 0 ? row.key : keys.derive(account, row?.model);
     const base: { key: string; account: string; line?: number } = { key, account };
     if (typeof row?.line === "number") base.line = row.line;

@@ -220,20 +220,27 @@ function isHeader(line: string): boolean {
   return isObject(value) && value.journal === HEADER.journal && value.version === HEADER.version;
 }
 
+/** One read buffer for every lookup (they are synchronous): no 4 kB of garbage per row. */
+const scratch = Buffer.alloc(4096);
+
 /** The line that starts at `offset`. */
 function readLine(fd: number, offset: number): string {
-  const parts: Buffer[] = [];
-  let position = offset;
+  let read = readSync(fd, scratch, 0, scratch.length, offset);
+  let nl = scratch.subarray(0, read).indexOf(10);
+  if (nl !== -1 || read < scratch.length) return scratch.toString("utf8", 0, nl === -1 ? read : nl);
+  // A record longer than the buffer (a long list of problems): read on in fresh chunks.
+  const parts: Buffer[] = [Buffer.from(scratch)];
+  let position = offset + read;
   for (;;) {
-    const buffer = Buffer.alloc(4096);
-    const read = readSync(fd, buffer, 0, buffer.length, position);
+    const chunk = Buffer.alloc(65_536);
+    read = readSync(fd, chunk, 0, chunk.length, position);
     if (read === 0) break;
-    const nl = buffer.subarray(0, read).indexOf(10);
+    nl = chunk.subarray(0, read).indexOf(10);
     if (nl !== -1) {
-      parts.push(buffer.subarray(0, nl));
+      parts.push(chunk.subarray(0, nl));
       break;
     }
-    parts.push(buffer.subarray(0, read));
+    parts.push(chunk.subarray(0, read));
     position += read;
   }
   return Buffer.concat(parts).toString("utf8");

@@ -4,7 +4,7 @@
  * schedule `60000 / rate` ms apart, from the first one (no credit builds up while idle). A turn granted
  * late by a busy event loop is made up by the next ones (the schedule, not the late start, sets the next
  * time), so a loaded machine keeps the rate; but never faster than half an interval apart, never more
- * than 50 ms behind (a longer wait elsewhere restarts the schedule instead of bursting), and never more
+ * than 250 ms behind (a longer wait elsewhere restarts the schedule instead of bursting), and never more
  * than 105% of a sixth of the rate in any 10 s: the last starts are kept to check it.
  *
  * A 429 pauses the account for its `Retry-After` (or two intervals, at least 1 s, without one) and
@@ -20,7 +20,7 @@ export const RATE_PLANS = { launch: 100, professional: 400, enterprise: 600 } as
 /** Catching up with the schedule: starts at least this share of an interval apart. */
 const MIN_GAP_SHARE = 0.5;
 /** Further behind the schedule than this, it restarts from now (no burst after a long wait). */
-const MAX_LAG_MS = 50;
+const MAX_LAG_MS = 250;
 /** The most starts in any `WINDOW_MS`, as a share of the rate's sixth. */
 const WINDOW_SHARE = 1.05;
 const WINDOW_MS = 10_000;

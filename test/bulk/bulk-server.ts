@@ -100,18 +100,21 @@ export class BulkServer {
 }
 
 /**
- * A per-account limit as Merge enforces it, tightened to make a burst visible: at most 110% of
- * `perMinute / 30` requests (plus one) in any 2 s window; a request beyond it is answered 429 with
- * `Retry-After: 1`. Only requests let through count.
+ * A per-account limit: a request is answered 429 (`Retry-After: 1`) when its account already had 110%
+ * of a sixth of `perMinute` in the last 10 s (the smoothness the importer promises), or twice the
+ * per-second rate in the last second (a burst). Only requests let through count.
  */
 export function perAccountLimit(perMinute: number): (account: string, at: number) => boolean {
-  const allowed = Math.floor((perMinute / 30) * 1.1) + 1;
+  const per10s = Math.floor((perMinute / 6) * 1.1);
+  const perSecond = Math.ceil((perMinute / 60) * 2);
   const recent = new Map<string, number[]>();
   return (account, at) => {
     const times = recent.get(account) ?? [];
-    while (times.length > 0 && (times[0] ?? 0) <= at - 2_000) times.shift();
+    while (times.length > 0 && (times[0] ?? 0) <= at - 10_000) times.shift();
     recent.set(account, times);
-    if (times.length >= allowed) return false;
+    let lastSecond = 0;
+    for (let i = times.length - 1; i >= 0 && (times[i] ?? 0) > at - 1_000; i--) lastSecond++;
+    if (times.length >= per10s || lastSecond >= perSecond) return false;
     times.push(at);
     return true;
   };
