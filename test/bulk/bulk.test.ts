@@ -280,6 +280,33 @@ test("abort: no more rows are taken, those in flight finish, the summary says ab
   expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
 });
 
+test("after the failure guard stops a run, the rows it never sent have no result; the next run sends them, and skips the rejected", async () => {
+  server.decide = () => ({ status: 400 });
+  const journal = join(dir, "guard.journal");
+  const input = rows(100);
+  const first = await bulkCreate(client(), input, { ...fast, journal });
+  expect(first).toMatchObject({ rows: 20, rejected: 20 });
+  expect(first.stopped).toMatch(/^failure guard/);
+  server.reset();
+  const second = await bulkCreate(client(), input, { ...fast, journal });
+  expect(second).toMatchObject({ rows: 100, doneBefore: 20, created: 80 });
+  expect(second.stopped).toBeUndefined();
+  expect(server.stored.size).toBe(80);
+});
+
+test("a run stopped while rows wait to retry settles them failed with their last error; the next run sends them again", async () => {
+  server.decide = () => ({ status: 503 });
+  const controller = new AbortController();
+  const journal = join(dir, "retry-abort.journal");
+  const { results, onResult } = collect();
+  setTimeout(() => controller.abort(), 200);
+  const summary = await bulkCreate(client(), rows(3), { ...fast, journal, onResult, signal: controller.signal, maxAttempts: 10 });
+  expect(summary).toMatchObject({ rows: 3, failed: 3, stopped: "aborted" });
+  for (const r of results) expect(r).toMatchObject({ outcome: "failed", error: { status: 503, writeMayHaveHappened: true } });
+  server.reset();
+  expect(await bulkCreate(client(), rows(3), { ...fast, journal })).toMatchObject({ created: 3 });
+});
+
 test("dry run: validates every row, sends nothing, journals nothing", async () => {
   const journal = join(dir, "dry.journal");
   const input: BulkRow[] = [...rows(5), { model: { direction: "SIDEWAYS" as "INBOUND" }, accountToken: TOKEN_A }];
