@@ -12,7 +12,8 @@
  */
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";
-import { FailureGuard, type Permit } from "./failure-guard.js";
+import { backoff, classify, createdId, problemsOf } from "./answers.js";
+import { FailureGuard } from "./failure-guard.js";
 import { accountName, idempotencyKeyFor, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
 import { AccountPacer, resolveRate } from "./pacer.js";
@@ -30,9 +31,6 @@ export { RATE_PLANS } from "./pacer.js";
  * recognise its key, and sending it again could write it twice.
  */
 const KEY_LIFETIME_MS = 23 * 3_600_000;
-/** Backoff of transient failures (the client's defaults): 500 ms doubling, with jitter, up to 30 s. */
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 30_000;
 
 /**
  * Creates one engagement per row, streaming: rows are pulled from `rows` only while fewer than
@@ -357,88 +355,4 @@ function rowShapeProblems(row: unknown): ValidationIssue[] {
     problems.push({ pointer: "/accountToken", message: "must be a non-empty string" });
   }
   return problems;
-}
-
-type Verdict =
-  | { kind: "created"; guard: "success"; detail?: undefined }
-  | { kind: "invalid"; guard: "neutral"; problems: ValidationIssue[]; detail?: undefined }
-  | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string }
-  | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined }
-  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string }
-  | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined };
-
-/**
- * What an error from `create` means for the row, the pacer and the guard. Read by name and fields, not
- * `instanceof`: this entry may be bundled with another copy of the core than the client's.
- */
-function classify(thrown: unknown): Verdict {
-  const name = fieldOf(thrown, "name");
-  const status = fieldOf(thrown, "status");
-  const error = rowError(thrown);
-  const problems = problemsOf(thrown);
-  if (problems) return { kind: "invalid", guard: "neutral", problems };
-  if (typeof status === "number") {
-    // A 2xx whose body broke the spec (validateResponses "strict") or was not JSON: the write happened.
-    if (name === "MergeResponseValidationError" && status >= 200 && status < 300) return { kind: "created", guard: "success" };
-    const detail = `${status} ${STATUS_NAMES[status] ?? "error"}`;
-    if (status === 429) {
-      const retryAfter = fieldOf(thrown, "retryAfterMs");
-      return { kind: "rate-limited", guard: "neutral", error, retryAfterMs: typeof retryAfter === "number" ? retryAfter : undefined };
-    }
-    if (status === 408 || status >= 500) return { kind: "transient", guard: "failure", error, detail };
-    if (status >= 400) return { kind: "rejected", guard: "failure", error, detail };
-  }
-  // Connection errors and timeouts may have reached Merge (and failed there): counted as failures.
-  if (name === "MergeConnectionError" || name === "MergeTimeoutError") return { kind: "transient", guard: "failure", error, detail: String(name) };
-  return { kind: "fatal", guard: "neutral", error };
-}
-
-const STATUS_NAMES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  422: "Unprocessable Content",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-function fieldOf(value: unknown, field: string): unknown {
-  return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
-}
-
-/** The problems of a `MergeValidationError` (by name), else `undefined`. */
-function problemsOf(error: unknown): ValidationIssue[] | undefined {
-  const problems = fieldOf(error, "problems");
-  if (fieldOf(error, "name") !== "MergeValidationError" || !Array.isArray(problems)) return undefined;
-  return problems.filter((p): p is ValidationIssue => typeof fieldOf(p, "pointer") === "string" && typeof fieldOf(p, "message") === "string");
-}
-
-function rowError(thrown: unknown): BulkRowError {
-  const name = fieldOf(thrown, "name");
-  const message = fieldOf(thrown, "message");
-  const status = fieldOf(thrown, "status");
-  const error: BulkRowError = {
-    name: typeof name === "string" ? name : "Error",
-    message: typeof message === "string" ? message : String(thrown),
-    writeMayHaveHappened: fieldOf(thrown, "writeMayHaveHappened") !== false,
-  };
-  if (typeof status === "number") error.status = status;
-  return error;
-}
-
-/** The id in a create's answer, `null` when there is none. */
-function createdId(response: unknown): string | null {
-  const id = fieldOf(fieldOf(response, "model"), "id");
-  return typeof id === "string" ? id : null;
-}
-
-/** The wait before retry `attempt` (1 for the first retry): 500 ms doubling, half of it random, up to 30 s. */
-function backoff(attempt: number): number {
-  const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
-  return base / 2 + (Math.random() * base) / 2;
 }

@@ -1,0 +1,94 @@
+/**
+ * What an answer to `create` means for a row, its account's pacer and the failure guard (issue 11):
+ * created, rejected (problems before sending, or a 4xx other than 429: final), rate limited (429:
+ * paced, retried), transient (5xx, 408, connection, timeout: retried, counted as failures), or an error
+ * that is none of these (not retried). Read by name and fields, not `instanceof`: this entry may be
+ * bundled with another copy of the core than the client that threw.
+ */
+import type { ValidationIssue } from "../index.js";
+import type { BulkRowError } from "./types.js";
+
+/** Backoff of transient failures (the client's defaults): 500 ms doubling, with jitter, up to 30 s. */
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export type Verdict =
+  | { kind: "created"; guard: "success"; detail?: undefined }
+  | { kind: "invalid"; guard: "neutral"; problems: ValidationIssue[]; detail?: undefined }
+  | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string }
+  | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined }
+  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string }
+  | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined };
+
+/** What an error from `create` means for the row, the pacer and the guard. */
+export function classify(thrown: unknown): Verdict {
+  const name = fieldOf(thrown, "name");
+  const status = fieldOf(thrown, "status");
+  const error = rowError(thrown);
+  const problems = problemsOf(thrown);
+  if (problems) return { kind: "invalid", guard: "neutral", problems };
+  if (typeof status === "number") {
+    // A 2xx whose body broke the spec (validateResponses "strict") or was not JSON: the write happened.
+    if (name === "MergeResponseValidationError" && status >= 200 && status < 300) return { kind: "created", guard: "success" };
+    const detail = `${status} ${STATUS_NAMES[status] ?? "error"}`;
+    if (status === 429) {
+      const retryAfter = fieldOf(thrown, "retryAfterMs");
+      return { kind: "rate-limited", guard: "neutral", error, retryAfterMs: typeof retryAfter === "number" ? retryAfter : undefined };
+    }
+    if (status === 408 || status >= 500) return { kind: "transient", guard: "failure", error, detail };
+    if (status >= 400) return { kind: "rejected", guard: "failure", error, detail };
+  }
+  // Connection errors and timeouts may have reached Merge (and failed there): counted as failures.
+  if (name === "MergeConnectionError" || name === "MergeTimeoutError") return { kind: "transient", guard: "failure", error, detail: String(name) };
+  return { kind: "fatal", guard: "neutral", error };
+}
+
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+function fieldOf(value: unknown, field: string): unknown {
+  return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
+}
+
+/** The problems of a `MergeValidationError` (by name), else `undefined`. */
+export function problemsOf(error: unknown): ValidationIssue[] | undefined {
+  const problems = fieldOf(error, "problems");
+  if (fieldOf(error, "name") !== "MergeValidationError" || !Array.isArray(problems)) return undefined;
+  return problems.filter((p): p is ValidationIssue => typeof fieldOf(p, "pointer") === "string" && typeof fieldOf(p, "message") === "string");
+}
+
+function rowError(thrown: unknown): BulkRowError {
+  const name = fieldOf(thrown, "name");
+  const message = fieldOf(thrown, "message");
+  const status = fieldOf(thrown, "status");
+  const error: BulkRowError = {
+    name: typeof name === "string" ? name : "Error",
+    message: typeof message === "string" ? message : String(thrown),
+    writeMayHaveHappened: fieldOf(thrown, "writeMayHaveHappened") !== false,
+  };
+  if (typeof status === "number") error.status = status;
+  return error;
+}
+
+/** The id in a create's answer, `null` when there is none. */
+export function createdId(response: unknown): string | null {
+  const id = fieldOf(fieldOf(response, "model"), "id");
+  return typeof id === "string" ? id : null;
+}
+
+/** The wait before retry `attempt` (1 for the first retry): 500 ms doubling, half of it random, up to 30 s. */
+export function backoff(attempt: number): number {
+  const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+  return base / 2 + (Math.random() * base) / 2;
+}
