@@ -17,7 +17,7 @@ export type Verdict =
   | { kind: "invalid"; guard: "neutral"; problems: ValidationIssue[]; detail?: undefined }
   | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string }
   | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined }
-  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string }
+  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string; retryAfterMs?: number }
   | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined };
 
 /** What an error from `create` means for the row, the pacer and the guard. */
@@ -35,7 +35,11 @@ export function classify(thrown: unknown): Verdict {
       const retryAfter = fieldOf(thrown, "retryAfterMs");
       return { kind: "rate-limited", guard: "neutral", error, retryAfterMs: typeof retryAfter === "number" ? retryAfter : undefined };
     }
-    if (status === 408 || status >= 500) return { kind: "transient", guard: "failure", error, detail };
+    if (status === 408 || status >= 500) {
+      // A 503 may say when to come back (the spec's ServerError has Retry-After), as the client honours it.
+      const retryAfterMs = retryAfterOf(fieldOf(thrown, "headers"));
+      return retryAfterMs === undefined ? { kind: "transient", guard: "failure", error, detail } : { kind: "transient", guard: "failure", error, detail, retryAfterMs };
+    }
     if (status >= 400) return { kind: "rejected", guard: "failure", error, detail };
   }
   // Connection errors and timeouts may have reached Merge (and failed there): counted as failures.
@@ -59,6 +63,17 @@ const STATUS_NAMES: Readonly<Record<number, string>> = {
 
 function fieldOf(value: unknown, field: string): unknown {
   return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
+}
+
+/** `Retry-After` of an error's headers in milliseconds (seconds or an HTTP date), capped at `RETRY_MAX_MS`. */
+function retryAfterOf(headers: unknown): number | undefined {
+  const get = fieldOf(headers, "get");
+  if (typeof get !== "function") return undefined;
+  const value: unknown = Reflect.apply(get, headers, ["retry-after"]);
+  if (typeof value !== "string") return undefined;
+  const text = value.trim();
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text) - Date.now();
+  return Number.isNaN(ms) ? undefined : Math.min(RETRY_MAX_MS, Math.max(0, ms));
 }
 
 /** The problems of a `MergeValidationError` (by name), else `undefined`. */

@@ -239,7 +239,7 @@ export async function bulkCreate(
       mayHaveWritten ||= verdict.error.writeMayHaveHappened;
       if (verdict.kind === "fatal" || attempts >= settings.maxAttempts) break;
       if (verdict.kind === "rate-limited") pacer.throttled(verdict.retryAfterMs, permit.sentAt);
-      else if (!(await stopper.sleep(backoff(attempts)))) break;
+      else if (!(await stopper.sleep(verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : backoff(attempts)))) break;
     }
     // Never sent in this run (it stopped first): like a row not taken, it has no result.
     if (attempts === 0 && lastError === undefined) return;

@@ -44,6 +44,11 @@ test("a 429 carries Retry-After in ms; errors carry name, message, status and wr
   const server = classify(new MergeServerError(init(503)));
   expect(server.kind === "transient" && server.error).toMatchObject({ name: "MergeServerError", status: 503, writeMayHaveHappened: true });
   expect(server.detail).toBe("503 Service Unavailable");
+  expect(server.kind === "transient" && server.retryAfterMs).toBeUndefined();
+  const later = classify(new MergeServerError(init(503, { "retry-after": "2" })));
+  expect(later.kind === "transient" && later.retryAfterMs).toBe(2_000);
+  const capped = classify(new MergeServerError(init(503, { "retry-after": "3600" })));
+  expect(capped.kind === "transient" && capped.retryAfterMs).toBe(30_000);
   const unknown = classify("a string");
   expect(unknown.kind === "fatal" && unknown.error).toEqual({ name: "Error", message: "a string", writeMayHaveHappened: true });
 });
