@@ -22,6 +22,8 @@ import type { BulkJournal, BulkOutcome, BulkRowError, BulkRowResult } from "./ty
 const HEADER = { journal: "merge-crm-engagements/bulk", version: 1 };
 const FSYNC_EVERY_MS = 100;
 const CHUNK = 1 << 20;
+/** Rows remembered without reading back: more than the records a run writes between a row's send and its outcome. */
+const RECENT_ROWS = 8192;
 
 /** A journal that cannot be opened or read: not a journal, locked by another run, unreadable. */
 export class MergeBulkJournalError extends MergeError {
@@ -73,6 +75,8 @@ class FileJournal implements BulkJournal {
   private size: number;
   /** hash(account, key) -> the offset of the row's last record (an array when hashes collide). */
   private readonly index = new Map<number, number | number[]>();
+  /** The last `RECENT_ROWS` rows recorded (or read on open) and their newest offset, oldest first. */
+  private readonly recent = new Map<string, number>();
   private syncTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
@@ -102,9 +106,7 @@ class FileJournal implements BulkJournal {
     if (this.closed) throw new MergeBulkJournalError(`The journal ${this.path} is closed`, this.path);
     const offset = this.size;
     this.append(`${JSON.stringify(toRecord(result))}\n`);
-    const previous = this.find(result.account, result.key);
-    if (previous) this.replace(result.account, result.key, previous.offset, offset);
-    else this.remember(result.account, result.key, offset);
+    this.remember(result.account, result.key, offset);
     this.syncTimer ??= setTimeout(() => {
       this.syncTimer = undefined;
       if (!this.closed) fsyncSync(this.fd);
@@ -143,31 +145,35 @@ class FileJournal implements BulkJournal {
     return undefined;
   }
 
+  /** Points the row's index entry at `offset`, its newest record. */
   private remember(account: string, key: string, offset: number): void {
+    const id = rowId(account, key);
     const hash = hashOf(account, key);
     const entry = this.index.get(hash);
-    if (entry === undefined) this.index.set(hash, offset);
+    // A row seen lately (its "sent" record, then its outcome a moment later): no need to read it back.
+    const known = this.recent.get(id);
+    if (known !== undefined && entry !== undefined) {
+      if (typeof entry === "number") this.index.set(hash, offset);
+      else entry[entry.indexOf(known)] = offset;
+    } else if (entry === undefined) this.index.set(hash, offset);
     else if (typeof entry === "number") {
-      // On open, a later record of the same row replaces the earlier one; another row shares the hash.
+      // The same row's earlier record, or another row that shares the hash: read it to tell.
       const earlier = parseRecord(readLine(this.fd, entry));
       this.index.set(hash, earlier && earlier.account === account && earlier.key === key ? offset : [entry, offset]);
     } else {
-      for (let i = 0; i < entry.length; i++) {
+      let replaced = false;
+      for (let i = 0; i < entry.length && !replaced; i++) {
         const earlier = parseRecord(readLine(this.fd, entry[i] ?? 0));
         if (earlier && earlier.account === account && earlier.key === key) {
           entry[i] = offset;
-          return;
+          replaced = true;
         }
       }
-      entry.push(offset);
+      if (!replaced) entry.push(offset);
     }
-  }
-
-  private replace(account: string, key: string, from: number, to: number): void {
-    const hash = hashOf(account, key);
-    const entry = this.index.get(hash);
-    if (typeof entry === "number" || entry === undefined) this.index.set(hash, to);
-    else entry[entry.indexOf(from)] = to;
+    this.recent.delete(id);
+    this.recent.set(id, offset);
+    if (this.recent.size > RECENT_ROWS) this.recent.delete(this.recent.keys().next().value ?? "");
   }
 }
 
@@ -293,7 +299,7 @@ function rowId(account: string, key: string): string {
 }
 
 /** FNV-1a over account, newline, key; 30 bits, so the index's keys are small integers. */
-function hashOf(account: string, key: string): number {
+export function hashOf(account: string, key: string): number {
   let hash = 0x811c9dc5;
   const text = rowId(account, key);
   for (let i = 0; i < text.length; i++) {

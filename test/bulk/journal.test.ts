@@ -3,6 +3,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openJournal, readJournal, type BulkRowResult } from "../../src/bulk/index.js";
+import { hashOf } from "../../src/bulk/journal.js";
 
 let dir: string;
 let path: string;
@@ -96,4 +97,36 @@ test("a closed journal refuses records; closing twice is harmless; the lock goes
   await journal.close();
   expect(() => statSync(`${path}.lock`)).toThrow();
   expect(() => journal.record(created("k", "id"))).toThrow(/closed/);
+});
+
+test("rows whose index hashes collide are told apart by reading their records, on open and while recording", async () => {
+  // Birthday search for three keys sharing one 30-bit hash bucket pair-wise: ~2^15 tries each.
+  const seen = new Map<number, string>();
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; pairs.length < 2; i++) {
+    const key = `k${Math.imul(i, 0x9e3779b1) >>> 0}`;
+    const hash = hashOf("a1", key);
+    const other = seen.get(hash);
+    if (other !== undefined) pairs.push([other, key]);
+    else seen.set(hash, key);
+  }
+  const [[a, b], [c, d]] = pairs as [[string, string], [string, string]];
+  const journal = await openJournal(path);
+  journal.record({ account: "a1", key: a, outcome: "failed", attempts: 1, error: { name: "Interrupted", message: "sent", writeMayHaveHappened: true } });
+  journal.record(created(b, "id-b"));
+  journal.record(created(a, "id-a"));
+  journal.record(created(c, "id-c"));
+  await journal.close();
+  const reopened = await openJournal(path);
+  expect(reopened.outcomeOf("a1", a)).toMatchObject({ outcome: "created", id: "id-a" });
+  expect(reopened.outcomeOf("a1", b)).toMatchObject({ id: "id-b" });
+  expect(reopened.outcomeOf("a1", c)).toMatchObject({ id: "id-c" });
+  expect(reopened.outcomeOf("a1", d)).toBeUndefined();
+  reopened.record(created(d, "id-d"));
+  reopened.record({ ...created(b, "id-b2") });
+  expect(reopened.outcomeOf("a1", d)?.id).toBe("id-d");
+  expect(reopened.outcomeOf("a1", b)?.id).toBe("id-b2");
+  expect(reopened.outcomeOf("a1", a)?.id).toBe("id-a");
+  await reopened.close();
+  expect((await readJournal(path)).results.map((r) => r.id).sort()).toEqual(["id-a", "id-b2", "id-c", "id-d"]);
 });
