@@ -307,6 +307,33 @@ test("a run stopped while rows wait to retry settles them failed with their last
   expect(await bulkCreate(client(), rows(3), { ...fast, journal })).toMatchObject({ created: 3 });
 });
 
+test("an input that throws mid-way stops the run like an abort: requests in flight finish and are journaled, the journal is closed, and bulkCreate rejects with the input's error", async () => {
+  const journal = join(dir, "input.journal");
+  function* input() {
+    yield* rows(5);
+    throw new Error("line 6: not JSON");
+  }
+  await expect(bulkCreate(client(), input(), { ...fast, journal })).rejects.toThrow("line 6: not JSON");
+  const { counts } = await readJournal(journal);
+  expect(counts.created).toBe(server.stored.size);
+  expect(counts.created).toBeGreaterThanOrEqual(1);
+  await expect(openJournal(journal).then((j) => j.close())).resolves.toBeUndefined(); // the lock was released
+});
+
+test("an onResult that throws is reported to logger.error and the run goes on", async () => {
+  const errors: string[] = [];
+  const summary = await bulkCreate(client(), rows(3), {
+    ...fast,
+    logger: { error: (message) => errors.push(message) },
+    onResult: () => {
+      throw new Error("render failed");
+    },
+  });
+  expect(summary.created).toBe(3);
+  expect(errors).toHaveLength(3);
+  expect(errors[0]).toMatch(/onResult threw .*render failed/);
+});
+
 test("dry run: validates every row, sends nothing, journals nothing", async () => {
   const journal = join(dir, "dry.journal");
   const input: BulkRow[] = [...rows(5), { model: { direction: "SIDEWAYS" as "INBOUND" }, accountToken: TOKEN_A }];
