@@ -76,6 +76,16 @@ test("with undici installed, merge-crm-engagements/undici creates an engagement 
   expect(out).toEqual({ ids: ["550e8400-e29b-41d4-a716-446655440000", "550e8400-e29b-41d4-a716-446655440000"] });
 }, 60_000);
 
+test("merge-crm-engagements/bulk (ESM and CommonJS) and the installed bin: rows written once with a journal, a bad row rejected, status agrees", () => {
+  const out = JSON.parse(sh("node", ["run-bulk.mjs"], { cwd: consumer }).trim()) as Record<string, unknown>;
+  expect(out).toMatchObject({
+    first: { created: 2, rejected: 1, failed: 0 },
+    outcomes: ["a:created", "b:created", "c:rejected"],
+    rerun: { doneBefore: 3, created: 0 },
+    status: { created: 2, rejected: 1, failed: 0 },
+  });
+}, 60_000);
+
 test.each([
   ["TypeScript 5.9", "node_modules/typescript/bin/tsc"],
   ["TypeScript 7", "node_modules/typescript7/bin/tsc"],
