@@ -66,6 +66,8 @@ export class MergeApiError extends MergeError {
   override name = "MergeApiError";
   /** The HTTP status. */
   readonly status: number;
+  /** The response's status text, or the standard reason phrase when it had none (HTTP/2): "Bad Request". */
+  readonly statusText: string;
   /** The response headers. */
   readonly headers: Headers;
   /** The parsed JSON body; the text when it is not JSON; `null` when the body is empty. */
@@ -80,6 +82,7 @@ export class MergeApiError extends MergeError {
   constructor(init: MergeApiErrorInit) {
     super(apiErrorMessage(init), init);
     this.status = init.status;
+    this.statusText = statusTextOf(init);
     this.headers = init.headers;
     this.body = init.body;
     this.requestId = init.headers.get("x-request-id") ?? undefined;
@@ -200,8 +203,12 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
   504: "Gateway Timeout",
 };
 
+function statusTextOf(init: MergeApiErrorInit): string {
+  return init.statusText || REASON_PHRASES[init.status] || "Error";
+}
+
 function apiErrorMessage(init: MergeApiErrorInit): string {
-  const head = `${init.status} ${init.statusText || REASON_PHRASES[init.status] || "Error"}: ${init.method} ${init.url}`;
+  const head = `${init.status} ${statusTextOf(init)}: ${init.method} ${init.url}`;
   const detail = describeBody(init.body);
   return detail ? `${head}: ${detail}` : head;
 }

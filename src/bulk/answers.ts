@@ -30,7 +30,8 @@ export function classify(thrown: unknown): Verdict {
   if (typeof status === "number") {
     // A 2xx whose body broke the spec (validateResponses "strict") or was not JSON: the write happened.
     if (name === "MergeResponseValidationError" && status >= 200 && status < 300) return { kind: "created", guard: "success" };
-    const detail = `${status} ${STATUS_NAMES[status] ?? "error"}`;
+    const statusText = fieldOf(thrown, "statusText");
+    const detail = `${status} ${typeof statusText === "string" ? statusText : "error"}`;
     if (status === 429) {
       const retryAfter = fieldOf(thrown, "retryAfterMs");
       return { kind: "rate-limited", guard: "neutral", error, retryAfterMs: typeof retryAfter === "number" ? retryAfter : undefined };
@@ -46,20 +47,6 @@ export function classify(thrown: unknown): Verdict {
   if (name === "MergeConnectionError" || name === "MergeTimeoutError") return { kind: "transient", guard: "failure", error, detail: String(name) };
   return { kind: "fatal", guard: "neutral", error };
 }
-
-const STATUS_NAMES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  408: "Request Timeout",
-  409: "Conflict",
-  422: "Unprocessable Content",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 
 function fieldOf(value: unknown, field: string): unknown {
   return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
