@@ -110,7 +110,7 @@ function shape(doc: JsonObject, schema: Json | undefined, depth = 0, refs: reado
   let open = false;
   const fields = new Map<string, Field>();
 
-  const visit = (raw: Json | undefined, seen: readonly string[], requiredHere: boolean): void => {
+  const visit = (raw: Json | undefined, seen: readonly string[]): void => {
     const { value: node, refs: path } = deref(doc, raw, seen);
     if (!isObject(node)) return;
     const type = node.type;
@@ -135,7 +135,7 @@ function shape(doc: JsonObject, schema: Json | undefined, depth = 0, refs: reado
     if (type !== undefined && type !== "null" && !Array.isArray(node.enum) && !("const" in node) && !composite) open = true;
     for (const key of ["oneOf", "anyOf", "allOf"] as const) {
       const members = node[key];
-      if (Array.isArray(members)) for (const member of members) visit(member, path, requiredHere);
+      if (Array.isArray(members)) for (const member of members) visit(member, path);
     }
     if (depth >= MAX_DEPTH) return;
     const required = new Set(Array.isArray(node.required) ? node.required.filter((r): r is string => typeof r === "string") : []);
@@ -153,7 +153,7 @@ function shape(doc: JsonObject, schema: Json | undefined, depth = 0, refs: reado
       for (const [sub, field] of inner.fields) fields.set(`[]${sub.startsWith("[]") ? "" : "."}${sub}`, field);
     }
   };
-  visit(schema, refs, false);
+  visit(schema, refs);
 
   const sorted = (set: Set<string>) => [...set].sort().join("|");
   const facets: Facets = {
