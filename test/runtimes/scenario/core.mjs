@@ -44,14 +44,17 @@ async function rejection(call) {
  */
 export async function runScenario(lib, { baseUrl, run, missingId, slowId, pageSize }) {
   const warnings = [];
-  const merge = lib.createMergeCrmClient({
-    apiKey: "runtime-matrix-key",
-    accountToken: "runtime-matrix-token",
-    baseUrl,
-    maxRetries: 0,
-    headers: { "X-Matrix-Run": run },
-    logger: { warn: (message) => warnings.push(message) },
-  });
+  const client = (options = {}) =>
+    lib.createMergeCrmClient({
+      apiKey: "runtime-matrix-key",
+      accountToken: "runtime-matrix-token",
+      baseUrl,
+      maxRetries: 0,
+      headers: { "X-Matrix-Run": run },
+      logger: { warn: (message) => warnings.push(message) },
+      ...options,
+    });
+  const merge = client();
 
   const create = await observe(async () => {
     const created = await merge.engagements.create({ subject: `created on ${run}`, direction: "OUTBOUND" });
@@ -107,14 +110,7 @@ export async function runScenario(lib, { baseUrl, run, missingId, slowId, pageSi
   // Account validation: the linked account's meta schema, compiled at run time (no eval on any runtime),
   // refuses what its CRM lacks before sending; describeCreate flattens it into fields.
   const account = await observe(async () => {
-    const strict = lib.createMergeCrmClient({
-      apiKey: "runtime-matrix-key",
-      accountToken: "runtime-matrix-token",
-      baseUrl,
-      maxRetries: 0,
-      headers: { "X-Matrix-Run": run },
-      accountValidation: "strict",
-    });
+    const strict = client({ accountValidation: "strict" });
     const { error, resolved } = await rejection(() => strict.engagements.create({ subject: "no owner email" }));
     const { fields } = await strict.engagements.describeCreate();
     return {
