@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
 
 export interface Arrival {
   at: number;
@@ -28,7 +28,7 @@ export class BulkServer {
   /** Delay before answering, in milliseconds. */
   latencyMs = 0;
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private loopback: Loopback | undefined;
   url = "";
 
   constructor() {
@@ -69,20 +69,15 @@ export class BulkServer {
         else answer();
       });
     });
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.loopback = await listenOnLoopback(this.server);
+    this.url = this.loopback.url;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.loopback?.stop();
   }
 
   reset(decide: Decide = () => "store"): void {

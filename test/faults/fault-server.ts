@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
 
 export type Behaviour =
   | "ok" // store (or replay) and answer 201
@@ -37,25 +37,20 @@ export class FaultServer {
   private script: Behaviour[] = [];
   private fallback: (url: string) => Behaviour = () => "ok";
   private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
+  private loopback: Loopback | undefined;
   url = "";
 
   constructor() {
     this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.on("close", () => this.sockets.delete(socket));
-    });
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.loopback = await listenOnLoopback(this.server);
+    this.url = this.loopback.url;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.loopback?.stop();
   }
 
   /**

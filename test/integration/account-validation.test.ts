@@ -4,9 +4,9 @@
  * nothing sent, meta failures that let the write through with one warning, a linked account that
  * cannot write, the TTL, and describeCreate.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createMergeCrmClient, MergeValidationError, type ClientOptions, type Logger } from "../../src/index.js";
+import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
 
 /** A CRM that requires a subject, an engagement type, an outbound direction and the activity owner's email. */
 const REQUEST_SCHEMA = {
@@ -49,7 +49,7 @@ type MetaAnswer = { status: number; body: string; delayMs?: number };
 let meta: MetaAnswer;
 let metaRequests: string[] = [];
 let posts: string[] = [];
-let server: Server;
+let server: Loopback;
 let baseUrl = "";
 
 function answer(response: ServerResponse, status: number, body: string) {
@@ -77,11 +77,10 @@ async function handle(request: IncomingMessage, response: ServerResponse) {
 }
 
 beforeAll(async () => {
-  server = createServer((request, response) => void handle(request, response));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await listenOnLoopback(createServer((request, response) => void handle(request, response)));
+  baseUrl = server.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => server.stop());
 
 beforeEach(() => {
   meta = { status: 200, body: JSON.stringify(META) };
