@@ -84,6 +84,13 @@ test("cache keys hold no token, and differ by base URL, token and operation", ()
   expect(new Set([key, ...others]).size).toBe(4);
 });
 
+test("cache keys of 200,000 similar tokens are all distinct", () => {
+  const keys = new Set<string>();
+  for (let i = 0; i < 200_000; i++) keys.add(accountKey("post", "https://api.merge.dev/api", `acct_live_${i.toString(16).padStart(8, "0")}`));
+  for (let i = 0; i < 1_000; i++) keys.add(accountKey("post", `https://api.merge.dev/api${i}`, "acct_live_same"));
+  expect(keys.size).toBe(201_000);
+});
+
 test("through the client: with a cache of 100, 2,000 linked accounts keep it at 100 and an evicted account is fetched again", async () => {
   let metaCount = 0;
   const recording = recordingFetch((request) => {
