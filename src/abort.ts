@@ -54,3 +54,12 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 function noop(): void {}
+
+/** Waits for `work`, or rejects with the signal's reason as soon as it aborts (the work goes on). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise((resolve, reject) => {
+    const unsubscribe = onAbort(signal, reject);
+    work.then(resolve, reject).finally(unsubscribe);
+  });
+}

@@ -4,13 +4,19 @@
  * client fetches it once per linked account (single-flight, cached for a TTL, bounded LRU) and checks
  * each create against it before sending. Meta trouble never blocks a write: it falls back to the spec
  * alone, is reported once, and is retried after a back-off.
+ *
+ * The core loads this module (and the schema compiler and `describeFields` with it) with `import()` on
+ * first use (src/engagements.ts): an app that never turns account validation on and never calls
+ * `describeCreate` does not run it, and with a bundler that splits dynamic imports does not download it.
+ * It imports nothing of the core at run time (only types), so that such a bundler gives it a chunk of
+ * its own instead of moving shared core modules into a third one: what it needs of the core (the error
+ * class of an unusable schema) the core passes in. The core checks bodies against the compiled schema
+ * with its own `check` (src/account-problems.ts) and waits with its own abort handling.
  */
-import { onAbort } from "./abort.js";
-import { MergeResponseValidationError, type ValidationIssue } from "./errors.js";
+import { describeFields } from "./account-fields.js";
 import type { Logger } from "./logger.js";
 import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
 import type { MetaResponse } from "./types.js";
-import { check, failing, type Problem } from "./validation-runtime.js";
 
 /**
  * How creates are checked against the linked account's own requirements: not at all, reported to
@@ -27,7 +33,7 @@ export interface AccountSchema {
 }
 
 /** One linked account's entry: its schema or its last failure, until `until`. */
-interface Entry {
+export interface Entry {
   until: number;
   schema?: AccountSchema | undefined;
   error?: unknown;
@@ -42,11 +48,49 @@ export interface AccountSchemaCacheOptions {
   logger: Logger;
   /** The clock, in milliseconds. */
   now?: () => number;
+  /**
+   * The error of a meta response whose schema cannot be used (the core passes one that builds its
+   * `MergeResponseValidationError`).
+   * @default a TypeError
+   */
+  invalid?: (message: string, problems: { pointer: string; message: string }[], cause: unknown) => Error;
 }
 
 /** The first wait after a failed meta request; it doubles with each failure in a row, up to the cap. */
 export const META_RETRY_MS = 5_000;
 export const META_RETRY_MAX_MS = 300_000;
+
+/** What the core asks of this module. */
+export interface AccountChecks {
+  /**
+   * The linked account's entry for a create (`id` undefined) or an update of engagement `id`: its
+   * compiled schema, or, while its meta request fails, the error (then `schema` is undefined). Loaded
+   * once per linked account, however many ask.
+   */
+  get(accountToken: string, id?: string): Promise<Entry>;
+  /** A schema's fields, flattened for a form. */
+  describeFields: typeof describeFields;
+}
+
+export interface AccountChecksOptions extends Omit<AccountSchemaCacheOptions, "now"> {
+  baseUrl: string;
+  /** Fetches the meta of a create (`id` undefined) or of an update of engagement `id`. */
+  meta(accountToken: string, id: string | undefined): Promise<MetaResponse>;
+}
+
+/** The account checks of one client, over one cache of account schemas. */
+export function createAccountChecks({ baseUrl, meta, ...cacheOptions }: AccountChecksOptions): AccountChecks {
+  const cache = createAccountSchemaCache(cacheOptions);
+  return {
+    get: (accountToken, id) =>
+      cache.get(
+        accountKey(id === undefined ? "post" : `patch ${id}`, baseUrl, accountToken),
+        `GET /crm/v1/engagements/meta/${id === undefined ? "post" : `patch/${id}`}`,
+        () => meta(accountToken, id),
+      ),
+    describeFields,
+  };
+}
 
 /** The cache of account schemas (see `createAccountSchemaCache`). */
 export interface AccountSchemaCache {
@@ -54,9 +98,9 @@ export interface AccountSchemaCache {
   readonly size: number;
   /**
    * The entry of `key`, loading it with `load` when it is missing or stale. `what` names the request in
-   * reports. Waiting ends early when `signal` aborts (the load goes on for the other callers).
+   * reports.
    */
-  get(key: string, what: string, load: () => Promise<MetaResponse>, signal?: AbortSignal): Promise<Entry>;
+  get(key: string, what: string, load: () => Promise<MetaResponse>): Promise<Entry>;
 }
 
 /**
@@ -65,12 +109,18 @@ export interface AccountSchemaCache {
  * go out checked against the spec only instead of each sending its own meta request. A closure rather
  * than a class: its names minify (this ships in every create-only bundle).
  */
-export function createAccountSchemaCache({ ttlMs, maxEntries, logger, now = Date.now }: AccountSchemaCacheOptions): AccountSchemaCache {
+export function createAccountSchemaCache({
+  ttlMs,
+  maxEntries,
+  logger,
+  now = Date.now,
+  invalid = (message, _problems, cause) => new TypeError(message, { cause }),
+}: AccountSchemaCacheOptions): AccountSchemaCache {
   const entries = new Map<string, Entry>();
 
   const load = async (entry: Entry, what: string, fetchMeta: () => Promise<MetaResponse>): Promise<void> => {
     try {
-      const schema = readMeta(await fetchMeta(), what);
+      const schema = readMeta(await fetchMeta(), what, invalid);
       const { ignored } = schema.compiled;
       if (ignored.length > 0) logger.debug?.(`account validation: ${what}: keywords not checked: ${ignored.join(", ")}`);
       Object.assign(entry, { schema, error: undefined, failures: 0, until: now() + ttlMs });
@@ -91,7 +141,7 @@ export function createAccountSchemaCache({ ttlMs, maxEntries, logger, now = Date
     get size() {
       return entries.size;
     },
-    async get(key, what, fetchMeta, signal) {
+    async get(key, what, fetchMeta) {
       let entry = entries.get(key);
       // Least recently used first: a hit moves the key to the end.
       if (entry) entries.delete(key);
@@ -102,14 +152,14 @@ export function createAccountSchemaCache({ ttlMs, maxEntries, logger, now = Date
         entries.delete(oldest);
       }
       if (!entry.loading && now() >= entry.until) entry.loading = load(entry, what, fetchMeta);
-      if (entry.loading) await untilAborted(entry.loading, signal);
+      await entry.loading;
       return entry;
     },
   };
 }
 
-/** Reads a meta response; a schema that cannot be used is a `MergeResponseValidationError`. */
-function readMeta(meta: MetaResponse, what: string): AccountSchema {
+/** Reads a meta response; a schema that cannot be used is an `invalid` error. */
+function readMeta(meta: MetaResponse, what: string, invalid: NonNullable<AccountSchemaCacheOptions["invalid"]>): AccountSchema {
   const schema: unknown = meta?.request_schema;
   let compiled: RuntimeSchema;
   try {
@@ -117,9 +167,7 @@ function readMeta(meta: MetaResponse, what: string): AccountSchema {
     compiled = compileSchema(schema);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new MergeResponseValidationError(200, [{ pointer: "/request_schema", message }], `${what}: the request_schema cannot be used: ${message}`, {
-      cause: error,
-    });
+    throw invalid(`${what}: the request_schema cannot be used: ${message}`, [{ pointer: "/request_schema", message }], error);
   }
   return {
     canMakeRequest: meta.status?.can_make_request !== false,
@@ -127,26 +175,6 @@ function readMeta(meta: MetaResponse, what: string): AccountSchema {
     schema: { ...schema },
     compiled,
   };
-}
-
-/**
- * The problems of a request body under the linked account's schema, worded as the account's (not the
- * spec's) requirements; a linked account that cannot make requests is a problem of its own.
- */
-export function accountProblems(account: AccountSchema, body: unknown): ValidationIssue[] {
-  const problems: ValidationIssue[] = [];
-  if (!account.canMakeRequest) {
-    problems.push({
-      pointer: "/header/X-Account-Token",
-      message: `the linked account cannot make requests now (linked_account_status ${account.linkedAccountStatus ?? "unknown"}): fix it in Merge, for example by relinking it`,
-    });
-  }
-  const found: Problem[] = [];
-  check(account.compiled.table, 0, body, "", found);
-  for (const { pointer, message } of failing(found, false)) {
-    problems.push({ pointer, message: `${message}: required by the linked account's CRM (meta request_schema), not by the spec` });
-  }
-  return problems;
 }
 
 /**
@@ -163,15 +191,6 @@ export function accountKey(operation: string, baseUrl: string, accountToken: str
     b = Math.imul(b ^ a, 0x5bd1e995) ^ (b >>> 15);
   }
   return `${operation} ${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
-}
-
-/** Waits for `work`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return work;
-  return new Promise((resolve, reject) => {
-    const unsubscribe = onAbort(signal, reject);
-    work.then(resolve, reject).finally(unsubscribe);
-  });
 }
 
 function describe(error: unknown): string {

@@ -3,7 +3,7 @@
  */
 import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
-import { createAccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
+import type { AccountValidationMode } from "./account-validation.js";
 import { DeferredRequest, transportFetch } from "./deferred-request.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
 import { MergeValidationError } from "./errors.js";
@@ -151,9 +151,9 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
   const logger = options.logger ?? defaultLogger;
   const settings = resolveSettings(options);
   const transport = { fetch, redact, logger, settings };
-  const accountSchemas = createAccountSchemaCache({ ttlMs: settings.accountSchemaTtlMs, maxEntries: settings.accountSchemaCacheSize, logger });
+  const { accountValidation, accountSchemaTtlMs, accountSchemaCacheSize } = settings;
   return {
-    engagements: createEngagements({ raw, transport, accountToken, baseUrl, accountValidation: settings.accountValidation, accountSchemas }),
+    engagements: createEngagements({ raw, transport, accountToken, baseUrl, accountValidation, accountSchemaTtlMs, accountSchemaCacheSize }),
     raw,
     baseUrl,
   };

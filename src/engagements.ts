@@ -4,10 +4,12 @@
  */
 import type { Client } from "openapi-fetch";
 import type { paths } from "../generated/schema.js";
-import { describeFields, type AccountDescription } from "./account-fields.js";
-import { accountKey, accountProblems, type AccountSchemaCache, type AccountValidationMode } from "./account-validation.js";
+import type { AccountDescription } from "./account-fields.js";
+import { untilAborted } from "./abort.js";
+import { accountProblems } from "./account-problems.js";
+import type { AccountChecks, AccountValidationMode } from "./account-validation.js";
 import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "./dates.js";
-import { MergeValidationError, type ValidationIssue } from "./errors.js";
+import { MergeConnectionError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "./errors.js";
 import { walkPages } from "./pagination.js";
 import {
   listQueryToWire,
@@ -202,35 +204,55 @@ export interface EngagementsContext {
   accountToken: string | undefined;
   baseUrl: string;
   accountValidation: AccountValidationMode;
-  accountSchemas: AccountSchemaCache;
+  accountSchemaTtlMs: number;
+  accountSchemaCacheSize: number;
 }
 
 /** Meta requests are not retried and wait at most this long: a write must not wait on them. */
 const META_TIMEOUT_MS = 10_000;
 
 export function createEngagements(context: EngagementsContext): EngagementsResource<AccountTokenMode> {
-  const { raw, transport, accountSchemas } = context;
+  const { raw, transport } = context;
   const metaOptions = (accountToken: string): RequestOptions => ({
     accountToken,
     maxRetries: 0,
     timeoutMs: transport.settings.timeoutMs > 0 ? Math.min(transport.settings.timeoutMs, META_TIMEOUT_MS) : META_TIMEOUT_MS,
   });
 
-  /** The linked account's meta/post schema entry (cached), loaded once per account however many ask. */
-  function accountForCreate(accountToken: string, signal: AbortSignal | undefined) {
-    return accountSchemas.get(
-      accountKey("post", context.baseUrl, accountToken),
-      "GET /crm/v1/engagements/meta/post",
-      () => resource.metaForCreate(metaOptions(accountToken)),
-      signal,
+  // Account validation's machinery (the schema compiler, the cache of account schemas) is loaded on
+  // first use: an app that never turns it on runs none of it, and a bundler that splits dynamic imports
+  // (Vite, Rollup, webpack, esbuild --splitting) keeps it out of the app's first download.
+  let checks: Promise<AccountChecks> | undefined;
+  function account(): Promise<AccountChecks> {
+    checks ??= import("./account-validation.js").then(
+      ({ createAccountChecks }) =>
+        createAccountChecks({
+          baseUrl: context.baseUrl,
+          ttlMs: context.accountSchemaTtlMs,
+          maxEntries: context.accountSchemaCacheSize,
+          logger: transport.logger,
+          meta: (token, id) => (id === undefined ? resource.metaForCreate(metaOptions(token)) : resource.metaForUpdate(id, metaOptions(token))),
+          invalid: (message, problems, cause) => new MergeResponseValidationError(200, problems, message, { cause }),
+        }),
+      (cause: unknown) => {
+        // Tried again on the next call (a chunk may fail to download once).
+        checks = undefined;
+        throw new MergeConnectionError(`account validation could not be loaded: ${String(cause)}`, { cause });
+      },
     );
+    return checks;
   }
 
-  async function describe(entry: ReturnType<typeof accountForCreate>): Promise<AccountDescription> {
-    const { schema, error } = await entry;
+  /** The linked account's cached meta schema entry (see `AccountChecks.get`); waiting ends when `signal` aborts. */
+  async function accountSchema(accountToken: string, id: string | undefined, signal: AbortSignal | undefined) {
+    return untilAborted((await account()).get(accountToken, id), signal);
+  }
+
+  async function describe(accountToken: string, id: string | undefined, signal: AbortSignal | undefined): Promise<AccountDescription> {
+    const { schema, error } = await accountSchema(accountToken, id, signal);
     if (!schema) throw error;
     const { canMakeRequest, linkedAccountStatus } = schema;
-    return { canMakeRequest, linkedAccountStatus, fields: describeFields(schema.schema), schema: schema.schema };
+    return { canMakeRequest, linkedAccountStatus, fields: (await account()).describeFields(schema.schema), schema: schema.schema };
   }
 
   /** The headers every call sends besides the client's: the account token, and the caller's extras. */
@@ -271,8 +293,16 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const mode = context.accountValidation;
       // After the spec's check: a body the spec refuses costs no meta request.
       const preflight = async () => {
-        const { schema } = await accountForCreate(header["X-Account-Token"], options.signal);
-        const problems = schema ? accountProblems(schema, body) : [];
+        let problems: ValidationIssue[];
+        try {
+          const { schema } = await accountSchema(header["X-Account-Token"], undefined, options.signal);
+          problems = schema ? accountProblems(schema, body) : [];
+        } catch (error) {
+          // Like a failed meta request, a module that cannot be loaded does not block the write.
+          if (!(error instanceof MergeConnectionError)) throw error;
+          transport.logger.warn?.(`${error.message}; checked against the spec only`);
+          return;
+        }
         if (problems.length === 0) return;
         const error = new MergeValidationError(problems, { idempotencyKey });
         if (mode === "strict") throw error;
@@ -304,7 +334,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         throw error;
       }
       if (context.accountValidation === "off") return [];
-      const { schema } = await accountForCreate(header["X-Account-Token"], options.signal);
+      const { schema } = await accountSchema(header["X-Account-Token"], undefined, options.signal);
       return schema ? accountProblems(schema, body) : [];
     },
 
@@ -366,22 +396,15 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       );
     },
 
-    describeCreate(options: DescribeOptions = {}) {
+    async describeCreate(options: DescribeOptions = {}) {
       const token = callHeaders(options)["X-Account-Token"];
-      return describe(accountForCreate(token, options.signal));
+      return describe(token, undefined, options.signal);
     },
 
-    describeUpdate(id: string, options: DescribeOptions = {}) {
+    async describeUpdate(id: string, options: DescribeOptions = {}) {
       const token = callHeaders(options)["X-Account-Token"];
       const path = pathId(id);
-      return describe(
-        accountSchemas.get(
-          accountKey(`patch ${path}`, context.baseUrl, token),
-          `GET /crm/v1/engagements/meta/patch/${path}`,
-          () => resource.metaForUpdate(path, metaOptions(token)),
-          options.signal,
-        ),
-      );
+      return describe(token, path, options.signal);
     },
 
     async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {

@@ -6,8 +6,14 @@
  * `$ref` must resolve inside the schema itself, and a keyword `check` cannot evaluate is skipped and
  * listed in `ignored` rather than compiled into something that could throw or mislead.
  */
-import { FORMATS, type FormatName } from "./formats.js";
-import { TYPES, type CompiledSchema } from "./validation-runtime.js";
+import type { FormatName } from "./formats.js";
+import type { CompiledSchema, TYPES as RuntimeTypes } from "./validation-runtime.js";
+
+// The runtime's type names (their order gives the bits) and format names, here again so that this
+// module, loaded on first use of account validation, imports nothing of the core at run time
+// (src/account-validation.ts). A unit test holds them to TYPES and FORMATS.
+export const TYPES: typeof RuntimeTypes = ["string", "number", "integer", "boolean", "object", "array", "null"];
+export const FORMAT_NAMES: readonly FormatName[] = ["uuid", "uri", "date-time"];
 
 export interface RuntimeSchema {
   /** The compiled table; index 0 is the root. Walk it with `check(table, 0, data, base, out)`. */
@@ -60,7 +66,7 @@ export function compileSchema(schema: unknown): RuntimeSchema {
           all.push(table.push({ e: [value] }) - 1);
           break;
         case "format":
-          if (typeof value === "string" && Object.hasOwn(FORMATS, value)) out.f = value as FormatName;
+          if ((FORMAT_NAMES as readonly unknown[]).includes(value)) out.f = value as FormatName;
           else ignored.add(`format:${String(value)}`);
           break;
         case "minLength":

@@ -1,7 +1,8 @@
 /**
  * The core does not grow (issue 11): an app that imports only "merge-crm-engagements" bundles nothing of
  * src/bulk/ and no Node built-in, while one that imports the bulk entry gets it. esbuild (installed with
- * tsup) bundles each one-line app from src/ and its metafile lists every input.
+ * tsup) bundles each one-line app from src/ and its metafile lists every input. Account validation's
+ * machinery (issue 10) is reached only through `import()`, so code splitting keeps it out of the entry.
  */
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -9,7 +10,11 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
 async function inputsOf(app: string): Promise<string[]> {
-  const result = await build({
+  return Object.keys((await bundle(app)).metafile.inputs);
+}
+
+async function bundle(app: string, splitting = false) {
+  return build({
     stdin: { contents: app, resolveDir: root, loader: "ts" },
     bundle: true,
     write: false,
@@ -20,8 +25,8 @@ async function inputsOf(app: string): Promise<string[]> {
     logLevel: "silent",
     alias: { "merge-crm-engagements/bulk": "./src/bulk/index.ts", "merge-crm-engagements": "./src/index.ts" },
     external: ["node:*"],
+    ...(splitting ? { splitting: true, outdir: "out" } : {}),
   });
-  return Object.keys(result.metafile.inputs);
 }
 
 test("an app that imports only merge-crm-engagements bundles none of src/bulk and no Node built-in", async () => {
@@ -34,4 +39,21 @@ test("an app that imports only merge-crm-engagements bundles none of src/bulk an
 test("an app that imports merge-crm-engagements/bulk gets the bulk layer, over the same core", async () => {
   const inputs = await inputsOf('export { bulkCreate } from "merge-crm-engagements/bulk"; export { createMergeCrmClient } from "merge-crm-engagements";');
   expect(inputs).toEqual(expect.arrayContaining(["src/bulk/index.ts", "src/bulk/pacer.ts", "src/bulk/journal.ts", "src/index.ts"]));
+});
+
+test("account validation is loaded on first use: with code splitting, a create-only app's entry chunk holds none of it", async () => {
+  const app = 'import { createMergeCrmClient } from "merge-crm-engagements"; await createMergeCrmClient({ apiKey: "k", accountToken: "t" }).engagements.create({ subject: "s" });';
+  const { metafile } = await bundle(app, true);
+  const chunks = Object.entries(metafile.outputs);
+  const entry = chunks.find(([, output]) => output.entryPoint === "<stdin>");
+  const lazy = chunks.filter((chunk) => chunk !== entry);
+  // One chunk beside the entry, imported only dynamically, holding the compiler, the cache and describeFields.
+  expect(lazy).toHaveLength(1);
+  expect(entry?.[1].imports).toEqual([expect.objectContaining({ kind: "dynamic-import", path: lazy[0]?.[0] })]);
+  for (const input of ["src/schema-compiler.ts", "src/account-validation.ts", "src/account-fields.ts"]) {
+    expect(Object.keys(entry?.[1].inputs ?? {})).not.toContain(input);
+    expect(Object.keys(lazy[0]?.[1].inputs ?? {})).toContain(input);
+  }
+  // And the lazy chunk imports nothing: no core module was moved into a chunk shared with the entry.
+  expect(lazy[0]?.[1].imports).toEqual([]);
 });

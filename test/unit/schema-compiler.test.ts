@@ -4,8 +4,9 @@
  * input, and a Merge meta `request_schema`. test/property/schema-compiler-vs-ajv.test.ts compares
  * valid-or-not with ajv on generated schemas.
  */
-import { compileSchema } from "../../src/schema-compiler.js";
-import { check, failing, type Problem } from "../../src/validation-runtime.js";
+import { FORMATS } from "../../src/formats.js";
+import { compileSchema, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/schema-compiler.js";
+import { check, failing, TYPES, type Problem } from "../../src/validation-runtime.js";
 
 /** The faults of `data` (unknown fields do not count, as in JSON Schema). */
 function faults(schema: unknown, data: unknown, base = ""): Problem[] {
@@ -47,6 +48,11 @@ describe("compileSchema: keywords", () => {
     // enum and const together: both hold.
     expect(valid({ enum: [1, 2], const: 2 }, 2)).toBe(true);
     expect(valid({ enum: [1, 2], const: 2 }, 1)).toBe(false);
+  });
+
+  it("its type and format names are the runtime's (kept apart so that it imports nothing of the core)", () => {
+    expect(COMPILER_TYPES).toEqual(TYPES);
+    expect([...FORMAT_NAMES].sort()).toEqual(Object.keys(FORMATS).sort());
   });
 
   it("format: the formats of src/formats.ts; strings only", () => {
