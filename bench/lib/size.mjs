@@ -5,7 +5,7 @@
  * bundled for a platform is reported with esbuild's first errors instead of a number.
  */
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
@@ -46,8 +46,53 @@ export async function measureSize(benchDir, resultsDir) {
       }
     }
   }
+  results.oursSplit = await measureSplit(benchDir);
   results.oursBySource = await analyzeOursBySource(benchDir, resultsDir);
   return results;
+}
+
+/**
+ * Our browser app as a code-splitting bundler ships it (esbuild `splitting: true`, as Vite, Rollup and
+ * webpack do with `import()`): `initial` is what the page loads before the app runs (the entry chunk and
+ * the chunks it imports statically), `lazy` each chunk only an `import()` loads (account validation's
+ * machinery, on first use). Each file is gzipped on its own, as a server sends it.
+ */
+async function measureSplit(benchDir) {
+  try {
+    const built = await esbuild.build({
+      entryPoints: [join(benchDir, "apps", "ours.mjs")],
+      bundle: true,
+      minify: true,
+      format: "esm",
+      target: "es2022",
+      platform: "browser",
+      splitting: true,
+      outdir: join(benchDir, "results", "split"),
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
+    // The metafile names outputs relative to the working directory; outputFiles by absolute path.
+    const bytes = new Map(built.outputFiles.map((file) => [relative(process.cwd(), file.path), { minified: file.contents.length, gzip: gzipSync(file.contents, { level: 9 }).length }]));
+    const outputs = built.metafile.outputs;
+    const sizeOf = (path) => bytes.get(path);
+    const entry = Object.keys(outputs).find((path) => outputs[path].entryPoint?.endsWith("apps/ours.mjs"));
+    const initial = new Set();
+    const visit = (path) => {
+      if (initial.has(path)) return;
+      initial.add(path);
+      for (const { path: next, kind } of outputs[path].imports) if (kind === "import-statement") visit(next);
+    };
+    visit(entry);
+    const sum = (paths) => paths.reduce((total, path) => ({ minified: total.minified + sizeOf(path).minified, gzip: total.gzip + sizeOf(path).gzip }), { minified: 0, gzip: 0 });
+    const lazy = Object.keys(outputs).filter((path) => !initial.has(path) && !path.endsWith(".map"));
+    return {
+      initial: { files: initial.size, ...sum([...initial]) },
+      lazy: lazy.map((path) => ({ inputs: Object.keys(outputs[path].inputs).map((input) => input.replace(/^.*\.dist\//, "dist/").replace(/-[A-Z0-9]{8}\.js$/, "-*.js")), ...sizeOf(path) })),
+    };
+  } catch (error) {
+    return { error: String(error) };
+  }
 }
 
 /** Strings only merge-crm-engagements/undici holds (dist/undici.js keeps them verbatim when minified). */
