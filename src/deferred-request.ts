@@ -10,43 +10,83 @@ import type { FetchLike } from "./request.js";
  * fields, so a call builds one `Request`, as a hand-written fetch does. Anything else that reads the
  * request (a custom `fetch`, a middleware reading the body) gets the real one, built on first use.
  */
-// Every other member of `Request` reads through to the real one (see the constructor).
-export interface DeferredRequest extends Request {}
-
-export class DeferredRequest {
+export class DeferredRequest implements Request {
   readonly url: string;
   readonly method: string;
   readonly headers: Headers;
   /** The init openapi-fetch built, as `fetch(url, init)` takes it. */
   readonly init: RequestInit;
-  /** The real `Request`, once built. */
-  private real: Request | undefined;
+  #real: Request | undefined;
 
   constructor(input: RequestInfo | URL, init: RequestInit = {}) {
     this.url = String(input instanceof Request ? input.url : input);
     this.method = (init.method ?? "GET").toUpperCase();
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     this.init = { ...init, headers: this.headers };
-    // A member this class does not define (`body`, `cache`, `text()`...) is the real Request's, built
-    // on first use. A proxy rather than one accessor per member: this class ships in every bundle.
-    return new Proxy(this, {
-      get(target, key) {
-        if (key in target) return Reflect.get(target, key);
-        const real = target.toRequest();
-        const value: unknown = Reflect.get(real, key);
-        return typeof value === "function" ? value.bind(real) : value;
-      },
-    });
   }
 
   /** The real `Request`, built once. */
   toRequest(): Request {
-    this.real ??= new Request(this.url, this.init);
-    return this.real;
+    this.#real ??= new Request(this.url, this.init);
+    return this.#real;
   }
 
   get signal(): AbortSignal {
     return this.init.signal ?? this.toRequest().signal;
+  }
+  get cache(): RequestCache {
+    return this.toRequest().cache;
+  }
+  get credentials(): RequestCredentials {
+    return this.toRequest().credentials;
+  }
+  get destination(): RequestDestination {
+    return this.toRequest().destination;
+  }
+  get integrity(): string {
+    return this.toRequest().integrity;
+  }
+  get keepalive(): boolean {
+    return this.toRequest().keepalive;
+  }
+  get mode(): RequestMode {
+    return this.toRequest().mode;
+  }
+  get redirect(): RequestRedirect {
+    return this.toRequest().redirect;
+  }
+  get referrer(): string {
+    return this.toRequest().referrer;
+  }
+  get referrerPolicy(): ReferrerPolicy {
+    return this.toRequest().referrerPolicy;
+  }
+  get body(): Request["body"] {
+    return this.toRequest().body;
+  }
+  get bodyUsed(): boolean {
+    return this.toRequest().bodyUsed;
+  }
+  clone(): Request {
+    return this.toRequest().clone();
+  }
+  arrayBuffer(): ReturnType<Request["arrayBuffer"]> {
+    return this.toRequest().arrayBuffer();
+  }
+  blob(): Promise<Blob> {
+    return this.toRequest().blob();
+  }
+  bytes(): ReturnType<Request["bytes"]> {
+    return this.toRequest().bytes();
+  }
+  formData(): Promise<FormData> {
+    return this.toRequest().formData();
+  }
+  json(): Promise<unknown> {
+    return this.toRequest().json();
+  }
+  text(): Promise<string> {
+    return this.toRequest().text();
   }
 }
 
