@@ -3,6 +3,9 @@
  * Forks the server (lib/server.mjs), checks that every client gets the same 201, captures each
  * client's wire request, then measures, interleaved in rounds with the order rotated every round:
  *  - sequential latency: batches of BATCH calls per client per round, each call timed alone;
+ *  - paired latency of the account-validation target: `ours` and `ours-account` alternating call by
+ *    call (PAIRS pairs, which goes first swapped every pair), so that both see the same moment of a
+ *    shared, noisy machine;
  *  - throughput: CONCURRENCY calls in flight until a fixed count is done, per client per round.
  */
 import { fork } from "node:child_process";
@@ -19,6 +22,7 @@ export const SETTINGS = {
   concurrency: 64,
   throughputRounds: quick ? 2 : 6,
   throughputCalls: quick ? 640 : 1000, // per client per round
+  pairs: quick ? 500 : 5000,
 };
 
 const out = process.argv[2];
@@ -80,6 +84,16 @@ for (let round = 0; round < SETTINGS.rounds; round++) {
 }
 const sequentialSeconds = (Date.now() - startedSeq) / 1000;
 
+// 4b. Paired: account validation's cost, one call of each in turn.
+const paired = { ours: [], "ours-account": [] };
+for (let i = 0; i < SETTINGS.pairs; i++) {
+  for (const id of i % 2 ? ["ours", "ours-account"] : ["ours-account", "ours"]) {
+    const t0 = now();
+    await calls[id]();
+    paired[id].push(Number(now() - t0) / 1e3);
+  }
+}
+
 // 5. Throughput at CONCURRENCY calls in flight.
 async function burst(call, total, concurrency) {
   let started = 0;
@@ -114,6 +128,7 @@ const result = {
   latency: Object.fromEntries(
     CLIENT_IDS.map((id) => [id, { n: latencies[id].length, medianUs: median(latencies[id]), p99Us: p99(latencies[id]) }]),
   ),
+  paired: Object.fromEntries(Object.entries(paired).map(([id, list]) => [id, { n: list.length, medianUs: median(list) }])),
   throughput: Object.fromEntries(
     CLIENT_IDS.map((id) => [id, { rounds: throughput[id], calls: SETTINGS.throughputCalls * SETTINGS.throughputRounds, medianPerSecond: median(throughput[id]) }]),
   ),
