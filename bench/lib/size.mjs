@@ -10,6 +10,9 @@ import { gzipSync } from "node:zlib";
 import * as esbuild from "esbuild";
 
 export const APPS = ["raw-fetch", "openapi-fetch", "ours", "ours-novalidate", "merge-sdk"];
+
+/** What every bundle of this section shares: bundled, minified ESM for ES2022, kept in memory, with a metafile. */
+const BUNDLE = { bundle: true, minify: true, format: "esm", target: "es2022", write: false, metafile: true, logLevel: "silent" };
 export const PLATFORMS = ["browser", "neutral"];
 
 export async function measureSize(benchDir, resultsDir) {
@@ -19,17 +22,11 @@ export async function measureSize(benchDir, resultsDir) {
     for (const platform of PLATFORMS) {
       try {
         const built = await esbuild.build({
+          ...BUNDLE,
           entryPoints: [join(benchDir, "apps", `${app}.mjs`)],
-          bundle: true,
-          minify: true,
-          format: "esm",
-          target: "es2022",
           platform,
           // A worker runtime (Cloudflare, Deno, Vercel Edge) resolves ESM entry points, no Node built-ins.
           ...(platform === "neutral" ? { mainFields: ["module", "main"], conditions: ["worker", "import", "default"] } : {}),
-          write: false,
-          metafile: true,
-          logLevel: "silent",
           outfile: join(resultsDir, `${app}.${platform}.js`),
         });
         const code = built.outputFiles[0].contents;
@@ -60,17 +57,11 @@ export async function measureSize(benchDir, resultsDir) {
 async function measureSplit(benchDir) {
   try {
     const built = await esbuild.build({
+      ...BUNDLE,
       entryPoints: [join(benchDir, "apps", "ours.mjs")],
-      bundle: true,
-      minify: true,
-      format: "esm",
-      target: "es2022",
       platform: "browser",
       splitting: true,
       outdir: join(benchDir, "results", "split"),
-      write: false,
-      metafile: true,
-      logLevel: "silent",
     });
     // The metafile names outputs relative to the working directory; outputFiles by absolute path.
     const bytes = new Map(built.outputFiles.map((file) => [relative(process.cwd(), file.path), { minified: file.contents.length, gzip: gzipSync(file.contents, { level: 9 }).length }]));
@@ -120,15 +111,9 @@ async function analyzeOursBySource(benchDir, resultsDir) {
   const repoDir = join(benchDir, "..");
   try {
     const built = await esbuild.build({
+      ...BUNDLE,
       entryPoints: [join(benchDir, "apps", "ours.mjs")],
-      bundle: true,
-      minify: true,
-      format: "esm",
-      target: "es2022",
       platform: "browser",
-      write: false,
-      metafile: true,
-      logLevel: "silent",
       outfile: join(resultsDir, "ours.from-src.browser.js"),
       plugins: [
         {
