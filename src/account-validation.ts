@@ -14,6 +14,7 @@
  * with its own `check` (src/account-problems.ts) and waits with its own abort handling.
  */
 import { describeFields } from "./account-fields.js";
+import type { ValidationIssue } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
 import type { MetaResponse } from "./types.js";
@@ -53,7 +54,7 @@ export interface AccountSchemaCacheOptions {
    * `MergeResponseValidationError`).
    * @default a TypeError
    */
-  invalid?: (message: string, problems: { pointer: string; message: string }[], cause: unknown) => Error;
+  invalid?: (message: string, problems: ValidationIssue[], cause: unknown) => Error;
 }
 
 /** The first wait after a failed meta request; it doubles with each failure in a row, up to the cap. */

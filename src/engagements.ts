@@ -243,16 +243,21 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return checks;
   }
 
-  /** The linked account's cached meta schema entry (see `AccountChecks.get`); waiting ends when `signal` aborts. */
-  async function accountSchema(accountToken: string, id: string | undefined, signal: AbortSignal | undefined) {
-    return untilAborted((await account()).get(accountToken, id), signal);
+  /**
+   * A create body's problems under the linked account's meta/post schema (cached; `[]` while its meta
+   * fails). Waiting ends when `signal` aborts.
+   */
+  async function accountProblemsOf(accountToken: string, body: unknown, signal: AbortSignal | undefined) {
+    const { schema } = await untilAborted((await account()).get(accountToken), signal);
+    return schema ? accountProblems(schema, body) : [];
   }
 
   async function describe(accountToken: string, id: string | undefined, signal: AbortSignal | undefined): Promise<AccountDescription> {
-    const { schema, error } = await accountSchema(accountToken, id, signal);
+    const loaded = await account();
+    const { schema, error } = await untilAborted(loaded.get(accountToken, id), signal);
     if (!schema) throw error;
     const { canMakeRequest, linkedAccountStatus } = schema;
-    return { canMakeRequest, linkedAccountStatus, fields: (await account()).describeFields(schema.schema), schema: schema.schema };
+    return { canMakeRequest, linkedAccountStatus, fields: loaded.describeFields(schema.schema), schema: schema.schema };
   }
 
   /** The headers every call sends besides the client's: the account token, and the caller's extras. */
@@ -295,8 +300,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       const preflight = async () => {
         let problems: ValidationIssue[];
         try {
-          const { schema } = await accountSchema(header["X-Account-Token"], undefined, options.signal);
-          problems = schema ? accountProblems(schema, body) : [];
+          problems = await accountProblemsOf(header["X-Account-Token"], body, options.signal);
         } catch (error) {
           // Like a failed meta request, a module that cannot be loaded does not block the write.
           if (!(error instanceof MergeConnectionError)) throw error;
@@ -334,8 +338,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         throw error;
       }
       if (context.accountValidation === "off") return [];
-      const { schema } = await accountSchema(header["X-Account-Token"], undefined, options.signal);
-      return schema ? accountProblems(schema, body) : [];
+      return accountProblemsOf(header["X-Account-Token"], body, options.signal);
     },
 
     async list(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {

@@ -66,7 +66,6 @@ async function measureSplit(benchDir) {
     // The metafile names outputs relative to the working directory; outputFiles by absolute path.
     const bytes = new Map(built.outputFiles.map((file) => [relative(process.cwd(), file.path), { minified: file.contents.length, gzip: gzipSync(file.contents, { level: 9 }).length }]));
     const outputs = built.metafile.outputs;
-    const sizeOf = (path) => bytes.get(path);
     const entry = Object.keys(outputs).find((path) => outputs[path].entryPoint?.endsWith("apps/ours.mjs"));
     const initial = new Set();
     const visit = (path) => {
@@ -75,11 +74,11 @@ async function measureSplit(benchDir) {
       for (const { path: next, kind } of outputs[path].imports) if (kind === "import-statement") visit(next);
     };
     visit(entry);
-    const sum = (paths) => paths.reduce((total, path) => ({ minified: total.minified + sizeOf(path).minified, gzip: total.gzip + sizeOf(path).gzip }), { minified: 0, gzip: 0 });
+    const sum = (paths) => paths.map((path) => bytes.get(path)).reduce((total, one) => ({ minified: total.minified + one.minified, gzip: total.gzip + one.gzip }), { minified: 0, gzip: 0 });
     const lazy = Object.keys(outputs).filter((path) => !initial.has(path) && !path.endsWith(".map"));
     return {
       initial: { files: initial.size, ...sum([...initial]) },
-      lazy: lazy.map((path) => ({ inputs: Object.keys(outputs[path].inputs).map((input) => input.replace(/^.*\.dist\//, "dist/").replace(/-[A-Z0-9]{8}\.js$/, "-*.js")), ...sizeOf(path) })),
+      lazy: lazy.map((path) => ({ inputs: Object.keys(outputs[path].inputs).map((input) => input.replace(/^.*\.dist\//, "dist/").replace(/-[A-Z0-9]{8}\.js$/, "-*.js")), ...bytes.get(path) })),
     };
   } catch (error) {
     return { error: String(error) };
