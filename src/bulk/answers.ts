@@ -1,7 +1,9 @@
 /**
  * What an answer to `create` means for a row, its account's pacer and the failure guard (issue 11):
- * created, rejected (problems before sending, or a 4xx other than 429: final), rate limited (429:
- * paced, retried), transient (5xx, 408, connection, timeout: retried, counted as failures), or an error
+ * created, rejected (problems before sending, or a 4xx other than 401 and 429: final), unauthorized
+ * (401: the key or token, not the row: failed, not retried in this run, resent by the next), rate
+ * limited (429: paced, retried), transient (5xx, 408, connection, timeout: retried, counted as
+ * failures), or an error
  * that is none of these (not retried). Read by name and fields, not `instanceof`: this entry may be
  * bundled with another copy of the core than the client that threw.
  */
@@ -18,6 +20,7 @@ export type Verdict =
   | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string }
   | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined }
   | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string; retryAfterMs?: number }
+  | { kind: "unauthorized"; guard: "failure"; error: BulkRowError; detail: string }
   | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined };
 
 /** What an error from `create` means for the row, the pacer and the guard. */
@@ -41,6 +44,9 @@ export function classify(thrown: unknown): Verdict {
       const retryAfterMs = retryAfterOf(fieldOf(thrown, "headers"));
       return retryAfterMs === undefined ? { kind: "transient", guard: "failure", error, detail } : { kind: "transient", guard: "failure", error, detail, retryAfterMs };
     }
+    // A bad API key or account token says nothing of the row: not retried, and not final either, so a
+    // rerun with a working key sends it (a revoked key must not turn rows into rejects).
+    if (status === 401) return { kind: "unauthorized", guard: "failure", error, detail };
     if (status >= 400) return { kind: "rejected", guard: "failure", error, detail };
   }
   // Connection errors and timeouts may have reached Merge (and failed there): counted as failures.

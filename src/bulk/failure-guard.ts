@@ -1,27 +1,50 @@
 /**
- * Merge's global failure limit (issue 11): more than 20 failing requests (status >= 400 other than 429)
- * from one IP in 10 s blocks every linked account of the organization, not only the one at fault. The
- * guard counts by send time: a request may be sent only while the failures sent in the last 10 s plus
- * the requests still unanswered that were sent in the last 10 s are fewer than 20. Any 10 s window then
- * holds at most 20 failures, whatever the answers turn out to be: when its last request was sent, every
- * earlier one in the window was counted as failed or as possibly failing.
- *
- * The guard's window is 12 s, not 10: Merge counts at its end, by arrival, and requests reach it after
+ * Merge's global failure limit (issues 11 and 17): more than 20 failing requests (status >= 400 other
+ * than 429) from one IP in 10 s block every linked account of the organization, not only the one at
+ * fault. Counts are by send time, in a 12 s window: Merge counts by arrival, and requests reach it after
  * varying delays; 2 s of margin keeps two requests sent 10.1 s apart from arriving 9.9 s apart.
  *
- * The price: no more than 20 requests younger than 10 s can be unanswered at once, so the importer's
- * throughput is at most 20 / latency (20 requests a second at 1 s per create) across accounts, and
- * failures go at most 20 every 12 s.
+ * "strict" (issue 11): a request may be sent only while the failures sent in the window plus the
+ * requests still unanswered that were sent in the window are fewer than 20. Any window then holds at
+ * most 20 failures whatever the answers turn out to be (when its last request was sent, every earlier one
+ * was counted as failed or as possibly failing), at the price of at most 20 requests unanswered at once:
+ * 20 / latency requests a second across accounts (20 a second at 1 s per create).
  *
- * When the last 20 answers in a row were all failures (an API key revoked, a schema the CRM refuses,
- * a server answering 400 to everything), going on at 2 a second would only feed the limit: the guard
- * stops the run and says why. 429 and requests never sent count neither way.
+ * "adaptive" (issue 17, the default): the strict bound still lets a request through whenever it would;
+ * beyond it, a request unanswered counts as possibly failing with the failure rate of recent answers
+ * instead of with certainty. The exposure of a send is
+ *
+ *     failures in the window + suspect requests unanswered + bound(μ),  μ = p × other requests unanswered
+ *
+ * where p = (failures + 3) / (answers + 3) over the window (an upper estimate: 3 / answers, the "rule of
+ * three", when none failed) and bound(μ) = μ + 3.3 √μ, a 99.95% upper bound of how many of them fail
+ * (normal approximation, on the safe side for small μ). A send is allowed while its exposure stays at or
+ * under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
+ * latency apart), and with a steady failure rate it settles where the failures expected in a window stay
+ * under 20 with that confidence.
+ *
+ * The rate of answers cannot see a sudden change (a key revoked: every new write refused), so the first
+ * failure starts a probation at once: every request sent at or after the failed one's send time is
+ * suspect (it may meet the same fate) and counts as one failure; nothing more is sent while any is
+ * unanswered, then one request at a time (a probe). The probation ends, and with it the run of failures,
+ * when a request sent after the latest failure's send time succeeds: answers to requests sent earlier
+ * prove nothing about the change.
+ *
+ * Worst case: failures that take as long as successes to answer, arriving all at once for everything in
+ * flight (Merge down behind a 1 s timeout): up to `concurrency` failures, where "strict" allows 20.
+ *
+ * After 20 failures in a row (an API key revoked, a schema the CRM refuses, a server answering 400 to
+ * everything), going on would only feed the limit: the guard stops the run and says why. 429 and
+ * requests never sent count neither way.
  */
 import type { Logger } from "../index.js";
 import type { Clock, Stopper } from "./waits.js";
 
 /** How a request sent under a permit ended. */
 export type SendResult = "success" | "failure" | "neutral";
+
+/** Which bound the guard keeps: see the module's comment. */
+export type FailureGuardMode = "adaptive" | "strict";
 
 /** A request the guard let through: `settle` it exactly once. */
 export interface Permit {
@@ -31,6 +54,8 @@ export interface Permit {
 }
 
 export interface FailureGuardOptions {
+  /** @default "adaptive" */
+  mode?: FailureGuardMode;
   /** Failures allowed in any window. @default 20 */
   maxFailures?: number;
   /** The window the guard counts in, milliseconds (Merge's 10 s and a margin for delays). @default 12000 */
@@ -40,14 +65,53 @@ export interface FailureGuardOptions {
   logger?: Logger | undefined;
 }
 
+/** What the guard has seen, for reports and tests. */
+export interface FailureGuardStats {
+  /** Requests unanswered now, and the most at once so far. */
+  inFlight: number;
+  peakInFlight: number;
+  /** Failures sent within the window. */
+  failures: number;
+  /** Whether a probation is on (a failure not yet followed by a success of a request sent after it). */
+  probation: boolean;
+}
+
+/** The 99.95% point of a normal distribution: bound(μ) = μ + Z √μ. */
+const Z = 3.3;
+/** Pseudo-failures of the failure-rate estimate: (failures + 3) / (answers + 3). */
+const PRIOR = 3;
+/** The failure rate is estimated over this many of the latest answers (of any age)... */
+const MEMORY = 1_000;
+/** ...or, once `RECENT_FAILURES` of them failed, over this many: a rate that rises is seen at once. */
+const RECENT = 100;
+const RECENT_FAILURES = 3;
+
+interface Pending {
+  readonly at: number;
+  /** Send order: what the probation compares (two sends may share a millisecond). */
+  readonly seq: number;
+}
+
 export class FailureGuard {
+  readonly mode: FailureGuardMode;
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly stopAfterConsecutive: number;
   /** Send times of failed requests, oldest first (pruned past the window). */
   private failures: number[] = [];
-  /** Send times of unanswered requests. */
-  private readonly pending = new Set<{ at: number }>();
+  /** Unanswered requests. */
+  private readonly pending = new Set<Pending>();
+  private peak = 0;
+  /** The latest answers, as a ring (1 a failure, 0 a success), and how many of them failed. */
+  private readonly answers = new Uint8Array(MEMORY);
+  private answered = 0;
+  private failedAnswers = 0;
+  private failedRecently = 0;
+  /** The probation: from the earliest failed send, until a success sent after the latest failed one (by `seq`). */
+  private probation: { since: number; lastFailure: number } | undefined;
+  private sends = 0;
+  /** Unanswered requests sent at or after `probation.since`. */
+  private suspects = 0;
   private readonly queue: Array<(permit: Permit | undefined) => void> = [];
   private cancelTimer: (() => void) | undefined;
   private consecutive = 0;
@@ -56,6 +120,7 @@ export class FailureGuard {
   private readonly clock: Clock;
 
   constructor(private readonly stopper: Stopper, private readonly options: FailureGuardOptions = {}) {
+    this.mode = options.mode ?? "adaptive";
     this.maxFailures = options.maxFailures ?? 20;
     this.windowMs = options.windowMs ?? 12_000;
     this.stopAfterConsecutive = options.stopAfterConsecutive ?? 20;
@@ -67,19 +132,22 @@ export class FailureGuard {
     });
   }
 
-  /** Failures and unanswered requests sent within the window ending now: what a new send must stay under. */
+  /** Failures and unanswered requests sent within the window ending now: the strict bound's count. */
   inWindow(): number {
-    const since = this.clock.now() - this.windowMs;
-    while (this.failures.length > 0 && (this.failures[0] ?? 0) <= since) this.failures.shift();
+    const since = this.prune();
     let count = this.failures.length;
     for (const entry of this.pending) if (entry.at > since) count++;
     return count;
   }
 
+  stats(): FailureGuardStats {
+    return { inFlight: this.pending.size, peakInFlight: this.peak, failures: this.failures.length, probation: this.probation !== undefined };
+  }
+
   /** Resolves with a permit to send now, or `undefined` when the run stopped first. FIFO. */
   permit(): Promise<Permit | undefined> {
     if (this.stopper.stopped) return Promise.resolve(undefined);
-    if (this.queue.length === 0 && this.inWindow() < this.maxFailures) return Promise.resolve(this.grant());
+    if (this.queue.length === 0 && this.allows()) return Promise.resolve(this.grant());
     const waiting = new Promise<Permit | undefined>((resolve) => this.queue.push(resolve));
     this.pump();
     return waiting;
@@ -91,9 +159,55 @@ export class FailureGuard {
     this.cancelTimer = undefined;
   }
 
+  /** Whether one more request may be sent now. */
+  private allows(): boolean {
+    // The strict bound: every request unanswered counted as a failure. Adaptive counts every one, even
+    // those older than the window, which is no looser (and needs no walk over them).
+    if (this.mode === "strict") return this.inWindow() < this.maxFailures;
+    this.prune();
+    const failures = this.failures.length;
+    if (failures + this.pending.size < this.maxFailures) return true;
+    let suspects = this.suspects;
+    let others = this.pending.size - suspects;
+    if (this.probation) {
+      if (suspects > 0) return false; // one probe at a time, and none before the suspects are answered
+      suspects = 1;
+    } else others += 1;
+    const rate = this.failureRate();
+    const expected = others * rate;
+    return failures + suspects + expected + Z * Math.sqrt(expected) <= this.maxFailures;
+  }
+
+  /** Drops failures older than the window; returns the window's start. */
+  private prune(): number {
+    const since = this.clock.now() - this.windowMs;
+    while (this.failures.length > 0 && (this.failures[0] ?? 0) <= since) this.failures.shift();
+    return since;
+  }
+
+  /** An upper estimate of the chance that a request fails, from the latest answers. */
+  private failureRate(): number {
+    const overall = (this.failedAnswers + PRIOR) / (Math.min(this.answered, MEMORY) + PRIOR);
+    if (this.failedRecently < RECENT_FAILURES) return overall;
+    return Math.max(overall, this.failedRecently / Math.min(this.answered, RECENT));
+  }
+
+  /** Remembers an answer for the failure rate, forgetting the oldest beyond `MEMORY` (and `RECENT`). */
+  private remember(failed: 0 | 1): void {
+    const slot = this.answered % MEMORY;
+    if (this.answered >= MEMORY) this.failedAnswers -= this.answers[slot] ?? 0;
+    if (this.answered >= RECENT) this.failedRecently -= this.answers[(this.answered - RECENT) % MEMORY] ?? 0;
+    this.answers[slot] = failed;
+    this.failedAnswers += failed;
+    this.failedRecently += failed;
+    this.answered++;
+  }
+
   private grant(): Permit {
-    const entry = { at: this.clock.now() };
+    const entry: Pending = { at: this.clock.now(), seq: this.sends++ };
     this.pending.add(entry);
+    if (this.pending.size > this.peak) this.peak = this.pending.size;
+    if (this.probation) this.suspects++;
     let settled = false;
     return {
       sentAt: entry.at,
@@ -101,15 +215,21 @@ export class FailureGuard {
         if (settled) return;
         settled = true;
         this.pending.delete(entry);
-        this.record(entry.at, result, detail);
+        if (this.probation && entry.seq >= this.probation.since) this.suspects--;
+        this.record(entry, result, detail);
         this.pump();
       },
     };
   }
 
-  private record(at: number, result: SendResult, detail: string | undefined): void {
+  private record({ at, seq }: Pending, result: SendResult, detail: string | undefined): void {
     if (result === "neutral") return;
+    this.remember(result === "failure" ? 1 : 0);
     if (result === "success") {
+      // Only a request sent after the latest failure says the cause has passed.
+      if (this.probation && seq <= this.probation.lastFailure) return;
+      this.probation = undefined;
+      this.suspects = 0;
       this.consecutive = 0;
       this.recent.length = 0;
       return;
@@ -118,6 +238,11 @@ export class FailureGuard {
     let i = this.failures.length;
     while (i > 0 && (this.failures[i - 1] ?? 0) > at) i--;
     this.failures.splice(i, 0, at);
+    if (!this.probation || seq < this.probation.since) {
+      this.probation = { since: seq, lastFailure: Math.max(seq, this.probation?.lastFailure ?? seq) };
+      this.suspects = 0;
+      for (const entry of this.pending) if (entry.seq >= seq) this.suspects++;
+    } else if (seq > this.probation.lastFailure) this.probation.lastFailure = seq;
     this.consecutive++;
     this.recent.push(detail ?? "failed");
     if (this.recent.length > this.stopAfterConsecutive) this.recent.shift();
@@ -129,20 +254,21 @@ export class FailureGuard {
     }
   }
 
-  /** Lets waiters through while the window allows; otherwise wakes up when the oldest entry leaves it. */
+  /** Lets waiters through while the guard allows; otherwise wakes up when the oldest entry leaves the window. */
   private pump(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    while (this.queue.length > 0 && !this.stopper.stopped && this.inWindow() < this.maxFailures) this.queue.shift()?.(this.grant());
+    while (this.queue.length > 0 && !this.stopper.stopped && this.allows()) this.queue.shift()?.(this.grant());
     if (this.queue.length === 0 || this.stopper.stopped) return;
     const now = this.clock.now();
     const since = now - this.windowMs;
     let oldest = this.failures[0] ?? Infinity;
-    for (const entry of this.pending) if (entry.at > since && entry.at < oldest) oldest = entry.at;
-    if (now - this.warnedAt >= this.windowMs) {
+    if (this.mode === "strict") for (const entry of this.pending) if (entry.at > since && entry.at < oldest) oldest = entry.at;
+    // Adaptive waits with no failure in sight are its slow start, not news.
+    if ((this.mode === "strict" || this.failures.length > 0) && now - this.warnedAt >= this.windowMs) {
       this.warnedAt = now;
       this.options.logger?.warn?.(
-        `Failure guard: ${this.inWindow()} failing or unanswered requests in the last ${this.windowMs / 1000} s; sending waits so that ` +
+        `Failure guard: ${this.failures.length} failing and ${this.pending.size} unanswered requests in the last ${this.windowMs / 1000} s; sending waits so that ` +
           `Merge never sees more than ${this.maxFailures} failures in 10 s (its global limit, which would block every linked account)`,
       );
     }

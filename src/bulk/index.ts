@@ -13,13 +13,14 @@
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";
 import { backoff, classify, createdId, problemsOf } from "./answers.js";
-import { FailureGuard } from "./failure-guard.js";
+import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
 import { accountName, idempotencyKeyFor, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
-import { AccountPacer, resolveRate } from "./pacer.js";
+import { AccountPacer, RATE_PLANS, resolveRate } from "./pacer.js";
 import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary } from "./types.js";
 import { Semaphore, Stopper } from "./waits.js";
 
+export type { FailureGuardMode } from "./failure-guard.js";
 export type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary, RatePlan } from "./types.js";
 export { MergeBulkJournalError, openJournal, readJournal } from "./journal.js";
 export { idempotencyKeyFor } from "./keys.js";
@@ -71,7 +72,7 @@ export async function bulkCreate(
   const summary: BulkSummary = { rows: 0, created: 0, doneBefore: 0, rejected: 0, failed: 0, valid: 0, durationMs: 0 };
   const slots = new Semaphore(settings.concurrency, stopper);
   const buffer = new Semaphore(settings.bufferSize, stopper);
-  const guard = new FailureGuard(stopper, { logger });
+  const guard = new FailureGuard(stopper, { logger, mode: settings.failureGuard });
   const pacers = new Map<string, AccountPacer>();
   const keys = new RowKeys();
   /** Rows in progress by account and key: a second row with the same key waits for the first. */
@@ -237,7 +238,7 @@ export async function bulkCreate(
       if (verdict.kind === "rejected") return settle(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
       lastError = verdict.error;
       mayHaveWritten ||= verdict.error.writeMayHaveHappened;
-      if (verdict.kind === "fatal" || attempts >= settings.maxAttempts) break;
+      if (verdict.kind === "fatal" || verdict.kind === "unauthorized" || attempts >= settings.maxAttempts) break;
       if (verdict.kind === "rate-limited") pacer.throttled(verdict.retryAfterMs, permit.sentAt);
       else if (!(await stopper.sleep(verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : backoff(attempts)))) break;
     }
@@ -310,11 +311,22 @@ const STOPPED: BulkRowError = { name: "Stopped", message: "The run stopped while
 
 interface Settings {
   ratePerMinute: number;
+  failureGuard: FailureGuardMode;
   concurrency: number;
   perAccountConcurrency: number;
   maxAttempts: number;
   bufferSize: number;
 }
+
+/**
+ * Requests in flight overall, by default: the accounts' summed rate times the answers' latency, for
+ * 100 accounts at 600/min answered in 1 s (or 50 answered in 2 s). Each holds a connection.
+ */
+const DEFAULT_CONCURRENCY = 1_000;
+/** The answer latency the per-account default covers at the account's full rate. */
+const LATENCY_ALLOWANCE_MS = 3_000;
+/** The default read-ahead: rows per global slot. */
+const BUFFER_PER_SLOT = 4;
 
 function resolveSettings(options: BulkOptions): Settings {
   const problems: ValidationIssue[] = [];
@@ -329,12 +341,20 @@ function resolveSettings(options: BulkOptions): Settings {
   if (ratePerMinute === undefined) {
     problems.push({ pointer: "/ratePerMinute", message: 'must be a number > 0 or "launch", "professional" or "enterprise"' });
   }
+  const rate = ratePerMinute ?? RATE_PLANS.launch;
+  const concurrency = whole("concurrency", DEFAULT_CONCURRENCY);
+  const failureGuard = options.failureGuard ?? "adaptive";
+  if (failureGuard !== "adaptive" && failureGuard !== "strict") problems.push({ pointer: "/failureGuard", message: 'must be "adaptive" or "strict"' });
   const settings: Settings = {
-    ratePerMinute: ratePerMinute ?? 0,
-    concurrency: whole("concurrency", 32),
-    perAccountConcurrency: whole("perAccountConcurrency", 8),
+    ratePerMinute: rate,
+    failureGuard,
+    concurrency,
+    // An account's requests in flight are its rate times the answers' latency: enough for the full
+    // rate with answers up to LATENCY_ALLOWANCE_MS (30 at 600/min), never fewer than 4.
+    perAccountConcurrency: whole("perAccountConcurrency", Math.max(4, Math.ceil((rate / 60_000) * LATENCY_ALLOWANCE_MS))),
     maxAttempts: whole("maxAttempts", 5),
-    bufferSize: whole("bufferSize", 2048),
+    // Rows waiting behind those in flight, so each account has its next row ready when its turn comes.
+    bufferSize: whole("bufferSize", Math.max(2048, BUFFER_PER_SLOT * concurrency)),
   };
   if (options.accountToken !== undefined && (typeof options.accountToken !== "string" || options.accountToken.length === 0)) {
     problems.push({ pointer: "/accountToken", message: "must be a non-empty string" });

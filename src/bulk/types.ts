@@ -1,5 +1,6 @@
 /** The public types of `merge-crm-engagements/bulk`: rows in, results and a summary out. */
 import type { EngagementInput, Logger, ValidationIssue } from "../index.js";
+import type { FailureGuardMode } from "./failure-guard.js";
 
 /** Merge's plans: 100, 400 and 600 requests a minute per linked account. */
 export type RatePlan = "launch" | "professional" | "enterprise";
@@ -99,15 +100,31 @@ export interface BulkOptions {
    */
   ratePerMinute?: number | RatePlan;
   /**
-   * Requests in flight overall.
-   * @default 32
+   * Requests in flight overall. A run needs about the accounts' summed rate times the answers' latency
+   * (50 accounts at 600/min answered in 1 s: 500); each holds a connection.
+   * @default 1000
    */
   concurrency?: number;
   /**
-   * Requests in flight per linked account.
-   * @default 8
+   * Requests in flight per linked account: the account's rate times the answers' latency (600/min
+   * answered in 1 s: 10). The default allows the full rate with answers up to 3 s.
+   * @default ratePerMinute / 60 × 3, at least 4 (30 at 600/min, 5 at 100/min)
    */
   perAccountConcurrency?: number;
+  /**
+   * How the importer keeps under Merge's global failure limit (more than 20 failing requests from one
+   * IP in 10 s block every linked account):
+   * - `"adaptive"`: requests in flight are bounded by the failures seen. With none, as many as the
+   *   accounts' rates and the latency need (reached within about three latencies); the first failure
+   *   holds every new send until a request sent after it succeeds; under a steady failure rate, the
+   *   failures expected in 10 s stay under 20 with 99.95% confidence. Worst case: every request in
+   *   flight fails at once, answered as slowly as a success (up to `concurrency` failures).
+   * - `"strict"`: every request in flight counts as a failure: never more than 20 failures in 10 s,
+   *   whatever the answers, and so never more than 20 requests in flight (20 a second at 1 s answers).
+   * Either stops the run after 20 failures in a row.
+   * @default "adaptive"
+   */
+  failureGuard?: FailureGuardMode;
   /**
    * Attempts per row for transient failures (5xx, 408, connection errors, timeouts, 429) before it is
    * `failed`.
@@ -115,9 +132,11 @@ export interface BulkOptions {
    */
   maxAttempts?: number;
   /**
-   * Rows taken from the input and not yet settled, at most: what bounds memory. A throttled account can
-   * hold up to this many rows waiting while the others go on.
-   * @default 2048
+   * Rows taken from the input and not yet settled, at most: what bounds memory. Rows wait here for
+   * their account's turn, so it must hold several rows of every account being written (a file sorted
+   * by account is written only as many accounts at a time as this holds). A throttled account can hold
+   * up to this many rows waiting while the others go on.
+   * @default 4 × concurrency, at least 2048 (4000)
    */
   bufferSize?: number;
   /** Validate each row (`merge.engagements.validateCreate`); send nothing, journal nothing. */

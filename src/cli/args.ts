@@ -8,7 +8,8 @@ import { formatFromPath, type InputFormat } from "./input.js";
 
 export const USAGE = `Usage:
   merge-crm-engagements import FILE [--format csv|ndjson] [--account-token TOKEN] [--key COLUMN]
-      [--rate N|launch|professional|enterprise] [--concurrency N] [--journal PATH] [--rejects PATH]
+      [--rate N|launch|professional|enterprise] [--concurrency N] [--per-account-concurrency N]
+      [--failure-guard adaptive|strict] [--journal PATH] [--rejects PATH]
       [--dry-run] [--region us|eu|apac|sandbox | --base-url URL] [--json]
   merge-crm-engagements status --journal PATH [--json]
 
@@ -39,6 +40,8 @@ export interface ImportCommand {
   accountTokenFromFlag: boolean;
   rate?: number | RatePlanName;
   concurrency?: number;
+  perAccountConcurrency?: number;
+  failureGuard?: "adaptive" | "strict";
   journal: string;
   rejects?: string;
   dryRun: boolean;
@@ -70,6 +73,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         key: { type: "string" },
         rate: { type: "string" },
         concurrency: { type: "string" },
+        "per-account-concurrency": { type: "string" },
+        "failure-guard": { type: "string" },
         journal: { type: "string" },
         rejects: { type: "string" },
         "dry-run": { type: "boolean" },
@@ -94,7 +99,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   if (command === "status") {
     if (rest.length > 0) throw new UsageError(`status takes no FILE (got '${rest[0]}'); it reads --journal PATH`);
     if (values.journal === undefined || values.journal === "") throw new UsageError("status needs --journal PATH");
-    const importOnly = (["format", "account-token", "key", "rate", "concurrency", "rejects", "dry-run", "region", "base-url"] as const).filter((name) => values[name] !== undefined);
+    const importOnly = (["format", "account-token", "key", "rate", "concurrency", "per-account-concurrency", "failure-guard", "rejects", "dry-run", "region", "base-url"] as const).filter((name) => values[name] !== undefined);
     if (importOnly.length > 0) throw new UsageError(`--${importOnly[0]} is an option of import, not status`);
     return { command: "status", journal: values.journal, json };
   }
@@ -142,6 +147,14 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     else out.rate = positiveInteger(values.rate, "--rate", "writes per minute, or launch, professional or enterprise");
   }
   if (values.concurrency !== undefined) out.concurrency = positiveInteger(values.concurrency, "--concurrency", "requests in flight");
+  if (values["per-account-concurrency"] !== undefined) {
+    out.perAccountConcurrency = positiveInteger(values["per-account-concurrency"], "--per-account-concurrency", "requests in flight per linked account");
+  }
+  if (values["failure-guard"] !== undefined) {
+    const guard = values["failure-guard"];
+    if (guard !== "adaptive" && guard !== "strict") throw new UsageError(`--failure-guard must be adaptive or strict (got '${guard}')`);
+    out.failureGuard = guard;
+  }
   if (values.rejects !== undefined) {
     if (values.rejects === "") throw new UsageError("--rejects must be a path");
     out.rejects = values.rejects;

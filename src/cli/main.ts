@@ -167,6 +167,8 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
         ...(accountToken === undefined ? {} : { accountToken }),
         ...(command.rate === undefined ? {} : { ratePerMinute: command.rate }),
         ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
+        ...(command.perAccountConcurrency === undefined ? {} : { perAccountConcurrency: command.perAccountConcurrency }),
+        ...(command.failureGuard === undefined ? {} : { failureGuard: command.failureGuard }),
         dryRun: command.dryRun,
         signal: controller.signal,
         onResult,

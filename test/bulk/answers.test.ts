@@ -1,6 +1,7 @@
 /** What each answer to a create means for a row, its pacer and the failure guard. */
 import { backoff, classify, createdId, problemsOf } from "../../src/bulk/answers.js";
 import {
+  MergeAuthenticationError,
   MergeBadRequestError,
   MergeConnectionError,
   MergeRateLimitError,
@@ -26,6 +27,7 @@ test.each([
   ["429", new MergeRateLimitError(init(429, { "retry-after": "3" })), "rate-limited", "neutral"],
   ["400", new MergeBadRequestError(init(400)), "rejected", "failure"],
   ["409", new MergeApiError(init(409)), "rejected", "failure"],
+  ["401 (the key or token, not the row)", new MergeAuthenticationError(init(401)), "unauthorized", "failure"],
   ["408", new MergeApiError(init(408)), "transient", "failure"],
   ["503", new MergeServerError(init(503)), "transient", "failure"],
   ["a reset connection", new MergeConnectionError("socket hang up", { writeMayHaveHappened: true }), "transient", "failure"],

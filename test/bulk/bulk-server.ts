@@ -5,6 +5,9 @@
  * with its time, account token, key and the status answered.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
 
@@ -13,6 +16,8 @@ export interface Arrival {
   account: string;
   key: string | undefined;
   status: number;
+  /** When the answer was sent. */
+  answeredAt?: number;
 }
 
 export type Decision = "store" | { status: number; retryAfter?: string };
@@ -27,6 +32,11 @@ export class BulkServer {
   meta: unknown;
   /** Delay before answering, in milliseconds. */
   latencyMs = 0;
+  /** Delay before answering a write given its status, when set (else `latencyMs`). */
+  delay: ((status: number) => number) | undefined;
+  /** Writes arrived and not yet answered, and the most at once. */
+  inFlight = 0;
+  peakInFlight = 0;
   private readonly server: Server;
   private loopback: Loopback | undefined;
   url = "";
@@ -60,12 +70,21 @@ export class BulkServer {
           if (decision.retryAfter !== undefined) headers["retry-after"] = decision.retryAfter;
           text = JSON.stringify({ detail: `status ${status}` });
         }
-        if (request.method === "POST") this.arrivals.push({ at, account, key, status });
+        const arrival: Arrival = { at, account, key, status };
+        if (request.method === "POST") {
+          this.arrivals.push(arrival);
+          this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+        }
         const answer = () => {
+          if (request.method === "POST") {
+            this.inFlight--;
+            arrival.answeredAt = performance.now();
+          }
           response.writeHead(status, headers);
           response.end(text);
         };
-        if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
+        const delay = request.method === "POST" && this.delay ? this.delay(status) : this.latencyMs;
+        if (delay > 0) setTimeout(answer, delay);
         else answer();
       });
     });
@@ -83,6 +102,9 @@ export class BulkServer {
   reset(decide: Decide = () => "store"): void {
     this.decide = decide;
     this.latencyMs = 0;
+    this.delay = undefined;
+    this.inFlight = 0;
+    this.peakInFlight = 0;
     this.meta = undefined;
     this.arrivals.length = 0;
     this.stored.clear();
@@ -92,6 +114,23 @@ export class BulkServer {
   posts(account?: string): Arrival[] {
     return account === undefined ? this.arrivals : this.arrivals.filter((a) => a.account === account);
   }
+}
+
+/**
+ * One server for a test file, started before its tests and reset before each, with a fresh temporary
+ * folder per test (`dir()`), removed after it.
+ */
+export function useBulkServer(prefix: string): { server: BulkServer; dir: () => string } {
+  const server = new BulkServer();
+  let current = "";
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
+  beforeEach(() => {
+    server.reset();
+    current = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(() => rmSync(current, { recursive: true, force: true }));
+  return { server, dir: () => current };
 }
 
 /**

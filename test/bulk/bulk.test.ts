@@ -3,24 +3,15 @@
  * reruns and crashes, rejections before sending, 4xx recorded and not retried, transient failures retried
  * with the same key, abort, dry runs, and no token anywhere in results or the journal.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { getEventListeners } from "node:events";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, openJournal, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
 import { accountName } from "../../src/bulk/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
-import { BulkServer } from "./bulk-server.js";
+import { useBulkServer } from "./bulk-server.js";
 
-const server = new BulkServer();
-let dir: string;
-beforeAll(() => server.start());
-afterAll(() => server.stop());
-beforeEach(() => {
-  server.reset();
-  dir = mkdtempSync(join(tmpdir(), "bulk-test-"));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const { server, dir } = useBulkServer("bulk-test-");
 
 const API_KEY = "sk_bulk_secret_api_key";
 const TOKEN_A = "acct_token_alpha_secret";
@@ -44,7 +35,7 @@ function collect() {
 const fast = { ratePerMinute: 60_000 } as const;
 
 test("creates every row once; a rerun with the journal sends nothing and reports each row done before, with its id", async () => {
-  const journal = join(dir, "run.journal");
+  const journal = join(dir(), "run.journal");
   const input = [...rows(30, TOKEN_A), ...rows(30, TOKEN_B)];
   const first = collect();
   const summary = await bulkCreate(client(), input, { ...fast, journal, onResult: first.onResult });
@@ -69,7 +60,7 @@ test("creates every row once; a rerun with the journal sends nothing and reports
 });
 
 test("a run killed mid-way (journal holds only 'sent' records for rows in flight): the rerun resends them with the same key and Merge replays, each row written once", async () => {
-  const journal = join(dir, "crash.journal");
+  const journal = join(dir(), "crash.journal");
   const input = rows(20);
   // The first run got through 10 rows; then the process died with 5 more sent (stored by Merge) and no answer recorded.
   await bulkCreate(client(), input.slice(0, 10), { ...fast, journal });
@@ -98,7 +89,7 @@ async function keyOf(row: BulkRow): Promise<string | undefined> {
 }
 
 test("a row that may have been written and was first sent more than 23 h ago is not resent: Merge forgot its key", async () => {
-  const journal = join(dir, "stale.journal");
+  const journal = join(dir(), "stale.journal");
   const open = await openJournal(journal);
   const dayAgo = new Date(Date.now() - 24 * 3_600_000).toISOString();
   open.record({ account: accountName(TOKEN_A), key: "row-1", outcome: "failed", attempts: 1, sentAt: dayAgo, error: { name: "Interrupted", message: "sent", writeMayHaveHappened: true } });
@@ -113,7 +104,7 @@ test("a row that may have been written and was first sent more than 23 h ago is 
 });
 
 test("before each run's first send of a row, the journal says it may be written (a crash then must not lead to a blind resend after 24 h)", async () => {
-  const journal = join(dir, "intent.journal");
+  const journal = join(dir(), "intent.journal");
   const open = await openJournal(journal);
   const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
   // An earlier run: only 429s, so nothing was written and the record says so.
@@ -131,7 +122,7 @@ test("before each run's first send of a row, the journal says it may be written 
 });
 
 test("a row failed by a 503 then 429s is journaled as possibly written (the 429 does not undo the 503)", async () => {
-  const journal = join(dir, "maybe.journal");
+  const journal = join(dir(), "maybe.journal");
   let n = 0;
   server.decide = () => (n++ === 0 ? { status: 503 } : { status: 429, retryAfter: "0" });
   const { results, onResult } = collect();
@@ -141,7 +132,7 @@ test("a row failed by a 503 then 429s is journaled as possibly written (the 429 
 });
 
 test("rows that break the spec are rejected before sending, with their problems, and never reach Merge; nor on a rerun", async () => {
-  const journal = join(dir, "reject.journal");
+  const journal = join(dir(), "reject.journal");
   const input: BulkRow[] = [
     { model: { subject: "ok", direction: "INBOUND" }, accountToken: TOKEN_A, line: 1 },
     { model: { subject: "bad", direction: "SIDEWAYS" as "INBOUND" }, accountToken: TOKEN_A, line: 2 },
@@ -193,7 +184,7 @@ test("with accountValidation, rows the linked account's CRM would refuse are rej
 
 test("a 4xx answer is recorded rejected with its status and not retried; a 409 too", async () => {
   server.decide = ({ body }) => (body.includes("Call 3") ? { status: 422 } : body.includes("Call 5") ? { status: 409 } : "store");
-  const journal = join(dir, "4xx.journal");
+  const journal = join(dir(), "4xx.journal");
   const { by, onResult } = collect();
   const summary = await bulkCreate(client(), rows(8), { ...fast, journal, onResult });
   expect(summary).toMatchObject({ rows: 8, created: 6, rejected: 2 });
@@ -212,7 +203,7 @@ test("transient failures (503, 408, 429) are retried with the same Idempotency-K
     if (n === 3) return { status: 408 };
     return "store";
   };
-  const journal = join(dir, "transient.journal");
+  const journal = join(dir(), "transient.journal");
   const { results, onResult } = collect();
   const summary = await bulkCreate(client(), rows(3), { ...fast, journal, onResult, maxAttempts: 4 });
   expect(summary).toMatchObject({ created: 3, failed: 0 });
@@ -247,7 +238,7 @@ test("identical rows without keys stay distinct; the same input maps to the same
 });
 
 test("two rows with the same key in one run: the second waits for the first and is done before, one write", async () => {
-  const journal = join(dir, "dup.journal");
+  const journal = join(dir(), "dup.journal");
   const input = rows(2, TOKEN_A, () => ({ key: "same" }));
   const { results, onResult } = collect();
   await bulkCreate(client(), input, { ...fast, journal, onResult });
@@ -282,7 +273,7 @@ test("abort: no more rows are taken, those in flight finish, the summary says ab
 
 test("after the failure guard stops a run, the rows it never sent have no result; the next run sends them, and skips the rejected", async () => {
   server.decide = () => ({ status: 400 });
-  const journal = join(dir, "guard.journal");
+  const journal = join(dir(), "guard.journal");
   const input = rows(100);
   const first = await bulkCreate(client(), input, { ...fast, journal });
   expect(first).toMatchObject({ rows: 20, rejected: 20 });
@@ -297,7 +288,7 @@ test("after the failure guard stops a run, the rows it never sent have no result
 test("a run stopped while rows wait to retry settles them failed with their last error; the next run sends them again", async () => {
   server.decide = () => ({ status: 503 });
   const controller = new AbortController();
-  const journal = join(dir, "retry-abort.journal");
+  const journal = join(dir(), "retry-abort.journal");
   const { results, onResult } = collect();
   setTimeout(() => controller.abort(), 200);
   const summary = await bulkCreate(client(), rows(3), { ...fast, journal, onResult, signal: controller.signal, maxAttempts: 10 });
@@ -308,7 +299,7 @@ test("a run stopped while rows wait to retry settles them failed with their last
 });
 
 test("an input that throws mid-way stops the run like an abort: requests in flight finish and are journaled, the journal is closed, and bulkCreate rejects with the input's error", async () => {
-  const journal = join(dir, "input.journal");
+  const journal = join(dir(), "input.journal");
   function* input() {
     yield* rows(5);
     throw new Error("line 6: not JSON");
@@ -335,7 +326,7 @@ test("an onResult that throws is reported to logger.error and the run goes on", 
 });
 
 test("dry run: validates every row, sends nothing, journals nothing", async () => {
-  const journal = join(dir, "dry.journal");
+  const journal = join(dir(), "dry.journal");
   const input: BulkRow[] = [...rows(5), { model: { direction: "SIDEWAYS" as "INBOUND" }, accountToken: TOKEN_A }];
   const summary = await bulkCreate(client(), input, { journal, dryRun: true });
   expect(summary).toMatchObject({ rows: 6, valid: 5, rejected: 1, created: 0 });
@@ -345,7 +336,7 @@ test("dry run: validates every row, sends nothing, journals nothing", async () =
 
 test("no token and no API key in results, the journal, or logs", async () => {
   server.decide = ({ body }) => (body.includes("Call 1") ? { status: 400 } : body.includes("Call 2") ? { status: 503 } : "store");
-  const journal = join(dir, "secret.journal");
+  const journal = join(dir(), "secret.journal");
   const logged: string[] = [];
   const logger: Logger = { info: (m, d) => logged.push(m, JSON.stringify(d ?? {})), warn: (m, d) => logged.push(m, JSON.stringify(d ?? {})) };
   const { results, onResult } = collect();
@@ -365,13 +356,13 @@ test("options are checked: bad numbers and plans reject with MergeValidationErro
 });
 
 test("a journal in use by a live process is refused; a lock left by a dead one is taken over; a file that is no journal is refused", async () => {
-  const journal = join(dir, "locked.journal");
+  const journal = join(dir(), "locked.journal");
   const open = await openJournal(journal);
   await expect(bulkCreate(client(), rows(1), { journal })).rejects.toMatchObject({ name: "MergeBulkJournalError" });
   await open.close();
   writeFileSync(`${journal}.lock`, "999999999\n");
   await expect(bulkCreate(client(), rows(1), { ...fast, journal })).resolves.toMatchObject({ created: 1 });
-  const csv = join(dir, "rows.csv");
+  const csv = join(dir(), "rows.csv");
   writeFileSync(csv, "subject,direction\nCall,INBOUND\n");
   await expect(bulkCreate(client(), rows(1), { journal: csv })).rejects.toThrow(/not a bulk journal/);
   expect(readFileSync(csv, "utf8")).toBe("subject,direction\nCall,INBOUND\n");

@@ -4,23 +4,13 @@
  * in `npm test`; `npm run test:bulk:long` runs the issue's full sizes (1,500 rows per account, and a
  * mixed run long enough for the guard to hold sends back).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
-import { BulkServer, maxInWindow, perAccountLimit, type Arrival } from "./bulk-server.js";
+import { maxInWindow, perAccountLimit, useBulkServer, type Arrival } from "./bulk-server.js";
 
 const LONG = process.env.BULK_LONG === "1";
-const server = new BulkServer();
-let dir: string;
-beforeAll(() => server.start());
-afterAll(() => server.stop());
-beforeEach(() => {
-  server.reset();
-  dir = mkdtempSync(join(tmpdir(), "bulk-pacing-"));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const { server, dir } = useBulkServer("bulk-pacing-");
 
 const quiet: Logger = {};
 const client = () => createMergeCrmClient({ apiKey: "sk_pacing", baseUrl: server.url, logger: quiet });
@@ -49,7 +39,7 @@ test(`pacing: 3000/min, two accounts Ã— ${LONG ? "1,500" : "300"} rows sustain â
   };
   const summary = await bulkCreate(client(), interleaved({ acct_one: ROWS, acct_two: ROWS, acct_throttled: 60 }), {
     ratePerMinute: RATE,
-    journal: join(dir, "pacing.journal"),
+    journal: join(dir(), "pacing.journal"),
   });
 
   for (const account of ["acct_one", "acct_two"]) {
@@ -82,7 +72,7 @@ test(`pacing: 3000/min, two accounts Ã— ${LONG ? "1,500" : "300"} rows sustain â
 
 test("failure guard: a server answering 400 to every write gets at most 20 failing requests in any 10 s, the run stops by itself and the rows sent are recorded", async () => {
   server.decide = () => ({ status: 400 });
-  const journal = join(dir, "guard.journal");
+  const journal = join(dir(), "guard.journal");
   const started = performance.now();
   const summary = await bulkCreate(client(), interleaved({ acct_one: 500, acct_two: 500 }), { ratePerMinute: 60_000, journal, concurrency: 64 });
   const elapsed = performance.now() - started;

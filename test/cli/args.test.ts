@@ -26,7 +26,7 @@ test("import: defaults, the format from the extension, the journal beside the fi
 
 test("import: every flag, the key from MERGE_API_KEY, the region from the flag over MERGE_REGION", () => {
   const command = parseCommand(
-    ["import", "rows.txt", "--format", "ndjson", "--account-token", "tok", "--key", "crm_id", "--rate", "professional", "--concurrency", "8", "--journal", "j", "--rejects", "r.ndjson", "--dry-run", "--region", "eu", "--json"],
+    ["import", "rows.txt", "--format", "ndjson", "--account-token", "tok", "--key", "crm_id", "--rate", "professional", "--concurrency", "8", "--per-account-concurrency", "12", "--failure-guard", "strict", "--journal", "j", "--rejects", "r.ndjson", "--dry-run", "--region", "eu", "--json"],
     { MERGE_API_KEY: "sk", MERGE_REGION: "apac", MERGE_ACCOUNT_TOKEN: "env-tok" },
   );
   expect(command).toMatchObject({
@@ -36,6 +36,8 @@ test("import: every flag, the key from MERGE_API_KEY, the region from the flag o
     keyField: "crm_id",
     rate: "professional",
     concurrency: 8,
+    perAccountConcurrency: 12,
+    failureGuard: "strict",
     journal: "j",
     rejects: "r.ndjson",
     dryRun: true,
@@ -56,6 +58,9 @@ test("each usage or configuration error names its flag or variable", () => {
   expect(usageError(["import", "a.csv", "--rate", "fast"])).toMatch(/^--rate/);
   expect(usageError(["import", "a.csv", "--rate", "0"])).toMatch(/^--rate/);
   expect(usageError(["import", "a.csv", "--concurrency", "2.5"])).toMatch(/^--concurrency/);
+  expect(usageError(["import", "a.csv", "--per-account-concurrency", "0"])).toMatch(/^--per-account-concurrency/);
+  expect(usageError(["import", "a.csv", "--failure-guard", "loose"])).toMatch(/^--failure-guard must be adaptive or strict/);
+  expect(usageError(["status", "--journal", "j", "--failure-guard", "strict"])).toMatch(/--failure-guard is an option of import/);
   expect(usageError(["import", "a.csv", "--region", "eu", "--base-url", "http://x"], { MERGE_API_KEY: "k" })).toMatch(/--region and --base-url/);
   expect(usageError(["import", "a.csv", "--base-url", "http://x"])).toMatch(/^MERGE_API_KEY/);
   expect(usageError(["import", "a.csv", "--base-url", "ftp://x"], { MERGE_API_KEY: "k" })).toMatch(/^--base-url/);

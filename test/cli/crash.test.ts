@@ -12,24 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJournal } from "../../src/bulk/index.js";
 import { FaultServer, type Behaviour } from "../faults/fault-server.js";
+import { seeded } from "../setup/seeded.js";
 import { OPEN_META, runCli, startCli } from "./run-cli.js";
 
 const ROWS = Number(process.env["CRASH_ROWS"] ?? 300);
 const KILLS = Number(process.env["CRASH_KILLS"] ?? 3);
 const SEED = Number(process.env["CRASH_SEED"] ?? Date.now() % 100_000);
 const ACCOUNTS = ["crash-account-a", "crash-account-b", "crash-account-c"];
-
-/** mulberry32: a seeded generator, so a failing run can be replayed with CRASH_SEED. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let server: FaultServer;
 let dir: string;
@@ -44,7 +33,7 @@ afterAll(async () => {
 });
 
 test(`${ROWS} rows over 3 linked accounts, SIGKILL at ${KILLS} random moments, faults after the write: every row stored exactly once`, async () => {
-  const rand = random(SEED);
+  const rand = seeded(SEED);
   const file = join(dir, "rows.ndjson");
   const journal = join(dir, "rows.journal");
   const lines: string[] = [];

@@ -1,0 +1,128 @@
+/**
+ * Issue 17: many linked accounts at full rate, against a local Merge that answers writes after about a
+ * second (the CRM behind Merge answering), with the adaptive failure guard in front of Merge's global
+ * limit (more than 20 failing requests in 10 s). The three cases of the issue, short in `npm test`:
+ * - healthy: the accounts together are written at their summed rate once the guard has ramped up;
+ * - mixed: one row in five refused with 400 after 1 s: never more than 20 failing requests in 10 s;
+ * - sudden: healthy, then every new write answered 401 within 20 ms (a revoked key): never more than 20
+ *   failing requests in 10 s, and the run stops by itself (through the CLI: exit code 1, journal
+ *   consistent with the server).
+ * `npm run test:bulk:long` runs the issue's sizes (50 accounts × 200 rows; mixed for 40 s).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
+import { createMergeCrmClient, type Logger } from "../../src/index.js";
+import { OPEN_META, runCli } from "../cli/run-cli.js";
+import { maxInWindow, useBulkServer } from "./bulk-server.js";
+import { seeded } from "./guard-simulation.js";
+
+const LONG = process.env.BULK_LONG === "1";
+const RATE = 600;
+const { server, dir } = useBulkServer("bulk-latency-");
+
+const quiet: Logger = {};
+const client = () => createMergeCrmClient({ apiKey: "sk_latency", baseUrl: server.url, logger: quiet });
+const report = (line: string) => process.stdout.write(`${line}\n`);
+/** About a second, ±20%: a CRM answering Merge. */
+const aboutASecond = (random: () => number) => () => 800 + 400 * random();
+
+/** `accounts` linked accounts × `perAccount` rows, interleaved; every `refuseEvery`th row is marked for refusal. */
+function* rows(accounts: number, perAccount: number, refuseEvery = 0): Generator<BulkRow> {
+  for (let i = 0; i < perAccount; i++) {
+    for (let a = 0; a < accounts; a++) {
+      const n = i * accounts + a;
+      const refuse = refuseEvery > 0 && n % refuseEvery === refuseEvery - 1;
+      yield { model: { subject: `${refuse ? "refuse" : "call"} ${i}`, direction: "OUTBOUND" }, accountToken: `acct-${a}`, key: `row-${n}` };
+    }
+  }
+}
+
+const failing = () => server.posts().filter((a) => a.status >= 400 && a.status !== 429);
+const times = (arrivals: readonly { at: number }[]) => arrivals.map((a) => a.at).sort((x, y) => x - y);
+
+test(`healthy: ${LONG ? "50 accounts × 200" : "30 accounts × 100"} rows at 600/min, 1 s answers: the summed rate after the ramp, every account ≥ 80% of its rate, nothing lost`, async () => {
+  const accounts = LONG ? 50 : 30;
+  const perAccount = LONG ? 200 : 100;
+  const wanted = (accounts * RATE) / 60;
+  server.delay = aboutASecond(seeded(17));
+  const started = performance.now();
+  const summary = await bulkCreate(client(), rows(accounts, perAccount), { ratePerMinute: RATE, journal: join(dir(), "healthy.journal") });
+  const elapsed = (performance.now() - started) / 1000;
+
+  const arrivals = times(server.posts());
+  const first = arrivals[0] ?? 0;
+  const last = arrivals.at(-1) ?? 0;
+  // After a ramp of 5 s, to the last full second of sends (the tail, where accounts run out, is not the rate).
+  const from = first + 5_000;
+  const to = first + Math.floor((last - first) / 1_000) * 1_000;
+  const steady = (arrivals.filter((t) => t >= from && t < to).length / (to - from)) * 1_000;
+  const slowest = Math.min(
+    ...Array.from({ length: accounts }, (_, a) => {
+      const own = times(server.posts(`acct-${a}`));
+      return ((own.length - 1) / (((own.at(-1) ?? 0) - (own[0] ?? 0)) / 60_000)) ;
+    }),
+  );
+  report(
+    `healthy: ${summary.created} created in ${elapsed.toFixed(1)} s; ${steady.toFixed(1)} writes/s after 5 s (${((steady / wanted) * 100).toFixed(1)}% of ${wanted}); ` +
+      `slowest account ${slowest.toFixed(0)}/min (${((slowest / RATE) * 100).toFixed(1)}%); peak ${server.peakInFlight} in flight`,
+  );
+  expect(summary).toMatchObject({ rows: accounts * perAccount, created: accounts * perAccount, failed: 0, rejected: 0 });
+  expect(server.stored.size).toBe(accounts * perAccount);
+  expect(server.posts().length).toBe(accounts * perAccount); // no write sent twice
+  expect(steady).toBeGreaterThanOrEqual(0.95 * wanted);
+  expect(slowest).toBeGreaterThanOrEqual(0.8 * RATE);
+  expect(server.peakInFlight).toBeGreaterThan(0.8 * wanted);
+  const { counts } = await readJournal(join(dir(), "healthy.journal"));
+  expect(counts).toMatchObject({ created: accounts * perAccount, failed: 0 });
+}, 120_000);
+
+test(`mixed: one row in five refused with 400 after 1 s, 30 accounts at 600/min for ${LONG ? 40 : 14} s: never more than 20 failing requests in any 10 s`, async () => {
+  const random = seeded(5);
+  server.delay = aboutASecond(random);
+  server.decide = ({ body }) => (body.includes('"refuse ') ? { status: 400 } : "store");
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), LONG ? 40_000 : 14_000);
+  const summary = await bulkCreate(client(), rows(30, 1_000, 5), { ratePerMinute: RATE, signal: controller.signal });
+  clearTimeout(timer);
+  const failures = times(failing());
+  const most = maxInWindow(failures, 10_000);
+  report(`mixed: ${server.posts().length} requests, ${failures.length} refused, at most ${most} failing in any 10 s; ${JSON.stringify(summary)}`);
+  expect(most).toBeLessThanOrEqual(20);
+  expect(summary.stopped).toBe("aborted"); // the guard held sends back; it did not stop the run
+  expect(summary.rejected).toBe(failures.length);
+  expect(summary.created).toBeGreaterThan(failures.length); // four in five of what was sent went through
+}, 120_000);
+
+test("sudden: healthy for 8 s (30 accounts at 600/min, 1 s answers), then every new write answered 401 within 20 ms: at most 20 failing in any 10 s, the CLI stops by itself with exit 1, the journal agrees with the server", async () => {
+  const random = seeded(401);
+  server.meta = JSON.parse(OPEN_META);
+  let revokedAt = Infinity;
+  server.decide = ({ at }) => (at >= revokedAt ? { status: 401 } : "store");
+  server.delay = (status) => (status === 401 ? 20 * random() : 800 + 400 * random());
+  const file = join(dir(), "rows.ndjson");
+  const journal = join(dir(), "rows.journal");
+  const lines: string[] = [];
+  for (const row of rows(30, 200)) lines.push(JSON.stringify({ model: row.model, account_token: row.accountToken, key: row.key }));
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const revoke = setTimeout(() => (revokedAt = performance.now()), 8_000);
+  const run = await runCli(["import", file, "--base-url", server.url, "--rate", String(RATE), "--journal", journal, "--json"], { MERGE_API_KEY: "sk_sudden" });
+  clearTimeout(revoke);
+  const failures = times(failing());
+  const most = maxInWindow(failures, 10_000);
+  const summary = JSON.parse(run.stdout) as { created: number; failed: number; rejected: number; stopped?: string };
+  report(`sudden: exit ${run.code}; ${server.stored.size} stored before the revocation, ${failures.length} answered 401, at most ${most} in any 10 s; stopped: ${summary.stopped}`);
+  expect(run.code).toBe(1);
+  expect(most).toBeLessThanOrEqual(20);
+  expect(summary.stopped).toMatch(/^failure guard: the last 20 requests all failed \(401 Unauthorized ×20\)/);
+  expect(server.stored.size).toBeGreaterThan(1_000); // 8 s at 300 writes/s, less the ramp
+  const { counts, results: recorded } = await readJournal(journal);
+  // The journal agrees with the server: what it calls created is stored, and the rows refused with 401
+  // are failed (sent again by the next run, with a working key), not rejected.
+  expect(counts.created).toBe(server.stored.size);
+  expect(counts.rejected).toBe(0);
+  expect(counts.failed).toBe(failures.length);
+  const storedKeys = new Set(server.stored.keys());
+  expect(recorded.filter((r) => r.outcome === "failed").every((r) => r.error?.status === 401)).toBe(true);
+  expect(storedKeys.size).toBe(summary.created);
+}, 120_000);
