@@ -6,8 +6,17 @@
  *    run. Flat means memory does not follow the row count: the 100,000-row run peaks at most 20 MB
  *    above the 20,000-row run (RSS samples within one run are noisy: V8 grows its heap to a working
  *    size over the first ~20,000 rows and gives pages back when it likes).
- * RSS is read from /proc/<pid>/status (VmRSS, and VmHWM for the peak) every 50 ms. BENCH_DRY_ROWS,
- * BENCH_REAL_ROWS and BENCH_LONG_ROWS change the sizes. Exits 1 when a target is missed.
+ * 3. Latency (issue 17): a local server answering each write after 1 s ±20% and refusing with 429 what
+ *    passes an account's 600/min, 50 linked accounts × 200 rows at 600/min (500 writes/s wanted), with
+ *    the adaptive failure guard and beside it with `--failure-guard strict` (cut after 30 s: at 20 a
+ *    second it would take 500 s); then 200 accounts (2,000 writes/s wanted, `--concurrency 2400`: the
+ *    default 1,000 would cap it at 1,000 writes/s), where this machine's two cores end it. Each prints writes/s after the first 5 s, the slowest account's rate over its run,
+ *    the peak in flight (at the server), CPU time per row and peak RSS of the CLI, and rows lost.
+ *    Targets (50 accounts, adaptive): >= 95% of 500 writes/s after the ramp, no account below 80% of
+ *    its rate, done in <= 40 s, 0 rows lost.
+ * RSS is read from /proc/<pid>/status (VmRSS, and VmHWM for the peak) and CPU time from /proc/<pid>/stat
+ * every 50 ms. BENCH_DRY_ROWS, BENCH_REAL_ROWS and BENCH_LONG_ROWS change the sizes; BENCH_ONLY=latency
+ * runs the latency scenarios alone. Exits 1 when a target is missed.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -23,6 +32,7 @@ const DRY_ROWS = integerFromEnvironment("BENCH_DRY_ROWS", 1_000_000);
 const REAL_ROWS = integerFromEnvironment("BENCH_REAL_ROWS", 20_000);
 const LONG_ROWS = integerFromEnvironment("BENCH_LONG_ROWS", 100_000);
 const ACCOUNTS = 4;
+const ONLY = process.env["BENCH_ONLY"];
 const MB = 1024 * 1024;
 
 const META = JSON.stringify({
@@ -61,13 +71,13 @@ async function startServer(): Promise<{ url: string; writes: () => number; close
   };
 }
 
-/** Writes `rows` NDJSON rows over ACCOUNTS linked accounts, each with its own key. */
-async function generate(path: string, rows: number): Promise<number> {
+/** Writes `rows` NDJSON rows over `accounts` linked accounts (interleaved), each with its own key. */
+async function generate(path: string, rows: number, accounts = ACCOUNTS): Promise<number> {
   const out = createWriteStream(path);
   let chunk = "";
   for (let i = 0; i < rows; i++) {
     const model = { subject: `Call ${i}`, content: "Follow-up about the renewal; notes in the CRM.", direction: "OUTBOUND", start_time: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() };
-    chunk += `${JSON.stringify({ model, account_token: `bench-account-${i % ACCOUNTS}`, key: `row-${i}` })}\n`;
+    chunk += `${JSON.stringify({ model, account_token: `bench-account-${i % accounts}`, key: `row-${i}` })}\n`;
     if (chunk.length > 1 << 20) {
       if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
       chunk = "";
@@ -82,10 +92,15 @@ interface Sample {
   at: number;
   rss: number;
   hwm: number;
+  /** User and system CPU time so far, milliseconds. */
+  cpuMs: number;
 }
 
+/** Clock ticks a second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
 /** Runs the built CLI, sampling its memory; `mark` is called on each sample to label moments. */
-async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; samples: Sample[]; ms: number }> {
+async function runCli(args: string[], env: Record<string, string>, stopAfterMs = Infinity): Promise<{ code: number | null; stdout: string; stderr: string; samples: Sample[]; ms: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [join(root, "dist", "cli.js"), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -97,14 +112,143 @@ async function runCli(args: string[], env: Record<string, string>): Promise<{ co
     try {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-      samples.push({ at: performance.now() - started, rss: kb("VmRSS"), hwm: kb("VmHWM") });
+      // utime and stime are the 14th and 15th fields; the 2nd, (comm), may hold spaces.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      const cpuMs = ((Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 1000) / TICKS_PER_SECOND;
+      samples.push({ at: performance.now() - started, rss: kb("VmRSS"), hwm: kb("VmHWM"), cpuMs });
     } catch {
       // The process has just exited.
     }
   }, 50);
+  // Ctrl-C after `stopAfterMs`: the CLI lets the writes in flight finish and prints its summary.
+  const stop = Number.isFinite(stopAfterMs) ? setTimeout(() => child.kill("SIGINT"), stopAfterMs) : undefined;
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  clearTimeout(stop);
   clearInterval(timer);
   return { code, stdout, stderr, samples, ms: performance.now() - started };
+}
+
+/**
+ * A local Merge whose CRMs answer after 1 s ±20%: 201 for each write (stored by Idempotency-Key), 429
+ * beyond 110% of a sixth of `perMinute` in any 10 s for an account. Counts writes in flight (arrived,
+ * not yet answered) and keeps each account's arrival times.
+ */
+async function startLatencyServer(perMinute: number): Promise<{ url: string; stats: LatencyStats; close: () => Promise<void> }> {
+  const stats: LatencyStats = { inFlight: 0, peakInFlight: 0, refused: 0, keys: new Set(), arrivals: new Map() };
+  const per10s = Math.floor((perMinute / 6) * 1.1);
+  let seed = 42;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => {
+      if (request.method !== "POST") {
+        response.writeHead(200, { "content-type": "application/json" }).end(META);
+        return;
+      }
+      const now = performance.now();
+      const account = String(request.headers["x-account-token"] ?? "");
+      const times = stats.arrivals.get(account) ?? [];
+      stats.arrivals.set(account, times);
+      let recent = 0;
+      for (let i = times.length - 1; i >= 0 && (times[i] ?? 0) > now - 10_000; i--) recent++;
+      const throttled = recent >= per10s;
+      if (throttled) stats.refused++;
+      else {
+        times.push(now);
+        stats.keys.add(String(request.headers["idempotency-key"]));
+      }
+      stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
+      setTimeout(() => {
+        stats.inFlight--;
+        if (throttled) response.writeHead(429, { "content-type": "application/json", "retry-after": "1" }).end(JSON.stringify({ detail: "rate limited" }));
+        else response.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ model: { id: randomUUID(), subject: "bench" }, warnings: [], errors: [] }));
+      }, throttled ? 50 : 800 + 400 * random());
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.maxConnections = 10_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", 4_096, resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stats,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+interface LatencyStats {
+  inFlight: number;
+  peakInFlight: number;
+  /** Writes answered 429. */
+  refused: number;
+  /** Idempotency-Keys of the writes stored: one per row written. */
+  keys: Set<string>;
+  /** Arrival times of stored writes, by account token. */
+  arrivals: Map<string, number[]>;
+}
+
+/** The latency scenarios of issue 17: adaptive and strict, 50 and 200 accounts at 600/min. */
+async function latencyScenarios(dir: string): Promise<void> {
+  const RATE = 600;
+  const PER_ACCOUNT = 200;
+  const STRICT_CUT_MS = 30_000;
+  const table: string[] = [];
+  for (const accounts of [50, 200]) {
+    const rows = accounts * PER_ACCOUNT;
+    const wanted = (accounts * RATE) / 60;
+    const file = join(dir, `latency-${accounts}.ndjson`);
+    await generate(file, rows, accounts);
+    for (const guard of ["adaptive", "strict"] as const) {
+      step(`latency: ${accounts} accounts × ${PER_ACCOUNT} rows at ${RATE}/min, answers in 1 s ±20%, --failure-guard ${guard}${guard === "strict" ? ` (cut after ${STRICT_CUT_MS / 1000} s)` : ""}`);
+      const latency = await startLatencyServer(RATE);
+      try {
+        // 200 accounts need 2,000 in flight, past the default concurrency (1,000): raised, to find the machine's limit.
+        const concurrency = accounts > 100 ? ["--concurrency", String(accounts * 12)] : [];
+        const cli = await runCli(
+          ["import", file, "--journal", join(dir, `latency-${accounts}-${guard}.journal`), "--base-url", latency.url, "--rate", String(RATE), "--failure-guard", guard, ...concurrency, "--json"],
+          { MERGE_API_KEY: "bench-key" },
+          guard === "strict" ? STRICT_CUT_MS : Infinity,
+        );
+        const summary = JSON.parse(cli.stdout) as { rows: number; created: number; failed: number; rejected: number; durationMs: number; stopped?: string };
+        const all = [...latency.stats.arrivals.values()].flat().sort((a, b) => a - b);
+        const first = all[0] ?? 0;
+        const last = all.at(-1) ?? 0;
+        // From 5 s after the first write (the ramp) to the last full second before the accounts run out.
+        const from = first + 5_000;
+        const to = first + Math.floor((last - first) / 1_000) * 1_000;
+        const steady = to > from ? (all.filter((t) => t >= from && t < to).length / (to - from)) * 1_000 : 0;
+        const perAccount = [...latency.stats.arrivals.values()].map((t) => (t.length < 2 ? 0 : ((t.length - 1) / ((t.at(-1) ?? 0) - (t[0] ?? 0))) * 60_000));
+        const slowest = Math.min(...perAccount);
+        const cpuMs = Math.max(0, ...cli.samples.map((x) => x.cpuMs));
+        const peakRss = Math.max(0, ...cli.samples.map((x) => x.hwm));
+        const written = latency.stats.keys.size;
+        const lost = guard === "adaptive" ? rows - written : 0; // a cut strict run leaves rows for the next run
+        const overall = written / (summary.durationMs / 1000);
+        console.log(`exit ${cli.code}; ${summary.created.toLocaleString("en-US")} created, ${summary.failed} failed, ${summary.rejected} rejected in ${(summary.durationMs / 1000).toFixed(1)} s${summary.stopped ? ` (stopped: ${summary.stopped})` : ""}; server stored ${written.toLocaleString("en-US")} rows, answered ${latency.stats.refused} with 429`);
+        console.log(
+          `writes/s: ${overall.toFixed(1)} over the run, ${steady.toFixed(1)} after 5 s (${((steady / wanted) * 100).toFixed(1)}% of ${wanted}); slowest account ${slowest.toFixed(0)}/min (${((slowest / RATE) * 100).toFixed(1)}% of ${RATE}); ` +
+            `peak in flight ${latency.stats.peakInFlight}; CPU ${((cpuMs / Math.max(1, written)) * 1000).toFixed(0)} µs/row (${(cpuMs / 1000).toFixed(1)} s); peak RSS ${mb(peakRss)}`,
+        );
+        table.push(
+          `| ${accounts} × ${PER_ACCOUNT} | ${guard} | ${(summary.durationMs / 1000).toFixed(1)} s | ${overall.toFixed(1)} | ${steady.toFixed(1)} (${((steady / wanted) * 100).toFixed(1)}%) | ${slowest.toFixed(0)}/min (${((slowest / RATE) * 100).toFixed(1)}%) | ${latency.stats.peakInFlight} | ${((cpuMs / Math.max(1, written)) * 1000).toFixed(0)} µs | ${mb(peakRss)} | ${guard === "adaptive" ? lost : "cut"} |`,
+        );
+        if (accounts === 50 && guard === "adaptive") {
+          if (steady < 0.95 * wanted) problems.push(`50 accounts: ${steady.toFixed(1)} writes/s after the ramp (target >= ${0.95 * wanted})`);
+          if (slowest < 0.8 * RATE) problems.push(`50 accounts: the slowest account at ${slowest.toFixed(0)}/min (target >= ${0.8 * RATE})`);
+          if (summary.durationMs > 40_000) problems.push(`50 accounts: the import took ${(summary.durationMs / 1000).toFixed(1)} s (target <= 40 s)`);
+          if (lost !== 0 || cli.code !== 0) problems.push(`50 accounts: exit ${cli.code}, ${lost} rows lost`);
+        }
+      } finally {
+        await latency.close();
+      }
+    }
+    rmSync(file);
+  }
+  console.log("\n| accounts × rows | guard | time | writes/s (run) | writes/s after 5 s | slowest account | peak in flight | CPU per row | peak RSS | lost |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const row of table) console.log(row);
 }
 
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
@@ -115,53 +259,57 @@ run("tsup", [], { quiet: true });
 const dir = mkdtempSync(join(tmpdir(), "bench-bulk-"));
 const server = await startServer();
 try {
-  step(`generate ${DRY_ROWS.toLocaleString("en-US")} NDJSON rows`);
-  const dryFile = join(dir, "dry.ndjson");
-  const bytes = await generate(dryFile, DRY_ROWS);
-  console.log(`${dryFile}: ${mb(bytes)}`);
+  if (ONLY !== "latency") {
+    step(`generate ${DRY_ROWS.toLocaleString("en-US")} NDJSON rows`);
+    const dryFile = join(dir, "dry.ndjson");
+    const bytes = await generate(dryFile, DRY_ROWS);
+    console.log(`${dryFile}: ${mb(bytes)}`);
 
-  step(`--dry-run over ${DRY_ROWS.toLocaleString("en-US")} rows`);
-  const dry = await runCli(["import", dryFile, "--dry-run", "--base-url", server.url, "--json"], { MERGE_API_KEY: "bench-key" });
-  if (dry.code !== 0) throw new Error(`the dry run exited ${dry.code}:\n${dry.stderr.slice(-2000)}`);
-  const drySummary = JSON.parse(dry.stdout) as { rows: number; valid: number; rejected: number; durationMs: number };
-  const peak = Math.max(0, ...dry.samples.map((s) => s.hwm));
-  const rowsPerSecond = drySummary.rows / (dry.ms / 1000);
-  const rowsPerSecondInRun = drySummary.rows / (drySummary.durationMs / 1000);
-  console.log(`exit ${dry.code}; ${drySummary.rows.toLocaleString("en-US")} rows (${drySummary.valid.toLocaleString("en-US")} valid, ${drySummary.rejected} rejected)`);
-  console.log(`wall ${(dry.ms / 1000).toFixed(1)} s (process start to exit, pre-count included): ${Math.round(rowsPerSecond).toLocaleString("en-US")} rows/s`);
-  console.log(`bulkCreate ${(drySummary.durationMs / 1000).toFixed(1)} s: ${Math.round(rowsPerSecondInRun).toLocaleString("en-US")} rows/s`);
-  console.log(`peak RSS (VmHWM) ${mb(peak)}; RSS at 25/50/75/95% of the run: ${[0.25, 0.5, 0.75, 0.95].map((f) => mb(dry.samples[Math.min(dry.samples.length - 1, Math.floor(f * dry.samples.length))]?.rss ?? 0)).join(" / ")}`);
-  if (dry.code !== 0) problems.push(`the dry run exited ${dry.code}: ${dry.stderr.slice(-500)}`);
-  if (drySummary.rows !== DRY_ROWS) problems.push(`the dry run settled ${drySummary.rows} rows of ${DRY_ROWS}`);
-  if (rowsPerSecond < 20_000) problems.push(`the dry run validated ${Math.round(rowsPerSecond)} rows/s (target >= 20,000)`);
-  if (peak >= 200 * MB) problems.push(`the dry run peaked at ${mb(peak)} RSS (target < 200 MB)`);
-  rmSync(dryFile);
+    step(`--dry-run over ${DRY_ROWS.toLocaleString("en-US")} rows`);
+    const dry = await runCli(["import", dryFile, "--dry-run", "--base-url", server.url, "--json"], { MERGE_API_KEY: "bench-key" });
+    if (dry.code !== 0) throw new Error(`the dry run exited ${dry.code}:\n${dry.stderr.slice(-2000)}`);
+    const drySummary = JSON.parse(dry.stdout) as { rows: number; valid: number; rejected: number; durationMs: number };
+    const peak = Math.max(0, ...dry.samples.map((s) => s.hwm));
+    const rowsPerSecond = drySummary.rows / (dry.ms / 1000);
+    const rowsPerSecondInRun = drySummary.rows / (drySummary.durationMs / 1000);
+    console.log(`exit ${dry.code}; ${drySummary.rows.toLocaleString("en-US")} rows (${drySummary.valid.toLocaleString("en-US")} valid, ${drySummary.rejected} rejected)`);
+    console.log(`wall ${(dry.ms / 1000).toFixed(1)} s (process start to exit, pre-count included): ${Math.round(rowsPerSecond).toLocaleString("en-US")} rows/s`);
+    console.log(`bulkCreate ${(drySummary.durationMs / 1000).toFixed(1)} s: ${Math.round(rowsPerSecondInRun).toLocaleString("en-US")} rows/s`);
+    console.log(`peak RSS (VmHWM) ${mb(peak)}; RSS at 25/50/75/95% of the run: ${[0.25, 0.5, 0.75, 0.95].map((f) => mb(dry.samples[Math.min(dry.samples.length - 1, Math.floor(f * dry.samples.length))]?.rss ?? 0)).join(" / ")}`);
+    if (dry.code !== 0) problems.push(`the dry run exited ${dry.code}: ${dry.stderr.slice(-500)}`);
+    if (drySummary.rows !== DRY_ROWS) problems.push(`the dry run settled ${drySummary.rows} rows of ${DRY_ROWS}`);
+    if (rowsPerSecond < 20_000) problems.push(`the dry run validated ${Math.round(rowsPerSecond)} rows/s (target >= 20,000)`);
+    if (peak >= 200 * MB) problems.push(`the dry run peaked at ${mb(peak)} RSS (target < 200 MB)`);
+    rmSync(dryFile);
 
-  // 20,000 rows take about 10 s, in which V8's heap is still growing to its working size; the longer
-  // run shows where RSS settles, and is the one held to "flat".
-  const peaks: number[] = [];
-  for (const rows of [REAL_ROWS, LONG_ROWS]) {
-    step(`a real import of ${rows.toLocaleString("en-US")} rows into a fast local server`);
-    const realFile = join(dir, `real-${rows}.ndjson`);
-    await generate(realFile, rows);
-    const writesBefore = server.writes();
-    const real = await runCli(
-      ["import", realFile, "--journal", join(dir, `real-${rows}.journal`), "--base-url", server.url, "--rate", "600000", "--concurrency", "64", "--json"],
-      { MERGE_API_KEY: "bench-key" },
-    );
-    if (real.code !== 0) throw new Error(`the real run of ${rows} rows exited ${real.code}:\n${real.stderr.slice(-2000)}`);
-    const realSummary = JSON.parse(real.stdout) as { rows: number; created: number; failed: number; rejected: number; durationMs: number };
-    console.log(`exit ${real.code}; ${realSummary.created.toLocaleString("en-US")} created, ${realSummary.failed} failed, ${realSummary.rejected} rejected; server saw ${(server.writes() - writesBefore).toLocaleString("en-US")} writes`);
-    console.log(`${(realSummary.durationMs / 1000).toFixed(1)} s: ${Math.round(realSummary.rows / (realSummary.durationMs / 1000)).toLocaleString("en-US")} rows/s`);
-    const at = (f: number) => real.samples[Math.min(real.samples.length - 1, Math.floor(f * real.samples.length))]?.rss ?? 0;
-    console.log(`RSS at 10/25/50/75/95% of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => mb(at(f))).join(" / ")}; peak ${mb(Math.max(0, ...real.samples.map((s) => s.hwm)))}`);
-    if (real.code !== 0 || realSummary.created !== rows) problems.push(`the real run of ${rows} rows exited ${real.code} with ${realSummary.created} created`);
-    peaks.push(Math.max(0, ...real.samples.map((s) => s.hwm)));
-    rmSync(realFile);
+    // 20,000 rows take about 10 s, in which V8's heap is still growing to its working size; the longer
+    // run shows where RSS settles, and is the one held to "flat".
+    const peaks: number[] = [];
+    for (const rows of [REAL_ROWS, LONG_ROWS]) {
+      step(`a real import of ${rows.toLocaleString("en-US")} rows into a fast local server`);
+      const realFile = join(dir, `real-${rows}.ndjson`);
+      await generate(realFile, rows);
+      const writesBefore = server.writes();
+      const real = await runCli(
+        ["import", realFile, "--journal", join(dir, `real-${rows}.journal`), "--base-url", server.url, "--rate", "600000", "--concurrency", "64", "--json"],
+        { MERGE_API_KEY: "bench-key" },
+      );
+      if (real.code !== 0) throw new Error(`the real run of ${rows} rows exited ${real.code}:\n${real.stderr.slice(-2000)}`);
+      const realSummary = JSON.parse(real.stdout) as { rows: number; created: number; failed: number; rejected: number; durationMs: number };
+      console.log(`exit ${real.code}; ${realSummary.created.toLocaleString("en-US")} created, ${realSummary.failed} failed, ${realSummary.rejected} rejected; server saw ${(server.writes() - writesBefore).toLocaleString("en-US")} writes`);
+      console.log(`${(realSummary.durationMs / 1000).toFixed(1)} s: ${Math.round(realSummary.rows / (realSummary.durationMs / 1000)).toLocaleString("en-US")} rows/s`);
+      const at = (f: number) => real.samples[Math.min(real.samples.length - 1, Math.floor(f * real.samples.length))]?.rss ?? 0;
+      console.log(`RSS at 10/25/50/75/95% of the run: ${[0.1, 0.25, 0.5, 0.75, 0.95].map((f) => mb(at(f))).join(" / ")}; peak ${mb(Math.max(0, ...real.samples.map((s) => s.hwm)))}`);
+      if (real.code !== 0 || realSummary.created !== rows) problems.push(`the real run of ${rows} rows exited ${real.code} with ${realSummary.created} created`);
+      peaks.push(Math.max(0, ...real.samples.map((s) => s.hwm)));
+      rmSync(realFile);
+    }
+    const [shortPeak = 0, longPeak = 0] = peaks;
+    console.log(`peak RSS: ${mb(shortPeak)} for ${REAL_ROWS.toLocaleString("en-US")} rows, ${mb(longPeak)} for ${LONG_ROWS.toLocaleString("en-US")} rows`);
+    if (longPeak - shortPeak > 20 * MB) problems.push(`peak RSS grew by ${mb(longPeak - shortPeak)} from ${REAL_ROWS} to ${LONG_ROWS} rows (flat: at most 20 MB)`);
   }
-  const [shortPeak = 0, longPeak = 0] = peaks;
-  console.log(`peak RSS: ${mb(shortPeak)} for ${REAL_ROWS.toLocaleString("en-US")} rows, ${mb(longPeak)} for ${LONG_ROWS.toLocaleString("en-US")} rows`);
-  if (longPeak - shortPeak > 20 * MB) problems.push(`peak RSS grew by ${mb(longPeak - shortPeak)} from ${REAL_ROWS} to ${LONG_ROWS} rows (flat: at most 20 MB)`);
+
+  await latencyScenarios(dir);
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
