@@ -26,9 +26,11 @@ export interface BulkRow {
  * - `created`: Merge answered 2xx (`id` is the engagement's, `null` when the body did not say);
  * - `done-before`: the journal holds a final outcome (created or rejected) from an earlier run: not sent;
  * - `rejected`: it cannot succeed as it is: it breaks the spec or the linked account's schema (`problems`,
- *   nothing sent), or Merge answered a 4xx other than 429 (`error`); not retried, in this run or the next;
- * - `failed`: a transient failure outlasted `maxAttempts`, or the run stopped while the row waited for a
- *   retry; the next run with the same journal sends it again, with the same `Idempotency-Key`;
+ *   nothing sent), or Merge answered a 4xx other than 401 and 429 (`error`); not retried, in this run or
+ *   the next;
+ * - `failed`: a transient failure outlasted `maxAttempts`, Merge answered 401 (a bad API key or account
+ *   token: not retried in this run), or the run stopped while the row waited for a retry; the next run
+ *   with the same journal sends it again, with the same `Idempotency-Key`;
  * - `valid`: dry runs only: the row passed validation.
  */
 export type BulkOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
