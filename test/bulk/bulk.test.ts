@@ -348,9 +348,9 @@ test("no token and no API key in results, the journal, or logs", async () => {
 test("options are checked: bad numbers and plans reject with MergeValidationError before anything is read", async () => {
   let read = false;
   const input = { *[Symbol.iterator]() { read = true; yield* rows(1); } };
-  await expect(bulkCreate(client(), input, { ratePerMinute: "fast" as "launch", concurrency: 0 })).rejects.toMatchObject({
+  await expect(bulkCreate(client(), input, { ratePerMinute: "fast" as "launch", concurrency: 0, failureGuard: "loose" as "strict" })).rejects.toMatchObject({
     name: "MergeValidationError",
-    problems: [{ pointer: "/ratePerMinute" }, { pointer: "/concurrency" }],
+    problems: [{ pointer: "/ratePerMinute" }, { pointer: "/concurrency" }, { pointer: "/failureGuard", message: 'must be "adaptive" or "strict"' }],
   });
   expect(read).toBe(false);
 });
