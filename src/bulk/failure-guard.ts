@@ -16,10 +16,11 @@
  *
  *     failures in the window + suspect requests unanswered + bound(μ),  μ = p × other requests unanswered
  *
- * where p = (failures + 3) / (answers + 3) over the window (an upper estimate: 3 / answers, the "rule of
- * three", when none failed) and bound(μ) = μ + 3.3 √μ, a 99.95% upper bound of how many of them fail
- * (normal approximation, on the safe side for small μ). A send is allowed while its exposure stays at or
- * under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
+ * where p = (failures + 3) / (answers + 3) over the last 1,000 answers of any age (an upper estimate:
+ * 3 / answers, the "rule of three", when none failed), or the rate of the last 100 once 3 of them
+ * failed (a rate that rises is seen within a hundred answers), and bound(μ) = μ + 3.3 √μ, a 99.95% upper
+ * bound of how many of them fail (normal approximation). A send is allowed while its exposure stays at
+ * or under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
  * latency apart), and with a steady failure rate it settles where the failures expected in a window stay
  * under 20 with that confidence.
  *
@@ -30,8 +31,10 @@
  * when a request sent after the latest failure's send time succeeds: answers to requests sent earlier
  * prove nothing about the change.
  *
- * Worst case: failures that take as long as successes to answer, arriving all at once for everything in
- * flight (Merge down behind a 1 s timeout): up to `concurrency` failures, where "strict" allows 20.
+ * Worst case: failures that take as long as successes to answer, starting at once for everything in
+ * flight (Merge down behind a gateway's timeout): all that was sent before the first of them is seen
+ * can fail, up to `concurrency`, where "strict" allows 20; a share of requests that starts failing
+ * mid-run costs that share of what is in flight.
  *
  * After 20 failures in a row (an API key revoked, a schema the CRM refuses, a server answering 400 to
  * everything), going on would only feed the limit: the guard stops the run and says why. 429 and
