@@ -27,18 +27,18 @@
  * The rate of answers cannot see a sudden change (a key revoked: every new write refused), so the first
  * failure starts a probation at once: every request sent at or after the failed one's send time is
  * suspect (it may meet the same fate) and counts as one failure; nothing more is sent while any is
- * unanswered, then one request at a time (a probe). The probation ends, and with it the run of failures,
- * when a request sent after the latest failure's send time succeeds: answers to requests sent earlier
- * prove nothing about the change.
+ * unanswered, then one request at a time (a probe). The probation ends when a request sent after the
+ * latest failure succeeds: answers to requests sent earlier prove nothing about the change.
+ *
+ * After 20 failures in a row (an API key revoked, a schema the CRM refuses, a server answering 400 to
+ * everything), going on would only feed the limit: the guard stops the run and says why. "In a row" is
+ * in send order: the failures sent after the latest request that succeeded, however the answers came
+ * back. 429 and requests never sent count neither way.
  *
  * Worst case: failures that take as long as successes to answer, starting at once for everything in
  * flight (Merge down behind a gateway's timeout): all that was sent before the first of them is seen
  * can fail, up to `concurrency`, where "strict" allows 20; a share of requests that starts failing
  * mid-run costs that share of what is in flight.
- *
- * After 20 failures in a row (an API key revoked, a schema the CRM refuses, a server answering 400 to
- * everything), going on would only feed the limit: the guard stops the run and says why. 429 and
- * requests never sent count neither way.
  */
 import type { Logger } from "../index.js";
 import type { Clock, Stopper } from "./waits.js";
@@ -117,8 +117,12 @@ export class FailureGuard {
   private suspects = 0;
   private readonly queue: Array<(permit: Permit | undefined) => void> = [];
   private cancelTimer: (() => void) | undefined;
-  private consecutive = 0;
-  private readonly recent: string[] = [];
+  /**
+   * The run of failures: those sent after the latest request that succeeded, in send order (answers
+   * come back out of order, and a success sent earlier than a failure does not break the run).
+   */
+  private run: Array<{ seq: number; detail: string }> = [];
+  private lastSuccess = -1;
   private warnedAt = -Infinity;
   private readonly clock: Clock;
 
@@ -229,12 +233,14 @@ export class FailureGuard {
     if (result === "neutral") return;
     this.remember(result === "failure" ? 1 : 0);
     if (result === "success") {
+      if (seq > this.lastSuccess) {
+        this.lastSuccess = seq;
+        this.run = this.run.filter((failure) => failure.seq > seq);
+      }
       // Only a request sent after the latest failure says the cause has passed.
       if (this.probation && seq <= this.probation.lastFailure) return;
       this.probation = undefined;
       this.suspects = 0;
-      this.consecutive = 0;
-      this.recent.length = 0;
       return;
     }
     // Sorted by send time: answers may come back out of order.
@@ -246,12 +252,10 @@ export class FailureGuard {
       this.suspects = 0;
       for (const entry of this.pending) if (entry.seq >= seq) this.suspects++;
     } else if (seq > this.probation.lastFailure) this.probation.lastFailure = seq;
-    this.consecutive++;
-    this.recent.push(detail ?? "failed");
-    if (this.recent.length > this.stopAfterConsecutive) this.recent.shift();
-    if (this.consecutive >= this.stopAfterConsecutive) {
+    if (seq > this.lastSuccess) this.run.push({ seq, detail: detail ?? "failed" });
+    if (this.run.length >= this.stopAfterConsecutive) {
       this.stopper.stop(
-        `failure guard: the last ${this.consecutive} requests all failed (${summarize(this.recent)}); stopped so that Merge's ` +
+        `failure guard: the last ${this.run.length} requests all failed (${summarize(this.run.map((failure) => failure.detail))}); stopped so that Merge's ` +
           "global limit (more than 20 failing requests from one IP in 10 s) does not block every linked account",
       );
     }

@@ -133,6 +133,27 @@ test("adaptive: answers to requests sent before a failure do not end its probati
   expect(guard.stats().probation).toBe(false);
 });
 
+test.each(MODES)("%s: a run of failures is counted in send order: a success ends the run of those sent before it, whatever order the answers came in", async (mode) => {
+  const clock = new FakeClock();
+  const stopper = new Stopper(clock);
+  const guard = new FailureGuard(stopper, { mode, stopAfterConsecutive: 4 });
+  const sent: Permit[] = [];
+  for (let i = 0; i < 7; i++) {
+    const permit = await guard.permit();
+    if (permit) sent.push(permit);
+  }
+  const [p0, p1, p2, p3, p4, p5, p6] = sent;
+  p5?.settle("failure", "400 Bad Request"); // the last sent answers first
+  p0?.settle("failure", "400 Bad Request");
+  p2?.settle("success"); // ends the run of 0, not of 5 (sent after it)
+  p1?.settle("failure", "400 Bad Request"); // sent before that success: in no run
+  p3?.settle("failure", "400 Bad Request");
+  p4?.settle("failure", "400 Bad Request");
+  expect(stopper.stopped).toBe(false); // 3, 4 and 5 in a row
+  p6?.settle("failure", "500 Internal Server Error");
+  expect(stopper.reason).toMatch(/^failure guard: the last 4 requests all failed \(400 Bad Request ×3, 500 Internal Server Error ×1\)/);
+});
+
 test.each(MODES)("%s: 20 failures in a row stop the run with the reason; a success in between resets the count", async (mode) => {
   const clock = new FakeClock();
   const stopper = new Stopper(clock);
