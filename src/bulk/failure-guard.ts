@@ -18,9 +18,10 @@
  *
  * where p = (failures + 3) / (answers + 3) over the last 1,000 answers of any age (an upper estimate:
  * 3 / answers, the "rule of three", when none failed), or the rate of the last 100 once 3 of them
- * failed (a rate that rises is seen within a hundred answers), and bound(μ) = μ + 3.3 √μ, a 99.95% upper
- * bound of how many of them fail (normal approximation). A send is allowed while its exposure stays at
- * or under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
+ * failed (a rate that rises is seen within a hundred answers), weighted by the mean answer times of
+ * failures and successes when failures take longer (they then stay in flight longer, and are a larger
+ * share of it than of the answers); and bound(μ) = μ + 4 √μ, a 99.997% upper bound of how many of them
+ * fail (normal approximation). A send is allowed while its exposure stays at or under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
  * latency apart), and with a steady failure rate it settles where the failures expected in a window stay
  * under 20 with that confidence.
  *
@@ -79,8 +80,12 @@ export interface FailureGuardStats {
   probation: boolean;
 }
 
-/** The 99.95% point of a normal distribution: bound(μ) = μ + Z √μ. */
-const Z = 3.3;
+/**
+ * The 99.997% point of a normal distribution: bound(μ) = μ + Z √μ. (3.3, the 99.95% point, let 21
+ * failures into a 10 s window in one of ten runs of a load whose failures answer 2.5× slower than its
+ * successes.)
+ */
+const Z = 4;
 /** Pseudo-failures of the failure-rate estimate: (failures + 3) / (answers + 3). */
 const PRIOR = 3;
 /** The failure rate is estimated over this many of the latest answers (of any age)... */
@@ -88,6 +93,8 @@ const MEMORY = 1_000;
 /** ...or, once `RECENT_FAILURES` of them failed, over this many: a rate that rises is seen at once. */
 const RECENT = 100;
 const RECENT_FAILURES = 3;
+/** The weight of each new answer in the mean answer times. */
+const LATENCY_WEIGHT = 0.05;
 
 interface Pending {
   readonly at: number;
@@ -110,6 +117,9 @@ export class FailureGuard {
   private answered = 0;
   private failedAnswers = 0;
   private failedRecently = 0;
+  /** Mean answer times of recent successes and failures (exponentially weighted), milliseconds. */
+  private successMs: number | undefined;
+  private failureMs: number | undefined;
   /** The probation: from the earliest failed send, until a success sent after the latest failed one (by `seq`). */
   private probation: { since: number; lastFailure: number } | undefined;
   private sends = 0;
@@ -192,11 +202,17 @@ export class FailureGuard {
     return since;
   }
 
-  /** An upper estimate of the chance that a request fails, from the latest answers. */
+  /**
+   * An upper estimate of the chance that a request in flight fails, from the latest answers. Failures
+   * that take longer to answer than successes stay in flight longer, so they are a larger share of what
+   * is in flight than of what is answered: the rate is weighted by the two mean answer times.
+   */
   private failureRate(): number {
     const overall = (this.failedAnswers + PRIOR) / (Math.min(this.answered, MEMORY) + PRIOR);
-    if (this.failedRecently < RECENT_FAILURES) return overall;
-    return Math.max(overall, this.failedRecently / Math.min(this.answered, RECENT));
+    const rate = this.failedRecently < RECENT_FAILURES ? overall : Math.max(overall, this.failedRecently / Math.min(this.answered, RECENT));
+    if (this.successMs === undefined || this.failureMs === undefined || this.failureMs <= this.successMs) return rate;
+    const slower = rate * this.failureMs;
+    return slower / (slower + (1 - rate) * this.successMs);
   }
 
   /** Remembers an answer for the failure rate, forgetting the oldest beyond `MEMORY` (and `RECENT`). */
@@ -232,6 +248,9 @@ export class FailureGuard {
   private record({ at, seq }: Pending, result: SendResult, detail: string | undefined): void {
     if (result === "neutral") return;
     this.remember(result === "failure" ? 1 : 0);
+    const took = Math.max(1, this.clock.now() - at);
+    if (result === "success") this.successMs = this.successMs === undefined ? took : this.successMs + LATENCY_WEIGHT * (took - this.successMs);
+    else this.failureMs = this.failureMs === undefined ? took : this.failureMs + LATENCY_WEIGHT * (took - this.failureMs);
     if (result === "success") {
       if (seq > this.lastSuccess) {
         this.lastSuccess = seq;

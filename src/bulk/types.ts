@@ -119,7 +119,7 @@ export interface BulkOptions {
    * - `"adaptive"`: requests in flight are bounded by the failures seen. With none, as many as the
    *   accounts' rates and the latency need (reached within about three latencies); the first failure
    *   holds every new send until a request sent after it succeeds; under a steady failure rate, the
-   *   failures expected in 10 s stay under 20 with 99.95% confidence. Worst case: every request in
+   *   failures expected in 10 s stay under 20 with 99.997% confidence. Worst case: every request in
    *   flight fails at once, answered as slowly as a success (up to `concurrency` failures).
    * - `"strict"`: every request in flight counts as a failure: never more than 20 failures in 10 s,
    *   whatever the answers, and so never more than 20 requests in flight (20 a second at 1 s answers).
