@@ -25,6 +25,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { perMinute, steadyRate } from "../test/bulk/rates.js";
 import { integerFromEnvironment } from "../test/setup/prism.js";
 import { root, run, step } from "./lib.js";
 
@@ -214,15 +215,9 @@ async function latencyScenarios(dir: string): Promise<void> {
           guard === "strict" ? STRICT_CUT_MS : Infinity,
         );
         const summary = JSON.parse(cli.stdout) as { rows: number; created: number; failed: number; rejected: number; durationMs: number; stopped?: string };
-        const all = [...latency.stats.arrivals.values()].flat().sort((a, b) => a - b);
-        const first = all[0] ?? 0;
-        const last = all.at(-1) ?? 0;
         // From 5 s after the first write (the ramp) to the last full second before the accounts run out.
-        const from = first + 5_000;
-        const to = first + Math.floor((last - first) / 1_000) * 1_000;
-        const steady = to > from ? (all.filter((t) => t >= from && t < to).length / (to - from)) * 1_000 : 0;
-        const perAccount = [...latency.stats.arrivals.values()].map((t) => (t.length < 2 ? 0 : ((t.length - 1) / ((t.at(-1) ?? 0) - (t[0] ?? 0))) * 60_000));
-        const slowest = Math.min(...perAccount);
+        const steady = steadyRate([...latency.stats.arrivals.values()].flat().sort((a, b) => a - b), 5_000);
+        const slowest = Math.min(...[...latency.stats.arrivals.values()].map(perMinute));
         const cpuMs = Math.max(0, ...cli.samples.map((x) => x.cpuMs));
         const peakRss = Math.max(0, ...cli.samples.map((x) => x.hwm));
         const written = latency.stats.keys.size;

@@ -76,8 +76,3 @@ export async function offer(options: Offered): Promise<OfferedResult> {
     maxFailuresIn10s: Math.max(maxInWindow(failedSent, 10_000), maxInWindow(failedAnswered, 10_000)),
   };
 }
-
-/** Requests sent per second between `fromMs` and `toMs`. */
-export function rateBetween(sent: readonly number[], fromMs: number, toMs: number): number {
-  return (sent.filter((t) => t >= fromMs && t < toMs).length / (toMs - fromMs)) * 1_000;
-}

@@ -19,6 +19,7 @@ import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import { OPEN_META, runCli } from "../cli/run-cli.js";
 import { maxInWindow, useBulkServer } from "./bulk-server.js";
 import { seeded } from "./guard-simulation.js";
+import { perMinute, steadyRate } from "./rates.js";
 
 const LONG = process.env.BULK_LONG === "1";
 const RATE = 600;
@@ -53,19 +54,8 @@ test(`healthy: ${LONG ? "50 accounts × 200" : "10 accounts × 100"} rows at 600
   const summary = await bulkCreate(client(), rows(accounts, perAccount), { ratePerMinute: RATE, journal: join(dir(), "healthy.journal") });
   const elapsed = (performance.now() - started) / 1000;
 
-  const arrivals = times(server.posts());
-  const first = arrivals[0] ?? 0;
-  const last = arrivals.at(-1) ?? 0;
-  // After a ramp of 5 s, to the last full second of sends (the tail, where accounts run out, is not the rate).
-  const from = first + 5_000;
-  const to = first + Math.floor((last - first) / 1_000) * 1_000;
-  const steady = (arrivals.filter((t) => t >= from && t < to).length / (to - from)) * 1_000;
-  const slowest = Math.min(
-    ...Array.from({ length: accounts }, (_, a) => {
-      const own = times(server.posts(`acct-${a}`));
-      return (own.length - 1) / (((own.at(-1) ?? 0) - (own[0] ?? 0)) / 60_000);
-    }),
-  );
+  const steady = steadyRate(times(server.posts()), 5_000);
+  const slowest = Math.min(...Array.from({ length: accounts }, (_, a) => perMinute(times(server.posts(`acct-${a}`)))));
   report(
     `healthy: ${summary.created} created in ${elapsed.toFixed(1)} s; ${steady.toFixed(1)} writes/s after 5 s (${((steady / wanted) * 100).toFixed(1)}% of ${wanted}); ` +
       `slowest account ${slowest.toFixed(0)}/min (${((slowest / RATE) * 100).toFixed(1)}%); peak ${server.peakInFlight} in flight`,
