@@ -21,9 +21,10 @@
  * failed (a rate that rises is seen within a hundred answers), weighted by the mean answer times of
  * failures and successes when failures take longer (they then stay in flight longer, and are a larger
  * share of it than of the answers); and bound(μ) = μ + 4 √μ, a 99.997% upper bound of how many of them
- * fail (normal approximation). A send is allowed while its exposure stays at or under 20. With no failures this grows like TCP's slow start (19 in flight, then about 70, 300, 1,300 a
- * latency apart), and with a steady failure rate it settles where the failures expected in a window stay
- * under 20 with that confidence.
+ * fail (normal approximation). A send is allowed while its exposure stays at or under 20. With no
+ * failures this grows like TCP's slow start (19 in flight, then about 60, 240, 900 a latency apart), and
+ * with a steady failure rate it settles where the failures expected in a window stay under 20 with that
+ * confidence.
  *
  * The rate of answers cannot see a sudden change (a key revoked: every new write refused), so the first
  * failure starts a probation at once: every request sent at or after the failed one's send time is
@@ -71,11 +72,8 @@ export interface FailureGuardOptions {
 
 /** What the guard has seen, for reports and tests. */
 export interface FailureGuardStats {
-  /** Requests unanswered now, and the most at once so far. */
-  inFlight: number;
+  /** The most requests unanswered at once so far. */
   peakInFlight: number;
-  /** Failures sent within the window. */
-  failures: number;
   /** Whether a probation is on (a failure not yet followed by a success of a request sent after it). */
   probation: boolean;
 }
@@ -158,7 +156,7 @@ export class FailureGuard {
   }
 
   stats(): FailureGuardStats {
-    return { inFlight: this.pending.size, peakInFlight: this.peak, failures: this.failures.length, probation: this.probation !== undefined };
+    return { peakInFlight: this.peak, probation: this.probation !== undefined };
   }
 
   /** Resolves with a permit to send now, or `undefined` when the run stopped first. FIFO. */
@@ -249,9 +247,8 @@ export class FailureGuard {
     if (result === "neutral") return;
     this.remember(result === "failure" ? 1 : 0);
     const took = Math.max(1, this.clock.now() - at);
-    if (result === "success") this.successMs = this.successMs === undefined ? took : this.successMs + LATENCY_WEIGHT * (took - this.successMs);
-    else this.failureMs = this.failureMs === undefined ? took : this.failureMs + LATENCY_WEIGHT * (took - this.failureMs);
     if (result === "success") {
+      this.successMs = weighted(this.successMs, took);
       if (seq > this.lastSuccess) {
         this.lastSuccess = seq;
         this.run = this.run.filter((failure) => failure.seq > seq);
@@ -262,6 +259,7 @@ export class FailureGuard {
       this.suspects = 0;
       return;
     }
+    this.failureMs = weighted(this.failureMs, took);
     // Sorted by send time: answers may come back out of order.
     let i = this.failures.length;
     while (i > 0 && (this.failures[i - 1] ?? 0) > at) i--;
@@ -294,13 +292,18 @@ export class FailureGuard {
     if ((this.mode === "strict" || this.failures.length > 0) && now - this.warnedAt >= this.windowMs) {
       this.warnedAt = now;
       this.options.logger?.warn?.(
-        `Failure guard: ${this.failures.length} failing and ${this.pending.size} unanswered requests in the last ${this.windowMs / 1000} s; sending waits so that ` +
+        `Failure guard: ${this.failures.length} failing requests in the last ${this.windowMs / 1000} s and ${this.pending.size} unanswered; sending waits so that ` +
           `Merge never sees more than ${this.maxFailures} failures in 10 s (its global limit, which would block every linked account)`,
       );
     }
     // An unanswered request wakes the queue when it settles; the timer covers entries ageing out.
     if (oldest !== Infinity) this.cancelTimer = this.clock.setTimeout(() => this.pump(), oldest + this.windowMs - now + 1);
   }
+}
+
+/** An exponentially weighted mean with the next value added (the value itself when there is none yet). */
+function weighted(mean: number | undefined, value: number): number {
+  return mean === undefined ? value : mean + LATENCY_WEIGHT * (value - mean);
 }
 
 /** "400 Bad Request ×18, 500 Internal Server Error ×2". */

@@ -3,6 +3,7 @@
  * `UsageError` (exit code 2) naming the flag or variable at fault.
  */
 import { parseArgs } from "node:util";
+import type { FailureGuardMode } from "../bulk/index.js";
 import { isRegion, type Region } from "../index.js";
 import { formatFromPath, type InputFormat } from "./input.js";
 
@@ -41,7 +42,7 @@ export interface ImportCommand {
   rate?: number | RatePlanName;
   concurrency?: number;
   perAccountConcurrency?: number;
-  failureGuard?: "adaptive" | "strict";
+  failureGuard?: FailureGuardMode;
   journal: string;
   rejects?: string;
   dryRun: boolean;
