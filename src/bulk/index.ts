@@ -16,7 +16,7 @@ import { backoff, classify, createdId, problemsOf } from "./answers.js";
 import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
 import { accountName, idempotencyKeyFor, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
-import { AccountPacer, RATE_PLANS, resolveRate } from "./pacer.js";
+import { AccountPacer, resolveRate } from "./pacer.js";
 import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary } from "./types.js";
 import { Semaphore, Stopper } from "./waits.js";
 
@@ -341,7 +341,7 @@ function resolveSettings(options: BulkOptions): Settings {
   if (ratePerMinute === undefined) {
     problems.push({ pointer: "/ratePerMinute", message: 'must be a number > 0 or "launch", "professional" or "enterprise"' });
   }
-  const rate = ratePerMinute ?? RATE_PLANS.launch;
+  const rate = ratePerMinute ?? 0; // invalid: the options are refused below
   const concurrency = whole("concurrency", DEFAULT_CONCURRENCY);
   const failureGuard = options.failureGuard ?? "adaptive";
   if (failureGuard !== "adaptive" && failureGuard !== "strict") problems.push({ pointer: "/failureGuard", message: 'must be "adaptive" or "strict"' });

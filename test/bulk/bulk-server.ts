@@ -16,8 +16,6 @@ export interface Arrival {
   account: string;
   key: string | undefined;
   status: number;
-  /** When the answer was sent. */
-  answeredAt?: number;
 }
 
 export type Decision = "store" | { status: number; retryAfter?: string };
@@ -70,16 +68,12 @@ export class BulkServer {
           if (decision.retryAfter !== undefined) headers["retry-after"] = decision.retryAfter;
           text = JSON.stringify({ detail: `status ${status}` });
         }
-        const arrival: Arrival = { at, account, key, status };
         if (request.method === "POST") {
-          this.arrivals.push(arrival);
+          this.arrivals.push({ at, account, key, status });
           this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
         }
         const answer = () => {
-          if (request.method === "POST") {
-            this.inFlight--;
-            arrival.answeredAt = performance.now();
-          }
+          if (request.method === "POST") this.inFlight--;
           response.writeHead(status, headers);
           response.end(text);
         };

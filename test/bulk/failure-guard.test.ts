@@ -7,7 +7,8 @@ import { FailureGuard, type FailureGuardMode, type Permit } from "../../src/bulk
 import { Stopper } from "../../src/bulk/waits.js";
 import { maxInWindow } from "./bulk-server.js";
 import { FakeClock, settle } from "./fake-clock.js";
-import { offer, seeded } from "./guard-simulation.js";
+import { seeded } from "../setup/seeded.js";
+import { offer } from "./guard-simulation.js";
 import { rateBetween } from "./rates.js";
 
 /**

@@ -8,8 +8,6 @@ import { Stopper } from "../../src/bulk/waits.js";
 import { maxInWindow } from "./bulk-server.js";
 import { FakeClock } from "./fake-clock.js";
 
-export { seeded } from "../setup/seeded.js";
-
 export interface Offered {
   mode: FailureGuardMode;
   ratePerSecond: number;
