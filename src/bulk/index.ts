@@ -12,12 +12,13 @@
  */
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";
-import { backoff, classify, createdId, problemsOf } from "./answers.js";
+import { backoff } from "./answers.js";
+import { deliverRow, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
 import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
-import { accountName, idempotencyKeyFor, RowKeys } from "./keys.js";
+import { accountName, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
 import { AccountPacer, resolveRate } from "./pacer.js";
-import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary } from "./types.js";
+import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowResult, BulkSummary } from "./types.js";
 import { Semaphore, Stopper } from "./waits.js";
 
 export type { FailureGuardMode } from "./failure-guard.js";
@@ -25,13 +26,6 @@ export type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, Bulk
 export { MergeBulkJournalError, openJournal, readJournal } from "./journal.js";
 export { idempotencyKeyFor } from "./keys.js";
 export { RATE_PLANS } from "./pacer.js";
-
-/**
- * Merge keeps an idempotency key 24 hours. A row that may have been written (in flight at a crash, or a
- * 5xx after every attempt) and was first sent longer ago than this is not resent: Merge may no longer
- * recognise its key, and sending it again could write it twice.
- */
-const KEY_LIFETIME_MS = 23 * 3_600_000;
 
 /**
  * Creates one engagement per row, streaming: rows are pulled from `rows` only while fewer than
@@ -105,10 +99,9 @@ export async function bulkCreate(
     return pacer;
   };
 
-  const settle = (result: BulkRowResult, journaled: boolean): void => {
+  const settle = (result: BulkRowResult): void => {
     summary.rows++;
     summary[COUNTERS[result.outcome]]++;
-    if (journaled) journal?.record(result);
     if (!options.onResult) return;
     try {
       options.onResult(result);
@@ -117,35 +110,51 @@ export async function bulkCreate(
     }
   };
 
-  /** One attempt's send: a lane and a turn of the account, a global slot, a permit of the guard. */
-  const sendOnce = async (pacer: AccountPacer, send: () => Promise<unknown>) => {
-    if (!(await pacer.lanes.acquire())) return { sent: false as const };
-    try {
-      if (!(await pacer.waitTurn())) return { sent: false as const };
+  /**
+   * A send's admission in one process: a lane and a turn of the account, a global slot, a permit of
+   * the guard; all given back when the answer is settled.
+   */
+  const gate: SendGate = {
+    async admit(account) {
+      const pacer = pacerOf(account);
+      if (!(await pacer.lanes.acquire())) return { kind: "stopped" };
+      if (!(await pacer.waitTurn())) {
+        pacer.lanes.release();
+        return { kind: "stopped" };
+      }
       if (!(await slots.acquire())) {
         pacer.giveBack();
-        return { sent: false as const };
+        pacer.lanes.release();
+        return { kind: "stopped" };
       }
-      try {
-        const permit = await guard.permit();
-        if (!permit) {
-          pacer.giveBack();
-          return { sent: false as const };
-        }
-        pacer.sent();
-        try {
-          const value = await send();
-          return { sent: true as const, permit, value };
-        } catch (error) {
-          return { sent: true as const, permit, error: { thrown: error } };
-        }
-      } finally {
+      const permit = await guard.permit();
+      if (!permit) {
+        pacer.giveBack();
         slots.release();
+        pacer.lanes.release();
+        return { kind: "stopped" };
       }
-    } finally {
-      pacer.lanes.release();
-    }
+      pacer.sent();
+      return {
+        kind: "send",
+        permit: {
+          sentAt: permit.sentAt,
+          settle(result, detail) {
+            slots.release();
+            pacer.lanes.release();
+            permit.settle(result, detail);
+          },
+          throttled: (retryAfterMs) => pacer.throttled(retryAfterMs, permit.sentAt),
+        },
+      };
+    },
+    retryAfter: async (waitMs) => ((await stopper.sleep(waitMs)) ? "again" : "stopped"),
   };
+  const doneStore: DoneStore | undefined = journal && {
+    outcomeOf: (account, key) => journal.outcomeOf(account, key),
+    record: (result) => journal.record(result),
+  };
+  const delivery: DeliveryContext = { client, gate, doneStore, maxAttempts: settings.maxAttempts, dryRun, backoff };
 
   const processRow = async (row: BulkRow): Promise<void> => {
     const shape = rowShapeProblems(row);
@@ -154,99 +163,23 @@ export async function bulkCreate(
     const key = typeof row?.key === "string" && row.key.length > 0 ? row.key : keys.derive(account, row?.model);
     const base: { key: string; account: string; line?: number } = { key, account };
     if (typeof row?.line === "number") base.line = row.line;
-    if (shape.length > 0) return settle({ ...base, outcome: "rejected", problems: shape, attempts: 0 }, !dryRun);
+    if (shape.length > 0) {
+      const result: BulkRowResult = { ...base, outcome: "rejected", problems: shape, attempts: 0 };
+      if (!dryRun) journal?.record(result);
+      return settle(result);
+    }
 
     const id = `${account}\n${key}`;
     for (let earlier = inProgress.get(id); earlier; earlier = inProgress.get(id)) await earlier;
     let done!: () => void;
     inProgress.set(id, new Promise<void>((resolve) => (done = resolve)));
     try {
-      await processUniqueRow(row, token, base);
+      const delivered = await deliverRow(delivery, { ...base, model: row.model, token });
+      if (delivered.kind === "settled") settle(delivered.result);
     } finally {
       inProgress.delete(id);
       done();
     }
-  };
-
-  const processUniqueRow = async (row: BulkRow, token: string | undefined, base: { key: string; account: string; line?: number }): Promise<void> => {
-    const { key, account } = base;
-    const previous = journal?.outcomeOf(account, key);
-    if (previous && (previous.outcome === "created" || previous.outcome === "rejected")) {
-      const result: BulkRowResult = { ...base, outcome: "done-before", before: previous.outcome, attempts: 0 };
-      if (previous.id !== undefined) result.id = previous.id;
-      if (previous.problems) result.problems = previous.problems;
-      if (previous.error) result.error = previous.error;
-      if (previous.sentAt) result.sentAt = previous.sentAt;
-      return settle(result, false);
-    }
-    const firstSent = previous?.sentAt === undefined ? undefined : Date.parse(previous.sentAt);
-    if (previous?.error?.writeMayHaveHappened && firstSent !== undefined && Date.now() - firstSent > KEY_LIFETIME_MS) {
-      const error: BulkRowError = {
-        name: "StaleIdempotencyKey",
-        message:
-          `Not resent: it may have been written when first sent at ${previous.sentAt} (${previous.error.name}: ${previous.error.message}), ` +
-          "and Merge forgets idempotency keys after 24 h, so sending it again could write it twice. Check the CRM; to send it anyway, give the row a new key.",
-        writeMayHaveHappened: true,
-      };
-      const result: BulkRowResult = { ...base, outcome: "failed", error, attempts: 0 };
-      if (previous.sentAt) result.sentAt = previous.sentAt;
-      return settle(result, false);
-    }
-
-    const accountOption = token === undefined ? {} : { accountToken: token };
-    let problems: ValidationIssue[];
-    try {
-      problems = await client.engagements.validateCreate(row.model, accountOption);
-    } catch (error) {
-      const found = problemsOf(error);
-      if (!found) throw error;
-      problems = found;
-    }
-    if (problems.length > 0) return settle({ ...base, outcome: "rejected", problems, attempts: 0 }, !dryRun);
-    if (dryRun) return settle({ ...base, outcome: "valid", attempts: 0 }, false);
-
-    const idempotencyKey = idempotencyKeyFor(token ?? "", key);
-    const pacer = pacerOf(account);
-    let sentAt = previous?.sentAt;
-    let attempts = 0;
-    let lastError: BulkRowError | undefined;
-    // Whether any send of this key, in this run or before, may have written: a last 429 does not undo
-    // an earlier 5xx, and the next run's 24 h check depends on it.
-    let mayHaveWritten = previous?.error?.writeMayHaveHappened === true;
-    for (;;) {
-      const attempt = await sendOnce(pacer, () => {
-        if (attempts === 0) {
-          // Before this run's first send: a crash from here on leaves a record saying the row may be
-          // written. `sentAt` keeps the earliest send of the key (the stale check errs on the safe side).
-          sentAt ??= new Date().toISOString();
-          journal?.record({ ...base, outcome: "failed", error: INTERRUPTED, attempts: 1, sentAt });
-        }
-        attempts++;
-        return client.engagements.create(row.model, { ...accountOption, idempotencyKey, maxRetries: 0 });
-      });
-      if (!attempt.sent) break; // the run stopped before this attempt was sent
-      const { permit } = attempt;
-      const stamped = (result: BulkRowResult): BulkRowResult => (sentAt === undefined ? result : { ...result, sentAt });
-      if (!("error" in attempt)) {
-        permit.settle("success");
-        return settle(stamped({ ...base, outcome: "created", id: createdId(attempt.value), attempts }), true);
-      }
-      const verdict = classify(attempt.error.thrown);
-      permit.settle(verdict.guard, verdict.detail);
-      if (verdict.kind === "created") return settle(stamped({ ...base, outcome: "created", id: null, attempts }), true);
-      if (verdict.kind === "invalid") return settle(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
-      if (verdict.kind === "rejected") return settle(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
-      lastError = verdict.error;
-      mayHaveWritten ||= verdict.error.writeMayHaveHappened;
-      if (verdict.kind === "fatal" || verdict.kind === "unauthorized" || attempts >= settings.maxAttempts) break;
-      if (verdict.kind === "rate-limited") pacer.throttled(verdict.retryAfterMs, permit.sentAt);
-      else if (!(await stopper.sleep(verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : backoff(attempts)))) break;
-    }
-    // Never sent in this run (it stopped first): like a row not taken, it has no result.
-    if (attempts === 0 && lastError === undefined) return;
-    const result: BulkRowResult = { ...base, outcome: "failed", error: { ...(lastError ?? STOPPED), writeMayHaveHappened: mayHaveWritten }, attempts };
-    if (sentAt !== undefined) result.sentAt = sentAt;
-    settle(result, true);
   };
 
   const unsubscribeGuard = stopper.onStop(() => {
@@ -301,13 +234,6 @@ const COUNTERS: Record<BulkOutcome, "created" | "doneBefore" | "rejected" | "fai
   failed: "failed",
   valid: "valid",
 };
-
-const INTERRUPTED: BulkRowError = {
-  name: "Interrupted",
-  message: "Sent, and the run ended before Merge's answer was recorded; the next run sends it again with the same Idempotency-Key",
-  writeMayHaveHappened: true,
-};
-const STOPPED: BulkRowError = { name: "Stopped", message: "The run stopped while the row waited to be retried", writeMayHaveHappened: false };
 
 interface Settings {
   ratePerMinute: number;

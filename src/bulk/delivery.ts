@@ -1,0 +1,202 @@
+/**
+ * One row's delivery (issues 11 and 18): the code `bulkCreate` and the queue's workers share, so that a
+ * row means the same whoever sends it. What is done before? (the done-store) -> older than Merge's key
+ * lifetime and maybe written? (not resent) -> the spec and the linked account's schema (`validateCreate`)
+ * -> the account's turn and the failure guard's permit (the gate) -> `create` with `maxRetries: 0` and
+ * the row's deterministic `Idempotency-Key` -> what the answer means (`classify`), for the row, the
+ * pacer and the guard.
+ *
+ * What differs between the two lives behind small interfaces: where outcomes are kept (`DoneStore`: the
+ * journal file, or Redis) and how a send is admitted (`SendGate`: semaphores and timers in one process,
+ * or scripts in Redis shared by a fleet, which may answer "come back later" so the row waits in Redis
+ * instead of in a worker).
+ */
+import type { AccountTokenMode, EngagementInput, MergeCrmClient, ValidationIssue } from "../index.js";
+import { classify, createdId, problemsOf } from "./answers.js";
+import type { SendResult } from "./failure-guard.js";
+import { idempotencyKeyFor } from "./keys.js";
+import type { BulkRowError, BulkRowResult } from "./types.js";
+
+/**
+ * Merge keeps an idempotency key 24 hours. A row that may have been written (in flight at a crash, or a
+ * 5xx after every attempt) and was first sent longer ago than this is not resent: Merge may no longer
+ * recognise its key, and sending it again could write it twice.
+ */
+export const KEY_LIFETIME_MS = 23 * 3_600_000;
+
+/** Where row outcomes are kept: the one owner of what survives a crash. */
+export interface DoneStore {
+  /** The last recorded result of the row, if any. */
+  outcomeOf(account: string, key: string): BulkRowResult | undefined | Promise<BulkRowResult | undefined>;
+  /** Records a result; the last record of a row wins. */
+  record(result: BulkRowResult): void | Promise<void>;
+}
+
+/** A send the gate let through: settle it exactly once. */
+export interface SendPermit {
+  /** When it was admitted, on the gate's clock (what a 429 is compared with). */
+  readonly sentAt: number;
+  /** The answer, for the failure guard; `detail` names a failure (for example "400 Bad Request"). */
+  settle(result: SendResult, detail?: string): void | Promise<void>;
+  /** The answer was 429: pause and slow the account (`Retry-After` in `retryAfterMs`, when it said). */
+  throttled(retryAfterMs: number | undefined): void | Promise<void>;
+}
+
+/** The gate's answer: send now, the run stopped, or come back at `untilMs` (epoch milliseconds). */
+export type Admission = { kind: "send"; permit: SendPermit } | { kind: "stopped" } | { kind: "later"; untilMs: number; reason: string };
+
+/** Admits sends: an account's pacing and the failure guard. */
+export interface SendGate {
+  /** Waits for the account's turn and a permit of the guard, or says when to come back. */
+  admit(account: string): Promise<Admission>;
+  /** After a transient failure that asks for `waitMs`: wait and go `again`, `stopped`, or hand the row back (`later`). */
+  retryAfter(waitMs: number): Promise<"again" | "stopped" | "later">;
+}
+
+/** A row to deliver, its names resolved. */
+export interface RowToDeliver {
+  model: EngagementInput;
+  /** The linked account's token; `undefined`: the client's own. */
+  token: string | undefined;
+  /** The account's name (a hash of its token) and the row's key: what outcomes are kept under. */
+  account: string;
+  key: string;
+  line?: number;
+}
+
+export interface DeliveryContext {
+  client: MergeCrmClient<AccountTokenMode>;
+  gate: SendGate;
+  doneStore?: DoneStore | undefined;
+  /** Sends of the row, in all (`attemptsBefore` count towards it). */
+  maxAttempts: number;
+  /** Sends of the row before this delivery (a queue's earlier attempts). @default 0 */
+  attemptsBefore?: number;
+  /** Validate only: nothing sent, nothing recorded. */
+  dryRun?: boolean;
+  /** The wait before a retry with no `Retry-After`. */
+  backoff(attempt: number): number;
+}
+
+/**
+ * How a delivery ended:
+ * - `settled`: the row has its result (recorded in the done-store when it is one to keep);
+ * - `later`: not sent now; come back at `untilMs` (the gate's answer: the account is not due);
+ * - `retry`: sent, failed transiently; send again after `waitMs` (with the same key);
+ * - `not-sent`: the run stopped before anything was sent; no result.
+ */
+export type Delivery =
+  | { kind: "settled"; result: BulkRowResult }
+  | { kind: "later"; untilMs: number; reason: string }
+  | { kind: "retry"; waitMs: number; error: BulkRowError; attempts: number }
+  | { kind: "not-sent" };
+
+export const INTERRUPTED: BulkRowError = {
+  name: "Interrupted",
+  message: "Sent, and the run ended before Merge's answer was recorded; the next run sends it again with the same Idempotency-Key",
+  writeMayHaveHappened: true,
+};
+const STOPPED: BulkRowError = { name: "Stopped", message: "The run stopped while the row waited to be retried", writeMayHaveHappened: false };
+
+/** Delivers one row (unique in flight: the caller keeps two rows of one key apart). */
+export async function deliverRow(context: DeliveryContext, row: RowToDeliver): Promise<Delivery> {
+  const { client, gate, doneStore, dryRun = false } = context;
+  const { key, account, token } = row;
+  const base: { key: string; account: string; line?: number } = { key, account };
+  if (row.line !== undefined) base.line = row.line;
+  const settled = async (result: BulkRowResult, keep: boolean): Promise<Delivery> => {
+    if (keep && !dryRun) await doneStore?.record(result);
+    return { kind: "settled", result };
+  };
+
+  const previous = await doneStore?.outcomeOf(account, key);
+  if (previous && (previous.outcome === "created" || previous.outcome === "rejected")) {
+    const result: BulkRowResult = { ...base, outcome: "done-before", before: previous.outcome, attempts: 0 };
+    if (previous.id !== undefined) result.id = previous.id;
+    if (previous.problems) result.problems = previous.problems;
+    if (previous.error) result.error = previous.error;
+    if (previous.sentAt) result.sentAt = previous.sentAt;
+    return settled(result, false);
+  }
+  const firstSent = previous?.sentAt === undefined ? undefined : Date.parse(previous.sentAt);
+  if (previous?.error?.writeMayHaveHappened && firstSent !== undefined && Date.now() - firstSent > KEY_LIFETIME_MS) {
+    const error: BulkRowError = {
+      name: "StaleIdempotencyKey",
+      message:
+        `Not resent: it may have been written when first sent at ${previous.sentAt} (${previous.error.name}: ${previous.error.message}), ` +
+        "and Merge forgets idempotency keys after 24 h, so sending it again could write it twice. Check the CRM; to send it anyway, give the row a new key.",
+      writeMayHaveHappened: true,
+    };
+    const result: BulkRowResult = { ...base, outcome: "failed", error, attempts: 0 };
+    if (previous.sentAt) result.sentAt = previous.sentAt;
+    return settled(result, false);
+  }
+
+  const accountOption = token === undefined ? {} : { accountToken: token };
+  let problems: ValidationIssue[];
+  try {
+    problems = await client.engagements.validateCreate(row.model, accountOption);
+  } catch (error) {
+    const found = problemsOf(error);
+    if (!found) throw error;
+    problems = found;
+  }
+  if (problems.length > 0) return settled({ ...base, outcome: "rejected", problems, attempts: 0 }, true);
+  if (dryRun) return settled({ ...base, outcome: "valid", attempts: 0 }, false);
+
+  const idempotencyKey = idempotencyKeyFor(token ?? "", key);
+  const attemptsBefore = context.attemptsBefore ?? 0;
+  let sentAt = previous?.sentAt;
+  let attempts = 0;
+  let lastError: BulkRowError | undefined;
+  // Whether any send of this key, in this run or before, may have written: a last 429 does not undo
+  // an earlier 5xx, and the next run's 24 h check depends on it.
+  let mayHaveWritten = previous?.error?.writeMayHaveHappened === true;
+  const stamped = (result: BulkRowResult): BulkRowResult => (sentAt === undefined ? result : { ...result, sentAt });
+  for (;;) {
+    const admission = await gate.admit(account);
+    if (admission.kind === "stopped") break;
+    // Not due (after a 429, or before any send): the row goes back; what it learnt is in the done-store.
+    if (admission.kind === "later") return admission;
+    const { permit } = admission;
+    if (attempts === 0) {
+      // Before this delivery's first send: a crash from here on leaves a record saying the row may be
+      // written. `sentAt` keeps the earliest send of the key (the stale check errs on the safe side).
+      sentAt ??= new Date().toISOString();
+      await doneStore?.record({ ...base, outcome: "failed", error: INTERRUPTED, attempts: 1, sentAt });
+    }
+    attempts++;
+    let value: unknown;
+    let thrown: { error: unknown } | undefined;
+    try {
+      value = await client.engagements.create(row.model, { ...accountOption, idempotencyKey, maxRetries: 0 });
+    } catch (error) {
+      thrown = { error };
+    }
+    if (!thrown) {
+      await permit.settle("success");
+      return settled(stamped({ ...base, outcome: "created", id: createdId(value), attempts }), true);
+    }
+    const verdict = classify(thrown.error);
+    await permit.settle(verdict.guard, verdict.detail);
+    if (verdict.kind === "created") return settled(stamped({ ...base, outcome: "created", id: null, attempts }), true);
+    if (verdict.kind === "invalid") return settled(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
+    if (verdict.kind === "rejected") return settled(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
+    lastError = verdict.error;
+    mayHaveWritten ||= verdict.error.writeMayHaveHappened;
+    if (verdict.kind === "fatal" || verdict.kind === "unauthorized" || attemptsBefore + attempts >= context.maxAttempts) break;
+    if (verdict.kind === "rate-limited") {
+      await permit.throttled(verdict.retryAfterMs);
+      continue;
+    }
+    const waitMs = verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : context.backoff(attemptsBefore + attempts);
+    const next = await gate.retryAfter(waitMs);
+    if (next === "stopped") break;
+    if (next === "later") return { kind: "retry", waitMs, error: { ...verdict.error, writeMayHaveHappened: mayHaveWritten }, attempts };
+  }
+  // Never sent in this delivery (the run stopped first): like a row not taken, it has no result.
+  if (attempts === 0 && lastError === undefined) return { kind: "not-sent" };
+  const result: BulkRowResult = { ...base, outcome: "failed", error: { ...(lastError ?? STOPPED), writeMayHaveHappened: mayHaveWritten }, attempts };
+  if (sentAt !== undefined) result.sentAt = sentAt;
+  return settled(result, true);
+}
