@@ -31,6 +31,7 @@ export default defineConfig({
   // bulk: merge-crm-engagements/bulk, a layer above the core (Node only: the journal is a file).
   // cli: the package's bin (dist/cli.js; esbuild keeps the #! line of src/cli/main.ts).
   // undici: merge-crm-engagements/undici, the undici transport (undici itself is an optional peer).
+  // queue: merge-crm-engagements/queue, the BullMQ layer (bullmq and ioredis are optional peers).
   entry: {
     index: "src/index.ts",
     mock: "src/mock.ts",
@@ -38,6 +39,7 @@ export default defineConfig({
     bulk: "src/bulk/index.ts",
     cli: "src/cli/main.ts",
     undici: "src/undici.ts",
+    queue: "src/queue/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -48,7 +50,7 @@ export default defineConfig({
   sourcemap: true,
   // `import.meta.url` (mock.ts) must work in the CommonJS build too.
   shims: true,
-  external: ["openapi-fetch", "undici"],
+  external: ["openapi-fetch", "undici", "bullmq", "ioredis"],
   treeshake: true,
   esbuildPlugins: [coreAsSibling],
 });

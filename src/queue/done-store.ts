@@ -1,0 +1,40 @@
+/**
+ * The queue's done-store (issue 18): each (linked account, key)'s latest outcome in Redis, the same
+ * records the journal keeps in a file, so a row delivered before is not delivered again, by any worker,
+ * and a row that may have been written more than 23 h ago is not resent. One key a row, expiring after
+ * `keepMs`.
+ */
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { BulkRowResult } from "../bulk/index.js";
+import type { DoneStore } from "../bulk/delivery.js";
+
+/** Redis's key of a row's record. */
+export function doneKey(queue: string, account: string, key: string): string {
+  return `mce:${queue}:done:${account}:${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+}
+
+export function redisDoneStore(redis: Redis, queue: string, keepMs: number): DoneStore {
+  return {
+    async outcomeOf(account, key) {
+      const text = await redis.get(doneKey(queue, account, key));
+      return text === null ? undefined : parseResult(text);
+    },
+    async record(result) {
+      await redis.set(doneKey(queue, result.account, result.key), JSON.stringify(result), "PX", keepMs);
+    },
+  };
+}
+
+function parseResult(text: string): BulkRowResult | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null) return undefined;
+    const outcome = Reflect.get(value, "outcome");
+    if (outcome !== "created" && outcome !== "rejected" && outcome !== "failed") return undefined;
+    // Written by this module from a BulkRowResult: its fields as they were.
+    return value as BulkRowResult;
+  } catch {
+    return undefined;
+  }
+}

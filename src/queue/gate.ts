@@ -1,0 +1,140 @@
+/**
+ * The fleet's `SendGate` (issue 18): a send is admitted by Redis (`scripts.ts`), so pacing per linked
+ * account and the failure guard hold over every worker. A start reserved less than a second ahead is
+ * waited for in the worker; further than that, or a guard hold, and the job goes back to Redis,
+ * delayed (`later`), leaving the worker's slot to jobs of other accounts.
+ */
+import type { Redis } from "ioredis";
+import type { Logger } from "../index.js";
+import type { Admission, SendGate } from "../bulk/delivery.js";
+import type { FailureGuardMode } from "../bulk/index.js";
+import { ADMIT, SETTLE } from "./scripts.js";
+
+/** Reservations up to this far ahead are waited for in the worker. */
+const HORIZON_MS = 1_000;
+/** Guard waits longer than this, in all, send the job back to Redis. */
+const GUARD_PATIENCE_MS = 2_000;
+/** A worker silent this long is dead: its requests in flight no longer count. */
+export const DEAD_AFTER_MS = 15_000;
+const MAX_FAILURES = 20;
+const WINDOW_MS = 12_000;
+const STOP_AFTER = 20;
+const WARN_EVERY_MS = 10_000;
+
+export interface GateSettings {
+  ratePerMinute: number;
+  mode: FailureGuardMode;
+  scope: string;
+  worker: string;
+  logger?: Logger | undefined;
+}
+
+interface Scripted {
+  mceAdmit(...args: (string | number)[]): Promise<unknown>;
+  mceSettle(...args: (string | number)[]): Promise<unknown>;
+}
+
+/** Registers the scripts on a connection (once: ioredis sends EVALSHA, and the script on NOSCRIPT). */
+function scripted(redis: Redis): Scripted {
+  const known = redis as Redis & Partial<Scripted>;
+  if (typeof known.mceAdmit !== "function") {
+    redis.defineCommand("mceAdmit", { numberOfKeys: 8, lua: ADMIT });
+    redis.defineCommand("mceSettle", { numberOfKeys: 8, lua: SETTLE });
+  }
+  return redis as Redis & Scripted;
+}
+
+export function guardKeys(scope: string): string[] {
+  const g = `mce:guard:${scope}`;
+  return [g, `${g}:pt`, `${g}:ps`, `${g}:f`, `${g}:r`];
+}
+
+/** The gate of one worker: its rate, its guard's scope, its name in the guard's records. */
+export function redisGate(redis: Redis, settings: GateSettings, closing: () => boolean): SendGate {
+  const commands = scripted(redis);
+  const guard = guardKeys(settings.scope);
+  const workers = `mce:guard:${settings.scope}:w`;
+  const answers = `mce:guard:${settings.scope}:a`;
+  let warnedAt = -Infinity;
+  const paceKeys = (account: string) => [`mce:pace:${account}`, `mce:pace:${account}:starts`];
+  const logger = settings.logger;
+
+  const warn = (failures: number, pending: number, run: number, waitMs: number) => {
+    const now = Date.now();
+    if (now - warnedAt < WARN_EVERY_MS || (failures === 0 && run < STOP_AFTER)) return;
+    warnedAt = now;
+    logger?.warn?.(
+      run >= STOP_AFTER
+        ? `Failure guard: the last ${run} requests all failed; every worker holds its sends for ${Math.round(waitMs / 100) / 10} s, then tries one (Merge blocks every linked account after more than ${MAX_FAILURES} failures from one IP in 10 s)`
+        : `Failure guard: ${failures} failing requests in the last ${WINDOW_MS / 1000} s and ${pending} unanswered over the fleet; sending waits so that Merge never sees more than ${MAX_FAILURES} failures in 10 s`,
+    );
+  };
+
+  const admitOnce = async (account: string, pacedOnly: boolean) =>
+    (await commands.mceAdmit(...paceKeys(account), ...guard, workers, settings.ratePerMinute, HORIZON_MS, settings.mode, MAX_FAILURES, WINDOW_MS, STOP_AFTER, settings.worker, DEAD_AFTER_MS, pacedOnly ? "1" : "0")) as [string, string, ...(string | number)[]];
+
+  return {
+    async admit(account) {
+      let pacedOnly = false;
+      let guardWaited = 0;
+      for (;;) {
+        if (closing()) return { kind: "later", untilMs: Date.now(), reason: "the worker is closing" };
+        const answer = await admitOnce(account, pacedOnly);
+        const [kind, wait] = answer;
+        const waitMs = Number(wait);
+        if (kind === "send") {
+          const seq = Number(answer[2]);
+          const sentAt = waitMs;
+          const settle = (result: string, throttled: boolean, retryAfterMs: number | undefined) =>
+            commands.mceSettle(...paceKeys(account), ...guard, answers, result, seq, settings.worker, sentAt, throttled ? "1" : "0", retryAfterMs === undefined ? "" : retryAfterMs, settings.ratePerMinute) as Promise<[number, string, string]>;
+          return {
+            kind: "send",
+            permit: {
+              sentAt,
+              async settle(result) {
+                const [run] = await settle(result, false, undefined);
+                if (result === "failure" && run >= STOP_AFTER) warn(0, 0, run, 0);
+              },
+              async throttled(retryAfterMs) {
+                const [, rate, pauseMs] = await settle("neutral", true, retryAfterMs);
+                logger?.info?.(`Account ${account}: 429, paused ${Math.round(Number(pauseMs))} ms for every worker, rate now ${Math.round(Number(rate) * 10) / 10}/min`);
+              },
+            },
+          } satisfies Admission;
+        }
+        if (kind === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: "its account is not due" };
+        if (kind === "reserved") {
+          await sleep(waitMs);
+          pacedOnly = true;
+          continue;
+        }
+        // The guard: wait in the worker a little, then hand the job back.
+        const [, , failures, pending, run] = answer;
+        warn(Number(failures), Number(pending), Number(run), waitMs);
+        if (guardWaited + waitMs > GUARD_PATIENCE_MS) return { kind: "later", untilMs: Date.now() + Math.max(waitMs, 250), reason: "the failure guard holds sends" };
+        guardWaited += waitMs;
+        await sleep(waitMs);
+      }
+    },
+    // A transient failure's retry is BullMQ's: the job goes back to Redis with its back-off.
+    retryAfter: async () => "later",
+  };
+}
+
+/** Marks this worker alive for the guard; returns the function that stops it. */
+export function heartbeat(redis: Redis, scope: string, worker: string): () => Promise<void> {
+  const key = `mce:guard:${scope}:w`;
+  const beat = () => redis.eval("local t = redis.call('TIME') redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[1]) return 1", 1, key, worker).catch(() => {});
+  void beat();
+  const timer = setInterval(beat, 2_000);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    // Gone for good: its requests in flight have all been settled by now.
+    await redis.zrem(key, worker).catch(() => {});
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

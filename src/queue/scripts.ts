@@ -1,0 +1,244 @@
+/**
+ * The fleet's shared state, kept in Redis and changed only by these Lua scripts (atomic: every worker
+ * of every machine sees one order of events, on Redis's clock, never its own).
+ *
+ * **Pacing** (per linked account, over every worker): the in-process pacer's rules (`src/bulk/pacer.ts`)
+ * on shared state. A send reserves its start on the account's schedule, `60000 / rate` ms after the
+ * previous one, never more than 105% of a sixth of the rate in any 10 s; a reservation more than
+ * `horizon` ms ahead is refused instead (the job waits in Redis, delayed, not in a worker). A 429 pauses
+ * the account for its `Retry-After` and halves its rate (once per burst); every 10 s without one gives
+ * back 10% of the nominal rate.
+ *
+ * **Failure guard** (per scope, one egress IP by default): the in-process guard's rules
+ * (`src/bulk/failure-guard.ts`, strict and adaptive) on shared state: failures by send time in the
+ * window, requests unanswered (each tagged with its worker: a worker that stops beating its heart for
+ * `deadAfter` ms has its requests dropped, as their answers will never come), the failure rate of the
+ * latest 1,000 answers, the probation after a failure, and the run of failures in send order. After
+ * `stopAfter` failures in a row a worker does not stop: the guard holds every send for a back-off
+ * (1 s, doubling to 60 s) and then lets one probe through.
+ */
+
+/** Shared helpers: the time, the guard's decision and the pacer's schedule, prepended to each script. */
+const COMMON = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function num(v, d) if v == false or v == nil then return d end return tonumber(v) end
+
+-- The pacer's state: when the next start is due (ms), after recovery.
+local function paceState(key, nominal, now)
+  local h = redis.call('HMGET', key, 'rate', 'nextStart', 'pausedUntil', 'lastCut', 'lastChange')
+  local s = { rate = num(h[1], nominal), nextStart = num(h[2], -1e15), pausedUntil = num(h[3], -1e15),
+              lastCut = num(h[4], -1e15), lastChange = num(h[5], -1e15) }
+  if s.rate > nominal then s.rate = nominal end
+  if s.rate < nominal and now - s.lastChange >= 10000 then
+    local steps = math.floor((now - s.lastChange) / 10000)
+    s.rate = math.min(nominal, s.rate + steps * 0.1 * nominal)
+    s.lastChange = s.lastChange + steps * 10000
+    s.recovered = true
+  end
+  return s
+end
+
+local function paceDue(s, startsKey, now)
+  while true do
+    local first = redis.call('LINDEX', startsKey, 0)
+    if first and tonumber(first) <= now - 10000 then redis.call('LPOP', startsKey) else break end
+  end
+  local interval = 60000 / s.rate
+  local last = redis.call('LINDEX', startsKey, -1)
+  local at = math.max(s.nextStart, s.pausedUntil, num(last, -1e15) + interval * 0.5)
+  local most = math.max(1, math.floor(s.rate / 6 * 1.05))
+  local n = redis.call('LLEN', startsKey)
+  if n >= most then
+    local nth = tonumber(redis.call('LINDEX', startsKey, n - most))
+    at = math.max(at, nth + 10000)
+  end
+  return at, interval
+end
+
+local function paceReserve(s, key, startsKey, at, interval)
+  local due = math.max(s.nextStart, s.pausedUntil)
+  local from = at
+  if at - due <= 250 then from = due end
+  redis.call('HSET', key, 'rate', s.rate, 'nextStart', from + interval, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
+  redis.call('RPUSH', startsKey, at)
+  redis.call('PEXPIRE', key, 3600000)
+  redis.call('PEXPIRE', startsKey, 3600000)
+end
+
+-- The guard: KEYS g (hash), pt (pending by time), ps (pending by seq), f (failures by send time),
+-- a (answers list, newest first), r (the run of failures, by seq), w (workers' heartbeats).
+local function reap(g, pt, ps, w, now, deadAfter)
+  if now - num(redis.call('HGET', g, 'reapedAt'), 0) < 1000 then return end
+  redis.call('HSET', g, 'reapedAt', now)
+  local dead = redis.call('ZRANGEBYSCORE', w, '-inf', now - deadAfter)
+  if #dead > 0 then
+    local gone = {}
+    for _, id in ipairs(dead) do gone[id] = true end
+    redis.call('ZREM', w, unpack(dead))
+    for _, m in ipairs(redis.call('ZRANGE', ps, 0, -1)) do
+      local owner = string.match(m, '|(.*)$')
+      if gone[owner] then redis.call('ZREM', ps, m); redis.call('ZREM', pt, m) end
+    end
+  end
+  -- A backstop for requests nobody will ever settle: ten minutes.
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', pt, '-inf', now - 600000)) do redis.call('ZREM', ps, m); redis.call('ZREM', pt, m) end
+end
+
+local function failureRate(g)
+  local h = redis.call('HMGET', g, 'answered', 'failedAnswers', 'failedRecently', 'successMs', 'failureMs')
+  local answered, failed, recent = num(h[1], 0), num(h[2], 0), num(h[3], 0)
+  local overall = (failed + 3) / (math.min(answered, 1000) + 3)
+  local rate = overall
+  if recent >= 3 then rate = math.max(overall, recent / math.min(answered, 100)) end
+  local sMs, fMs = num(h[4], nil), num(h[5], nil)
+  if sMs == nil or fMs == nil or fMs <= sMs then return rate end
+  local slower = rate * fMs
+  return slower / (slower + (1 - rate) * sMs)
+end
+
+-- 0 when a send may go now, else how long to wait (ms); and the counts for a warning.
+local function guardWait(g, pt, ps, f, r, now, mode, maxFailures, windowMs, stopAfter)
+  redis.call('ZREMRANGEBYSCORE', f, '-inf', now - windowMs)
+  local failures = redis.call('ZCARD', f)
+  local pending = redis.call('ZCARD', ps)
+  local run = redis.call('ZCARD', r)
+  local holdUntil = num(redis.call('HGET', g, 'holdUntil'), 0)
+  local oldest = redis.call('ZRANGE', f, 0, 0, 'WITHSCORES')
+  local untilOldest = 250
+  if #oldest > 0 then untilOldest = math.max(1, tonumber(oldest[2]) + windowMs - now + 1) end
+  if run >= stopAfter and now < holdUntil then return holdUntil - now, failures, pending, run end
+  if mode == 'strict' then
+    if failures + redis.call('ZCOUNT', pt, '(' .. (now - windowMs), '+inf') < maxFailures then return 0, failures, pending, run end
+    return math.min(untilOldest, 250), failures, pending, run
+  end
+  if failures + pending < maxFailures then return 0, failures, pending, run end
+  local since = num(redis.call('HGET', g, 'probSince'), -1)
+  local suspects, others = 0, pending
+  if since >= 0 then
+    suspects = redis.call('ZCOUNT', ps, since, '+inf')
+    others = pending - suspects
+    if suspects > 0 then return 100, failures, pending, run end
+    suspects = 1
+  else
+    others = others + 1
+  end
+  local expected = others * failureRate(g)
+  if failures + suspects + expected + 4 * math.sqrt(expected) <= maxFailures then return 0, failures, pending, run end
+  return math.min(untilOldest, 100), failures, pending, run
+end
+
+local function grant(g, pt, ps, r, now, worker, stopAfter)
+  local seq = redis.call('HINCRBY', g, 'seq', 1)
+  local member = seq .. '|' .. worker
+  redis.call('ZADD', pt, now, member)
+  redis.call('ZADD', ps, seq, member)
+  if redis.call('ZCARD', r) >= stopAfter then
+    local holdMs = math.min(60000, num(redis.call('HGET', g, 'holdMs'), 500) * 2)
+    redis.call('HSET', g, 'holdMs', holdMs, 'holdUntil', now + holdMs)
+  end
+  return seq
+end
+`;
+
+/**
+ * admit(account): KEYS pace, starts, g, pt, ps, f, r, w; ARGV nominalRate, horizonMs, mode, maxFailures,
+ * windowMs, stopAfter, worker, deadAfterMs, pacedOnly ("1": the reservation was made; only the guard).
+ * Returns { "send", sentAt, seq } | { "reserved", waitMs } | { "later", waitMs, "pace" } |
+ * { "guard", waitMs, failures, pending, run }.
+ */
+export const ADMIT = `${COMMON}
+local nominal, horizon, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local maxFailures, windowMs, stopAfter = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local worker, deadAfter, pacedOnly = ARGV[7], tonumber(ARGV[8]), ARGV[9] == '1'
+local now = nowMs()
+local s, at, interval
+if not pacedOnly then
+  s = paceState(KEYS[1], nominal, now)
+  at, interval = paceDue(s, KEYS[2], now)
+  if at - now > horizon then
+    if s.recovered then redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastChange', s.lastChange) end
+    return { 'later', tostring(at - now), 'pace' }
+  end
+  if at > now then
+    paceReserve(s, KEYS[1], KEYS[2], at, interval)
+    return { 'reserved', tostring(at - now) }
+  end
+end
+reap(KEYS[3], KEYS[4], KEYS[5], KEYS[8], now, deadAfter)
+local wait, failures, pending, run = guardWait(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], now, mode, maxFailures, windowMs, stopAfter)
+if wait > 0 then return { 'guard', tostring(wait), failures, pending, run } end
+if not pacedOnly then paceReserve(s, KEYS[1], KEYS[2], now, interval) end
+local seq = grant(KEYS[3], KEYS[4], KEYS[5], KEYS[7], now, worker, stopAfter)
+return { 'send', tostring(now), seq }
+`;
+
+/**
+ * settle(answer): KEYS pace, starts, g, pt, ps, f, r; ARGV result ("success" | "failure" | "neutral"),
+ * seq, worker, sentAt, throttled ("1" for a 429), retryAfterMs ("" for none), nominalRate.
+ * Returns { run, rate, pauseMs }: the failures in a row, and the account's rate and pause after a 429.
+ */
+export const SETTLE = `${COMMON}
+local result, seq, worker, sentAt = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local g, pt, ps, f, r = KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now = nowMs()
+local member = seq .. '|' .. worker
+redis.call('ZREM', pt, member)
+redis.call('ZREM', ps, member)
+local rate, pauseMs = '', ''
+if ARGV[5] == '1' then
+  local nominal = tonumber(ARGV[7])
+  local s = paceState(KEYS[1], nominal, now)
+  local interval = 60000 / s.rate
+  local pause = math.max(1000, 2 * interval)
+  if ARGV[6] ~= '' then pause = tonumber(ARGV[6]) end
+  s.pausedUntil = math.max(s.pausedUntil, now + pause)
+  if sentAt > s.lastCut then
+    s.rate = math.max(nominal / 64, s.rate / 2)
+    s.lastCut = now
+  end
+  s.lastChange = now
+  redis.call('HSET', KEYS[1], 'rate', s.rate, 'nextStart', s.nextStart, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
+  redis.call('PEXPIRE', KEYS[1], 3600000)
+  rate, pauseMs = tostring(s.rate), tostring(pause)
+end
+if result ~= 'neutral' then
+  local failed = 0
+  if result == 'failure' then failed = 1 end
+  -- The answers: newest first; the 1,001st and the 101st leave the two memories.
+  local answered = redis.call('HINCRBY', g, 'answered', 1) - 1
+  redis.call('LPUSH', KEYS[8], failed)
+  redis.call('HINCRBY', g, 'failedAnswers', failed)
+  redis.call('HINCRBY', g, 'failedRecently', failed)
+  if answered >= 100 then redis.call('HINCRBY', g, 'failedRecently', -tonumber(redis.call('LINDEX', KEYS[8], 100))) end
+  if answered >= 1000 then redis.call('HINCRBY', g, 'failedAnswers', -tonumber(redis.call('RPOP', KEYS[8]))) end
+  local took = math.max(1, now - sentAt)
+  local field = 'successMs'
+  if failed == 1 then field = 'failureMs' end
+  local mean = num(redis.call('HGET', g, field), nil)
+  if mean == nil then mean = took else mean = mean + 0.05 * (took - mean) end
+  redis.call('HSET', g, field, mean)
+  local since = num(redis.call('HGET', g, 'probSince'), -1)
+  local lastFailure = num(redis.call('HGET', g, 'probLast'), -1)
+  if failed == 0 then
+    if seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then
+      redis.call('HSET', g, 'lastSuccess', seq)
+      redis.call('ZREMRANGEBYSCORE', r, '-inf', seq)
+      redis.call('HDEL', g, 'holdMs', 'holdUntil')
+    end
+    if not (since >= 0 and seq <= lastFailure) then redis.call('HSET', g, 'probSince', -1) end
+  else
+    redis.call('ZADD', f, sentAt, member)
+    if since < 0 or seq < since then
+      if since < 0 then lastFailure = seq end
+      redis.call('HSET', g, 'probSince', seq, 'probLast', math.max(seq, lastFailure))
+    elseif seq > lastFailure then
+      redis.call('HSET', g, 'probLast', seq)
+    end
+    if seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then redis.call('ZADD', r, seq, member) end
+  end
+end
+return { redis.call('ZCARD', r), rate, pauseMs }
+`;
