@@ -1,7 +1,8 @@
 /**
  * Proof from the outside: pack the tarball, install it into a fresh project, then import it as ESM,
  * require it as CommonJS, type-check a consumer under TypeScript 5.9 and 7, and create an engagement
- * against the mock it ships (over the default fetch, and over merge-crm-engagements/undici). Also checks the package with publint and attw.
+ * against the mock it ships (over the default fetch, and over merge-crm-engagements/undici), and deliver
+ * rows through merge-crm-engagements/queue and a real Redis. Also checks the package with publint and attw.
  */
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +33,7 @@ beforeAll(() => {
 
   consumer = join(work, "consumer");
   createConsumer(consumer, [
-    tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2", "undici@7.30.2",
+    tarball, "typescript@5.9.3", "typescript7@npm:typescript@7.0.2", "@types/node@20", "@stoplight/prism-cli@5.14.2", "undici@7.30.2", "bullmq@6.7.0", "ioredis@5.11.1",
   ]);
   cpSync(fixtures, consumer, { recursive: true });
   process.stdout.write(`package: installed into a fresh project, ${Math.round(dirSize(join(consumer, "node_modules", "merge-crm-engagements")) / 1024)} KiB on disk\n`);
@@ -86,6 +87,17 @@ test("merge-crm-engagements/bulk (ESM and CommonJS) and the installed bin: rows 
   });
 }, 60_000);
 
+test("merge-crm-engagements/queue (ESM and CommonJS) with bullmq and ioredis: a bad row refused, the others delivered once through a real Redis", () => {
+  const out = JSON.parse(sh("node", ["run-queue.mjs"], { cwd: consumer }).trim()) as Record<string, unknown>;
+  expect(out).toEqual({
+    enqueued: ["queued", "queued", "rejected"],
+    delivered: ["a:created", "b:created"],
+    again: ["delivered-before"],
+    counts: { waiting: 0, delayed: 0, active: 0, completed: 2, failed: 0 },
+    sameFunction: true,
+  });
+}, 60_000);
+
 test.each([
   ["TypeScript 5.9", "node_modules/typescript/bin/tsc"],
   ["TypeScript 7", "node_modules/typescript7/bin/tsc"],
@@ -106,6 +118,9 @@ test("without Prism installed, the mock entry says how to install it", () => {
   expect(sh("node", ["--input-type=module", "-e", esm], { cwd: bare })).toContain("npm install undici@7");
   const cjs = 'try { require("merge-crm-engagements/undici"); console.log("required"); } catch (e) { console.log(e.message); }';
   expect(sh("node", ["--input-type=commonjs", "-e", cjs], { cwd: bare })).toContain("npm install undici@7");
+  // bullmq and ioredis are optional peers of the queue: importing it without them says how to install them.
+  const queue = 'import("merge-crm-engagements/queue").then(() => console.log("imported"), (e) => console.log(e.message));';
+  expect(sh("node", ["--input-type=module", "-e", queue], { cwd: bare })).toContain("npm install bullmq@6 ioredis@5");
   // The core does not need it.
   const core = 'import("merge-crm-engagements").then((m) => console.log(typeof m.createMergeCrmClient));';
   expect(sh("node", ["--input-type=module", "-e", core], { cwd: bare })).toContain("function");
