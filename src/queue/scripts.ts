@@ -212,8 +212,9 @@ if result ~= 'neutral' then
   redis.call('LPUSH', KEYS[8], failed)
   redis.call('HINCRBY', g, 'failedAnswers', failed)
   redis.call('HINCRBY', g, 'failedRecently', failed)
-  if answered >= 100 then redis.call('HINCRBY', g, 'failedRecently', -tonumber(redis.call('LINDEX', KEYS[8], 100))) end
-  if answered >= 1000 then redis.call('HINCRBY', g, 'failedAnswers', -tonumber(redis.call('RPOP', KEYS[8]))) end
+  -- (Only a leaving 1 changes a count: HINCRBY refuses "-0".)
+  if answered >= 100 and redis.call('LINDEX', KEYS[8], 100) == '1' then redis.call('HINCRBY', g, 'failedRecently', -1) end
+  if answered >= 1000 and redis.call('RPOP', KEYS[8]) == '1' then redis.call('HINCRBY', g, 'failedAnswers', -1) end
   local took = math.max(1, now - sentAt)
   local field = 'successMs'
   if failed == 1 then field = 'failureMs' end

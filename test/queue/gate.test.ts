@@ -1,0 +1,124 @@
+/**
+ * The fleet's gate (src/queue/gate.ts and its Lua scripts) against a real Redis, one rule at a time:
+ * starts reserved on the account's schedule and never more than 105% of a sixth of the rate in 10 s;
+ * a 429 pausing the account for every gate; the failure guard's bounds (strict: 20 unanswered; adaptive:
+ * the probation after a failure); the hold after 20 failures in a row; a dead worker's requests dropped.
+ */
+import { Redis } from "ioredis";
+import type { Admission, SendGate, SendPermit } from "../../src/bulk/delivery.js";
+import { redisGate } from "../../src/queue/gate.js";
+import { useRedis } from "../setup/redis.js";
+
+const server = useRedis();
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(server().url);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+beforeEach(() => redis.flushall());
+
+function gate(worker: string, options: { rate?: number; mode?: "adaptive" | "strict"; warnings?: string[] } = {}): SendGate {
+  const warnings = options.warnings;
+  return redisGate(redis, { ratePerMinute: options.rate ?? 600_000, mode: options.mode ?? "adaptive", scope: "test", worker, logger: warnings && { warn: (m) => warnings.push(m) } }, () => false);
+}
+
+async function send(g: SendGate, account = "acct"): Promise<SendPermit> {
+  const admission: Admission = await g.admit(account);
+  if (admission.kind !== "send") throw new Error(`not admitted: ${JSON.stringify(admission)}`);
+  return admission.permit;
+}
+
+test("pacing: starts a rate's interval apart, shared by two gates of one account, and another account's are its own", async () => {
+  const a = gate("w1", { rate: 600 });
+  const b = gate("w2", { rate: 600 });
+  const sentAt: number[] = [];
+  await Promise.all(Array.from({ length: 8 }, (_, i) => send(i % 2 ? a : b).then((p) => sentAt.push(p.sentAt))));
+  // The schedule in Redis: starts 100 ms apart (600/min), whichever gate reserved them.
+  const starts = (await redis.lrange("mce:pace:acct:starts", 0, -1)).map(Number);
+  expect(starts).toHaveLength(8);
+  const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? 0));
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(99);
+  // The sends themselves follow it (a timer may wake late, never early).
+  expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(690);
+  const other = performance.now();
+  await send(a, "another");
+  expect(performance.now() - other).toBeLessThan(80);
+});
+
+test("pacing: a start further ahead than the horizon is refused (the job waits in Redis), then granted when due", async () => {
+  const g = gate("w1", { rate: 30 }); // one every 2 s
+  await send(g);
+  const later = await g.admit("acct");
+  expect(later.kind).toBe("later");
+  if (later.kind === "later") expect(later.untilMs - Date.now()).toBeGreaterThan(900);
+});
+
+test("a 429 seen by one gate pauses the account for every gate, and halves its rate", async () => {
+  const a = gate("w1", { rate: 6000 });
+  const b = gate("w2", { rate: 6000 });
+  const permit = await send(a);
+  await permit.settle("neutral");
+  await permit.throttled(5_000);
+  const admission = await b.admit("acct");
+  expect(admission.kind).toBe("later");
+  if (admission.kind === "later") expect(admission.untilMs - Date.now()).toBeGreaterThan(4_000);
+  expect(Number(await redis.hget("mce:pace:acct", "rate"))).toBe(3000);
+});
+
+test("strict: never more than 20 unanswered in the window, over every gate", async () => {
+  const gates = [gate("w1", { mode: "strict" }), gate("w2", { mode: "strict" })];
+  const permits: SendPermit[] = [];
+  for (let i = 0; i < 20; i++) permits.push(await send(gates[i % 2]!, `acct${i}`));
+  const started = Date.now();
+  const refused = await gates[0]!.admit("acct-x");
+  expect(refused.kind).toBe("later"); // held in the worker a while, then handed back
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+  await permits[0]!.settle("success");
+  expect((await gates[1]!.admit("acct-y")).kind).toBe("send");
+}, 15_000);
+
+test("adaptive: a failure starts a probation; nothing more is sent while a suspect is unanswered", async () => {
+  const g = gate("w1");
+  // 200 successes: the failure rate's estimate is low enough for 30 in flight, beyond the strict bound.
+  for (let i = 0; i < 200; i++) await (await send(g, `warm${i % 50}`)).settle("success");
+  const early = await Promise.all(Array.from({ length: 30 }, (_, i) => send(g, `acct${i}`)));
+  await early[0]!.settle("failure", "500 Internal Server Error");
+  // 29 unanswered, sent after the failed one: suspects, each counted as a failure; the probation holds
+  // new sends until they are answered.
+  const held = await g.admit("acct-new");
+  expect(held.kind).toBe("later");
+  for (const permit of early.slice(1)) await permit.settle("success");
+  expect((await g.admit("acct-new")).kind).toBe("send");
+}, 15_000);
+
+test("20 failures in a row: a warning, sends held, then a probe that starts a back-off; its success ends the run", async () => {
+  const warnings: string[] = [];
+  const g = gate("w1", { warnings });
+  for (let i = 0; i < 20; i++) {
+    const permit = await send(g, `acct${i}`);
+    await permit.settle("failure", "400 Bad Request");
+  }
+  expect(Number(await redis.zcard("mce:guard:test:r"))).toBe(20);
+  expect(warnings.some((w) => w.includes("last 20 requests all failed"))).toBe(true);
+  // The window holds 20 failures: nothing may go until they leave it (12 s).
+  expect((await g.admit("acct-probe")).kind).toBe("later");
+  // A success of a request sent after them (one let through by an earlier window, faked here) ends the run.
+  await redis.zremrangebyscore("mce:guard:test:f", "-inf", "+inf");
+  const probe = await send(g, "acct-probe");
+  expect(Number(await redis.hget("mce:guard:test", "holdUntil"))).toBeGreaterThan(0); // the probe started a hold
+  await probe.settle("success");
+  expect(await redis.zcard("mce:guard:test:r")).toBe(0);
+  expect(await redis.hget("mce:guard:test", "holdUntil")).toBeNull();
+}, 15_000);
+
+test("a worker that stops beating its heart has its unanswered requests dropped", async () => {
+  const dead = gate("dead", { mode: "strict" });
+  for (let i = 0; i < 20; i++) await send(dead, `acct${i}`);
+  await redis.zadd("mce:guard:test:w", Date.now() - 60_000, "dead");
+  await redis.hset("mce:guard:test", "reapedAt", 0);
+  const alive = gate("alive", { mode: "strict" });
+  expect((await alive.admit("acct-z")).kind).toBe("send");
+  expect(await redis.zcard("mce:guard:test:ps")).toBe(1);
+});
