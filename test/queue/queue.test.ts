@@ -157,3 +157,38 @@ test("accountRef: the worker resolves the token itself; nothing of it is in the 
   await until("the delivery", async () => (await queue.counts()).completed === 1);
   expect(server.posts()[0]?.account).toBe("token-of-customer-42");
 });
+
+test("a row the linked account's schema refuses ends in failed with its problems (from the done-store), never sent; jobs are kept 24 h", async () => {
+  server.meta = {
+    request_schema: {
+      type: "object",
+      properties: { model: { type: "object", properties: { subject: { type: "string" }, direction: { type: "string", enum: ["OUTBOUND"] } }, required: ["subject"] } },
+      required: ["model"],
+    },
+    status: { linked_account_status: "COMPLETE", can_make_request: true },
+    has_conditional_params: false,
+    has_required_linked_account_params: false,
+  };
+  await queue.enqueueMany([
+    { model: { subject: "ok", direction: "OUTBOUND" }, accountToken: TOKEN, key: "s-1", line: 1 },
+    { model: { subject: "in", direction: "INBOUND" }, accountToken: TOKEN, key: "s-2", line: 2 },
+  ]);
+  worker = await startEngagementWorker({
+    client: createMergeCrmClient({ apiKey: API_KEY, baseUrl: server.url, accountValidation: "strict" }),
+    connection: redis().url,
+    name: queueName,
+    secret: SECRET,
+    ratePerMinute: 6000,
+    closeOnSignals: false,
+  });
+  await until("the deliveries", async () => {
+    const counts = await queue.counts();
+    return counts.completed === 1 && counts.failed === 1;
+  });
+  expect(server.posts()).toHaveLength(1);
+  const [failed] = await queue.failedJobs();
+  expect(failed).toMatchObject({ line: 2, key: "s-2", problems: [expect.objectContaining({ pointer: "/model/direction" })] });
+  expect(failed?.reason).toMatch(/^Rejected: \/model\/direction /);
+  const raw = await redis().command("HGET", `bull:${queueName}:${failed?.jobId ?? ""}`, "opts");
+  expect(JSON.parse(raw)).toMatchObject({ removeOnComplete: { age: 86_400 }, attempts: 5 });
+});
