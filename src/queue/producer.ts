@@ -40,10 +40,11 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
   if (problems.length > 0) throw new MergeValidationError(problems);
 
   const secret = options.secret ?? process.env["MERGE_QUEUE_SECRET"];
-  let cipher: TokenCipher | undefined;
+  // A secret too short is refused now, not at the first row that needs it.
+  const cipher: TokenCipher | undefined = secret === undefined || secret === "" ? undefined : tokenCipher(secret);
   const cipherOf = (): TokenCipher => {
-    if (secret === undefined || secret === "") throw new MergeQueueConfigError("A row carries an account token, and no secret seals it: set MERGE_QUEUE_SECRET (or the secret option), or give rows an accountRef");
-    return (cipher ??= tokenCipher(secret));
+    if (!cipher) throw new MergeQueueConfigError("A row carries an account token, and no secret seals it: set MERGE_QUEUE_SECRET (or the secret option), or give rows an accountRef");
+    return cipher;
   };
   const connection = connect(options.connection, false);
   const queue = new bullmq.Queue(name, { connection: connection.redis, skipWaitingForReady: true });
@@ -99,12 +100,15 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
   const add = async (prepared: Array<{ result: EnqueueResult; data: JobData }>): Promise<void> => {
     if (prepared.length === 0) return;
     const lookup = connection.redis.pipeline();
-    for (const { result } of prepared) lookup.exists(doneKey(name, result.account, result.key));
-    const onRecord = await deadline("the lookup of delivered rows", lookup.exec(), false);
+    for (const { result } of prepared) lookup.get(doneKey(name, result.account, result.key));
+    const records = await deadline("the lookup of delivered rows", lookup.exec(), false);
     const fresh = prepared.filter((row, i) => {
-      const found = onRecord?.[i]?.[1] === 1;
-      if (found) row.result.status = "delivered-before";
-      return !found;
+      const [error, record] = records?.[i] ?? [new Error("no answer")];
+      if (error) throw new MergeQueueUnavailableError(`Redis refused the lookup of delivered rows: ${error.message}`, { mayHaveBeenEnqueued: false, cause: error });
+      // Only a final outcome: a row that failed, or is in flight, is still to be delivered.
+      const final = finalOutcome(record);
+      if (final) row.result.status = "delivered-before";
+      return !final;
     });
     if (fresh.length === 0) return;
     await deadline(
@@ -196,6 +200,17 @@ function shapeProblems(row: unknown): ValidationIssue[] {
   }
   if (field("accountToken") !== undefined && field("accountRef") !== undefined) problems.push({ pointer: "/accountRef", message: "give accountToken or accountRef, not both" });
   return problems;
+}
+
+/** Whether a done-store record says the row ended created or rejected. */
+function finalOutcome(record: unknown): boolean {
+  if (typeof record !== "string") return false;
+  try {
+    const outcome: unknown = Reflect.get(Object(JSON.parse(record)), "outcome");
+    return outcome === "created" || outcome === "rejected";
+  } catch {
+    return false;
+  }
 }
 
 /** The problems of a rejected row's record in the done-store. */

@@ -5,7 +5,8 @@
  * **Pacing** (per linked account, over every worker): the in-process pacer's rules (`src/bulk/pacer.ts`)
  * on shared state. A send reserves its start on the account's schedule, `60000 / rate` ms after the
  * previous one, never more than 105% of a sixth of the rate in any 10 s; a reservation more than
- * `horizon` ms ahead is refused instead (the job waits in Redis, delayed, not in a worker). A 429 pauses
+ * `horizon` ms ahead is refused instead (the job waits in Redis, delayed, not in a worker, until a turn
+ * of its own: those sent back are spread an interval apart). A 429 pauses
  * the account for its `Retry-After` and halves its rate (once per burst); every 10 s without one gives
  * back 10% of the nominal rate.
  *
@@ -159,8 +160,12 @@ if not pacedOnly then
   s = paceState(KEYS[1], nominal, now)
   at, interval = paceDue(s, KEYS[2], now)
   if at - now > horizon then
-    if s.recovered then redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastChange', s.lastChange) end
-    return { 'later', tostring(at - now), 'pace' }
+    -- Not due: the job waits in Redis. Jobs sent back are given turns an interval apart, so that they
+    -- come back one at a time instead of all at once when the account is next due.
+    local slot = math.max(at, num(redis.call('HGET', KEYS[1], 'deferNext'), 0))
+    redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastChange', s.lastChange, 'deferNext', slot + interval)
+    redis.call('PEXPIRE', KEYS[1], 3600000)
+    return { 'later', tostring(slot - now), 'pace' }
   end
   if at > now then
     paceReserve(s, KEYS[1], KEYS[2], at, interval)

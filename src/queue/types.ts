@@ -138,6 +138,8 @@ export interface EngagementWorkerOptions {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for. @default 15000 */
   stalledIntervalMs?: number;
+  /** `startEngagementWorker` rejects with `MergeQueueUnavailableError` when Redis has not answered by then. @default 10000 */
+  readyTimeoutMs?: number;
 }
 
 /** What a worker has done so far. */

@@ -22,7 +22,7 @@ import type { BulkRowResult } from "../bulk/index.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { redisDoneStore } from "./done-store.js";
-import { MergeQueueConfigError } from "./errors.js";
+import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
 import { heartbeat, redisGate } from "./gate.js";
 import { DEFAULT_QUEUE, readJobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
@@ -163,15 +163,36 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
     (closingPromise ??= (async () => {
       closing = true;
       for (const signal of signals) process.off(signal, onSignal);
-      await worker.close();
-      await stopBeating();
-      await connection.close();
+      // Jobs in flight finish (their sends are answered or time out); once none is left, a Redis that
+      // does not answer does not hold the close any longer than CLOSE_GRACE_MS.
+      const graceful = worker.close();
+      for (;;) {
+        const done = await Promise.race([graceful.then(() => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+        if (done) break;
+        if (stats.active === 0) {
+          await Promise.race([worker.close(true), sleep(CLOSE_GRACE_MS)]);
+          break;
+        }
+      }
+      await Promise.race([stopBeating(), sleep(CLOSE_GRACE_MS)]);
+      if (connection.owned) connection.redis.disconnect();
       resolveClosed();
     })());
   for (const signal of signals) process.on(signal, onSignal);
-  await worker.waitUntilReady();
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  const ready = await Promise.race([worker.waitUntilReady().then(() => true), sleep(readyTimeoutMs).then(() => false)]);
+  if (!ready) {
+    await close();
+    throw new MergeQueueUnavailableError(`Redis did not answer within ${readyTimeoutMs} ms; the worker did not start`, { mayHaveBeenEnqueued: false });
+  }
 
   return { name, close, closed, stats: () => ({ ...stats }) };
+}
+
+const CLOSE_GRACE_MS = 5_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** A transient failure with attempts left: BullMQ retries the job after `waitMs`. */
