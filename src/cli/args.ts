@@ -14,10 +14,26 @@ export const USAGE = `Usage:
       [--dry-run] [--region us|eu|apac|sandbox | --base-url URL] [--json]
   merge-crm-engagements status --journal PATH [--json]
 
-The API key comes from MERGE_API_KEY (without it, and without --base-url, the import runs against the
+Through a queue (BullMQ on Redis), delivered by workers on any number of machines:
+  merge-crm-engagements enqueue FILE --redis URL [--queue NAME] [--format csv|ndjson]
+      [--account-token TOKEN] [--key COLUMN] [--json]
+  merge-crm-engagements worker --redis URL [--queue NAME] [--rate N|launch|professional|enterprise]
+      [--concurrency N] [--failure-guard adaptive|strict] [--region us|eu|apac|sandbox | --base-url URL]
+  merge-crm-engagements status --redis URL [--queue NAME] [--json]
+
+The API key comes from MERGE_API_KEY (without it, and without --base-url, import and worker send to the
 embedded mock). A row's account token comes from its account_token, else --account-token, else
 MERGE_ACCOUNT_TOKEN. Exit codes: 0 every row written or done before, 1 some rows rejected or failed,
-2 a usage or configuration error, 130 interrupted.`;
+2 a usage or configuration error, 130 interrupted.
+
+The queue's name is --queue's (default merge-crm-engagements). Account tokens are kept in Redis
+encrypted with MERGE_QUEUE_SECRET (16 characters or more): enqueue needs it for rows with a token, and
+workers the same secret.
+Enqueueing a file again adds nothing that is queued or was delivered. enqueue exits 0 when every row is
+queued or was delivered before, 1 when some rows were rejected (listed on stderr; the others are
+queued), 2 a usage or configuration error, 130 interrupted. worker runs until SIGTERM or Ctrl-C, then
+finishes the jobs in flight and exits 0 (a second signal quits at once: 130). A Redis that cannot be
+reached is exit 1 for each command (not 2: the command is right; run it again once Redis answers).`;
 
 /** A mistake in the command line or the environment: exit code 2. */
 export class UsageError extends Error {
@@ -28,6 +44,9 @@ export type RatePlanName = "launch" | "professional" | "enterprise";
 function isRatePlan(value: string): value is RatePlanName {
   return value === "launch" || value === "professional" || value === "enterprise";
 }
+
+/** Where to send: the real API (a key), a given URL (a key), or the embedded mock (no key, no URL). */
+export type Target = { kind: "api"; apiKey: string; region: Region } | { kind: "url"; apiKey: string; baseUrl: string } | { kind: "mock" };
 
 /** `import FILE ...`, checked. */
 export interface ImportCommand {
@@ -47,8 +66,7 @@ export interface ImportCommand {
   rejects?: string;
   dryRun: boolean;
   json: boolean;
-  /** Where to send: the real API (a key), a given URL (a key), or the embedded mock (no key, no URL). */
-  target: { kind: "api"; apiKey: string; region: Region } | { kind: "url"; apiKey: string; baseUrl: string } | { kind: "mock" };
+  target: Target;
 }
 
 /** `status --journal PATH`. */
@@ -58,7 +76,56 @@ export interface StatusCommand {
   json: boolean;
 }
 
-export type Command = ImportCommand | StatusCommand | { command: "help" };
+/** A queue in Redis: `--redis URL [--queue NAME]`. */
+export interface QueueLocation {
+  /** The Redis URL as given (it may hold a password: print `redisForDisplay(redis)` instead). */
+  redis: string;
+  /** `--queue`; without it, the library's default name. */
+  queue?: string;
+}
+
+/** `enqueue FILE --redis URL ...`, checked. */
+export interface EnqueueCommand extends QueueLocation {
+  command: "enqueue";
+  file: string;
+  format: InputFormat;
+  keyField?: string;
+  /** From `--account-token`, else `MERGE_ACCOUNT_TOKEN`. */
+  accountToken?: string;
+  /** `MERGE_QUEUE_SECRET`: encrypts the tokens rows carry. */
+  secret?: string;
+  json: boolean;
+}
+
+/** `worker --redis URL ...`, checked. */
+export interface WorkerCommand extends QueueLocation {
+  command: "worker";
+  rate?: number | RatePlanName;
+  concurrency?: number;
+  failureGuard?: FailureGuardMode;
+  /** `MERGE_QUEUE_SECRET`: decrypts the tokens jobs carry. */
+  secret?: string;
+  target: Target;
+}
+
+/** `status --redis URL [--queue NAME]`. */
+export interface QueueStatusCommand extends QueueLocation {
+  command: "queue-status";
+  json: boolean;
+}
+
+export type Command = ImportCommand | StatusCommand | EnqueueCommand | WorkerCommand | QueueStatusCommand | { command: "help" };
+
+/** The flags each command takes (`status` takes --journal, or --redis and --queue). */
+const FLAGS = {
+  import: ["format", "account-token", "key", "rate", "concurrency", "per-account-concurrency", "failure-guard", "journal", "rejects", "dry-run", "region", "base-url", "json"],
+  enqueue: ["redis", "queue", "format", "account-token", "key", "json"],
+  worker: ["redis", "queue", "rate", "concurrency", "failure-guard", "region", "base-url"],
+  status: ["journal", "redis", "queue", "json"],
+} as const;
+type CommandName = keyof typeof FLAGS;
+type FlagName = (typeof FLAGS)[CommandName][number];
+const COMMANDS = Object.keys(FLAGS) as CommandName[];
 
 /** Reads the command line (without `node` and the script) and the environment. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
@@ -81,6 +148,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         "dry-run": { type: "boolean" },
         region: { type: "string" },
         "base-url": { type: "string" },
+        redis: { type: "string" },
+        queue: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -92,23 +161,43 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === "help" || command === undefined) {
-    if (command === undefined && !values.help) throw new UsageError("a command is required: import or status");
+    if (command === undefined && !values.help) throw new UsageError("a command is required: import, status, enqueue or worker");
     return { command: "help" };
+  }
+  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}': use import, status, enqueue or worker`);
+  const given = (Object.keys(values) as (keyof typeof values)[]).filter((name): name is FlagName => name !== "help" && values[name] !== undefined);
+  for (const flag of given) {
+    if (!(FLAGS[command] as readonly string[]).includes(flag)) {
+      const owners = COMMANDS.filter((name) => (FLAGS[name] as readonly string[]).includes(flag));
+      throw new UsageError(`--${flag} is an option of ${listed(owners)}, not ${command}`);
+    }
   }
   const json = values.json === true;
 
   if (command === "status") {
-    if (rest.length > 0) throw new UsageError(`status takes no FILE (got '${rest[0]}'); it reads --journal PATH`);
-    if (values.journal === undefined || values.journal === "") throw new UsageError("status needs --journal PATH");
-    const importOnly = (["format", "account-token", "key", "rate", "concurrency", "per-account-concurrency", "failure-guard", "rejects", "dry-run", "region", "base-url"] as const).filter((name) => values[name] !== undefined);
-    if (importOnly.length > 0) throw new UsageError(`--${importOnly[0]} is an option of import, not status`);
+    if (rest.length > 0) throw new UsageError(`status takes no FILE (got '${rest[0]}'); it reads --journal PATH or --redis URL`);
+    if (values.journal !== undefined && values.redis !== undefined) throw new UsageError("status reads --journal PATH (an import) or --redis URL (a queue), not both");
+    if (values.redis !== undefined) return { command: "queue-status", ...queueLocation(values), json };
+    if (values.queue !== undefined) throw new UsageError("--queue goes with --redis URL (status --journal reads a file)");
+    if (values.journal === undefined || values.journal === "") throw new UsageError("status needs --journal PATH (an import's journal) or --redis URL (a queue)");
     return { command: "status", journal: values.journal, json };
   }
-  if (command !== "import") throw new UsageError(`unknown command '${command}': use import or status`);
+
+  if (command === "worker") {
+    if (rest.length > 0) throw new UsageError(`worker takes no FILE (got '${rest[0]}'); it takes jobs from --redis URL`);
+    const out: WorkerCommand = { command: "worker", ...queueLocation(values), target: { kind: "mock" } };
+    const secret = queueSecret(env);
+    if (secret !== undefined) out.secret = secret;
+    if (values.rate !== undefined) out.rate = rate(values.rate);
+    if (values.concurrency !== undefined) out.concurrency = positiveInteger(values.concurrency, "--concurrency", "jobs in progress in this worker");
+    if (values["failure-guard"] !== undefined) out.failureGuard = failureGuard(values["failure-guard"]);
+    out.target = target(values, env, "the worker delivers into the embedded mock");
+    return out;
+  }
 
   const [file, extra] = rest;
-  if (file === undefined || file === "") throw new UsageError("import needs a FILE (NDJSON or CSV)");
-  if (extra !== undefined) throw new UsageError(`import takes one FILE (got '${extra}' as well)`);
+  if (file === undefined || file === "") throw new UsageError(`${command} needs a FILE (NDJSON or CSV)`);
+  if (extra !== undefined) throw new UsageError(`${command} takes one FILE (got '${extra}' as well)`);
 
   let format: InputFormat;
   if (values.format !== undefined) {
@@ -119,6 +208,34 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     if (!fromPath) throw new UsageError(`--format: cannot tell the format of '${file}' from its extension (.csv, .ndjson, .jsonl); pass --format csv or --format ndjson`);
     format = fromPath;
   }
+  let keyField: string | undefined;
+  if (values.key !== undefined) {
+    if (values.key.trim() === "") throw new UsageError("--key must name a column");
+    keyField = values.key.trim();
+  }
+  let accountToken: string | undefined;
+  if (values["account-token"] !== undefined) {
+    if (values["account-token"] === "") throw new UsageError("--account-token is empty");
+    accountToken = values["account-token"];
+  } else {
+    const token = env["MERGE_ACCOUNT_TOKEN"];
+    if (token !== undefined && token !== "") accountToken = token;
+  }
+
+  if (command === "enqueue") {
+    const out: EnqueueCommand = { command: "enqueue", file, format, ...queueLocation(values), json };
+    if (keyField !== undefined) out.keyField = keyField;
+    const secret = queueSecret(env);
+    if (secret !== undefined) out.secret = secret;
+    if (accountToken !== undefined) {
+      // Every row then carries a token, which Redis only ever holds encrypted.
+      if (out.secret === undefined) {
+        throw new UsageError(`MERGE_QUEUE_SECRET is not set: the account token of ${values["account-token"] !== undefined ? "--account-token" : "MERGE_ACCOUNT_TOKEN"} is stored in Redis encrypted with it (set the same secret for the workers)`);
+      }
+      out.accountToken = accountToken;
+    }
+    return out;
+  }
 
   const out: ImportCommand = {
     command: "import",
@@ -127,40 +244,46 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     journal: values.journal ?? `${file}.journal`,
     dryRun: values["dry-run"] === true,
     json,
-    accountTokenFromFlag: false,
+    accountTokenFromFlag: values["account-token"] !== undefined,
     target: { kind: "mock" },
   };
   if (values.journal === "") throw new UsageError("--journal must be a path");
-  if (values.key !== undefined) {
-    if (values.key.trim() === "") throw new UsageError("--key must name a column");
-    out.keyField = values.key.trim();
-  }
-  if (values["account-token"] !== undefined) {
-    if (values["account-token"] === "") throw new UsageError("--account-token is empty");
-    out.accountToken = values["account-token"];
-    out.accountTokenFromFlag = true;
-  } else {
-    const token = env["MERGE_ACCOUNT_TOKEN"];
-    if (token !== undefined && token !== "") out.accountToken = token;
-  }
-  if (values.rate !== undefined) {
-    if (isRatePlan(values.rate)) out.rate = values.rate;
-    else out.rate = positiveInteger(values.rate, "--rate", "writes per minute, or launch, professional or enterprise");
-  }
+  if (keyField !== undefined) out.keyField = keyField;
+  if (accountToken !== undefined) out.accountToken = accountToken;
+  if (values.rate !== undefined) out.rate = rate(values.rate);
   if (values.concurrency !== undefined) out.concurrency = positiveInteger(values.concurrency, "--concurrency", "requests in flight");
   if (values["per-account-concurrency"] !== undefined) {
     out.perAccountConcurrency = positiveInteger(values["per-account-concurrency"], "--per-account-concurrency", "requests in flight per linked account");
   }
-  if (values["failure-guard"] !== undefined) {
-    const guard = values["failure-guard"];
-    if (guard !== "adaptive" && guard !== "strict") throw new UsageError(`--failure-guard must be adaptive or strict (got '${guard}')`);
-    out.failureGuard = guard;
-  }
+  if (values["failure-guard"] !== undefined) out.failureGuard = failureGuard(values["failure-guard"]);
   if (values.rejects !== undefined) {
     if (values.rejects === "") throw new UsageError("--rejects must be a path");
     out.rejects = values.rejects;
   }
+  out.target = target(values, env, "the import runs against the embedded mock");
+  return out;
+}
 
+/** "import", "import and worker", "enqueue, worker and status". */
+function listed(words: readonly string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words.at(-1)}` : words.join("");
+}
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(FLAGS, name);
+}
+
+function rate(text: string): number | RatePlanName {
+  return isRatePlan(text) ? text : positiveInteger(text, "--rate", "writes per minute, or launch, professional or enterprise");
+}
+
+function failureGuard(text: string): FailureGuardMode {
+  if (text !== "adaptive" && text !== "strict") throw new UsageError(`--failure-guard must be adaptive or strict (got '${text}')`);
+  return text;
+}
+
+/** `--region`, `--base-url` and MERGE_API_KEY: where import and worker send. */
+function target(values: { region?: string | undefined; "base-url"?: string | undefined }, env: NodeJS.ProcessEnv, withoutKey: string): Target {
   const apiKey = env["MERGE_API_KEY"];
   const hasKey = apiKey !== undefined && apiKey !== "";
   if (values.region !== undefined && values["base-url"] !== undefined) throw new UsageError("--region and --base-url cannot be used together");
@@ -173,15 +296,56 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError("--base-url must be an http or https URL");
     if (!hasKey) throw new UsageError("MERGE_API_KEY is not set: --base-url needs the API key of that server (only the embedded mock runs without one)");
-    out.target = { kind: "url", apiKey, baseUrl: values["base-url"] };
-  } else if (hasKey) {
+    return { kind: "url", apiKey, baseUrl: values["base-url"] };
+  }
+  if (hasKey) {
     const region = values.region ?? env["MERGE_REGION"] ?? "us";
     if (!isRegion(region)) throw new UsageError(`${values.region !== undefined ? "--region" : "MERGE_REGION"} must be one of us, eu, apac, sandbox (got '${region}')`);
-    out.target = { kind: "api", apiKey, region };
-  } else if (values.region !== undefined) {
-    throw new UsageError("MERGE_API_KEY is not set: --region needs the API key (without it the import runs against the embedded mock)");
+    return { kind: "api", apiKey, region };
+  }
+  if (values.region !== undefined) throw new UsageError(`MERGE_API_KEY is not set: --region needs the API key (without it ${withoutKey})`);
+  return { kind: "mock" };
+}
+
+/** `--redis URL` (required) and `--queue NAME`. */
+function queueLocation(values: { redis?: string | undefined; queue?: string | undefined }): QueueLocation {
+  if (values.redis === undefined || values.redis === "") throw new UsageError("--redis URL is required (redis://[:password@]host[:port][/db], or rediss:// for TLS)");
+  let url: URL;
+  try {
+    url = new URL(values.redis);
+  } catch {
+    throw new UsageError(`--redis is not a URL (got '${redisForDisplay(values.redis)}'): use redis://host:port`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new UsageError(`--redis must be a redis:// or rediss:// URL (got '${redisForDisplay(values.redis)}')`);
+  const out: QueueLocation = { redis: values.redis };
+  if (values.queue !== undefined) {
+    // The library's rule for names (BullMQ keeps a queue's keys under bull:NAME:..., so no ':').
+    if (!/^[\w.-]{1,100}$/.test(values.queue)) throw new UsageError(`--queue must be 1 to 100 letters, digits, '.', '_' or '-' (got '${values.queue}')`);
+    out.queue = values.queue;
   }
   return out;
+}
+
+/** MERGE_QUEUE_SECRET, checked now rather than at the first job that carries a token. */
+function queueSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const secret = env["MERGE_QUEUE_SECRET"];
+  if (secret === undefined || secret === "") return undefined;
+  // The queue's rule (cipher.ts): the key is derived from it with HKDF, which needs some entropy to start with.
+  if (secret.length < 16) throw new UsageError("MERGE_QUEUE_SECRET must be at least 16 characters");
+  return secret;
+}
+
+/** A Redis URL without its password, for messages: `redis://:***@host:6379`. */
+export function redisForDisplay(redis: string): string {
+  let url: URL;
+  try {
+    url = new URL(redis);
+  } catch {
+    // Not a URL: whatever follows a ':' before an '@' may be a password.
+    return redis.replace(/:[^:@/]*@/, ":***@");
+  }
+  if (url.password !== "") url.password = "***";
+  return url.toString().replace(/\/$/, "");
 }
 
 function positiveInteger(text: string, flag: string, what: string): number {

@@ -274,6 +274,15 @@ function escapePointer(name: string): string {
  * The number of rows in a file, counted fast (newlines, not parsing) so the progress bar has a total:
  * non-blank lines, less the header for CSV. A CSV cell holding a newline makes it an overestimate.
  */
+/**
+ * Opens a file's rows and reads the first, so that a CSV's header is checked before anything is done
+ * with them: rejects with `InputError` when the file cannot be read that far.
+ */
+export async function openInput(path: string, options: InputOptions): Promise<{ input: AsyncGenerator<InputItem, void, undefined>; first: IteratorResult<InputItem, void> }> {
+  const input = readInput(path, options);
+  return { input, first: await input.next() };
+}
+
 export async function countRows(path: string, format: InputFormat): Promise<number> {
   let rows = 0;
   let lineHasText = false;

@@ -2,24 +2,21 @@
 /**
  * The `merge-crm-engagements` command: a thin shell over `bulkCreate`. It reads flags and the
  * environment, builds a client, streams the file's rows into `bulkCreate`, shows progress and prints
- * the summary. Pacing, retries, validation and the journal live in the library.
+ * the summary. Pacing, retries, validation and the journal live in the library. The queue's commands
+ * (enqueue.ts, worker.ts, queue-status.ts) load BullMQ only when one of them runs.
  */
 import { access, constants, open, type FileHandle } from "node:fs/promises";
-import { debuglog } from "node:util";
 import { bulkCreate, openJournal, readJournal, type BulkJournal, type BulkRow, type BulkRowResult, type BulkSummary } from "../bulk/index.js";
-import { createMergeCrmClient, isMergeValidationError, type FetchLike, type Logger, type MergeCrmClient } from "../index.js";
+import { isMergeValidationError, type Logger } from "../index.js";
 import type { MockServer } from "../mock.js";
 import { parseCommand, resumeCommand, USAGE, UsageError, type ImportCommand, type StatusCommand } from "./args.js";
-import { countRows, InputError, readInput, type InputItem, type InvalidInput } from "./input.js";
-import { duration, grouped, startProgress, type Progress } from "./progress.js";
-
-const NAME = "merge-crm-engagements";
-
-/** Exit codes. */
-const OK = 0;
-const ROWS_NOT_WRITTEN = 1;
-const USAGE_ERROR = 2;
-const INTERRUPTED = 130;
+import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
+import { countRows, InputError, openInput, type InputItem, type InvalidInput } from "./input.js";
+import { runEnqueue } from "./enqueue.js";
+import { duration, grouped, rowCount, startProgress, type Progress } from "./progress.js";
+import { runQueueStatus } from "./queue-status.js";
+import { connect, debug, type Connection } from "./target.js";
+import { runWorker } from "./worker.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   let command;
@@ -33,12 +30,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return OK;
   }
-  return command.command === "status" ? status(command) : runImport(command, argv);
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`${NAME}: ${message}\nRun '${NAME} --help' for usage.\n`);
-  return USAGE_ERROR;
+  switch (command.command) {
+    case "import":
+      return runImport(command, argv);
+    case "status":
+      return status(command);
+    case "enqueue":
+      return runEnqueue(command);
+    case "worker":
+      return runWorker(command);
+    case "queue-status":
+      return runQueueStatus(command);
+  }
 }
 
 async function runImport(command: ImportCommand, argv: readonly string[]): Promise<number> {
@@ -47,15 +50,15 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
   } catch {
     return usageError(`FILE: cannot read '${command.file}'`);
   }
-  // The header of a CSV file is checked before anything is sent.
-  const input = readInput(command.file, command.keyField === undefined ? { format: command.format } : { format: command.format, keyField: command.keyField });
-  let first: IteratorResult<InputItem, void>;
+  let opened: Awaited<ReturnType<typeof openInput>>;
   try {
-    first = await input.next();
+    // The header of a CSV file is checked before anything is sent.
+    opened = await openInput(command.file, command.keyField === undefined ? { format: command.format } : { format: command.format, keyField: command.keyField });
   } catch (error) {
     if (error instanceof InputError) return usageError(error.message);
     throw error;
   }
+  const { input, first } = opened;
   const total = await countRows(command.file, command.format);
 
   let mock: MockServer | undefined;
@@ -82,7 +85,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
   process.on("SIGTERM", onSignal);
 
   try {
-    let merge: MergeCrmClient;
+    let merge: Connection["merge"];
     let accountToken = command.accountToken;
     const logger: Logger = {
       warn: (message) => note(`warning: ${message}`),
@@ -91,22 +94,15 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       ...(debug.enabled ? { debug: (message: string) => debug("%s", message) } : {}),
     };
     const note = (message: string) => (progress ? progress.note(message) : process.stderr.write(`${message}\n`));
-    const transport = await undiciTransport();
-    debug("transport: %s", transport.fetch ? "undici (merge-crm-engagements/undici)" : "fetch (undici is not installed)");
-    if (command.target.kind === "mock") {
-      const { startMockServer } = await import("../mock.js");
-      try {
-        mock = await startMockServer();
-      } catch (error) {
-        return usageError(`MERGE_API_KEY is not set and the embedded mock could not start: ${error instanceof Error ? error.message : String(error)}`);
-      }
+    try {
+      ({ merge, mock } = await connect(command.target, logger));
+    } catch (error) {
+      if (error instanceof UsageError) return usageError(error.message);
+      throw error;
+    }
+    if (mock) {
       process.stderr.write(`No MERGE_API_KEY: importing into the embedded Prism mock at ${mock.url} (nothing reaches Merge).\n`);
       accountToken ??= "mock-account-token";
-      merge = createMergeCrmClient({ apiKey: "mock-api-key", baseUrl: mock.url, accountValidation: "strict", logger, ...transport });
-    } else if (command.target.kind === "url") {
-      merge = createMergeCrmClient({ apiKey: command.target.apiKey, baseUrl: command.target.baseUrl, accountValidation: "strict", logger, ...transport });
-    } else {
-      merge = createMergeCrmClient({ apiKey: command.target.apiKey, region: command.target.region, accountValidation: "strict", logger, ...transport });
     }
     if (command.rejects !== undefined) {
       try {
@@ -232,11 +228,6 @@ async function* bulkRows(first: IteratorResult<InputItem, void>, rest: AsyncIter
   }
 }
 
-/** "1 row", "2,000 rows". */
-function rowCount(n: number): string {
-  return `${grouped(n)} ${n === 1 ? "row" : "rows"}`;
-}
-
 function printSummary(
   command: ImportCommand,
   summary: BulkSummary,
@@ -305,23 +296,6 @@ function describe(result: BulkRowResult): { line: number | null; key: string; ac
   if (result.problems && result.problems.length > 0) reason = result.problems.map((p) => `${p.pointer || "(row)"} ${p.message}`).join("; ");
   else if (result.error) reason = `${result.error.name}: ${result.error.message}${result.error.writeMayHaveHappened ? " (the write may have happened)" : ""}`;
   return { line: result.line ?? null, key: result.key, account: result.account, reason };
-}
-
-const debug = debuglog("merge-crm-engagements");
-
-/**
- * The undici transport when undici resolves (an optional peer: bulk imports keep many calls in flight,
- * where it completes about three times the calls per second of fetch), else the default fetch (issue 12).
- */
-async function undiciTransport(): Promise<{ fetch?: FetchLike }> {
-  try {
-    const { createUndiciFetch } = await import("../undici.js");
-    return { fetch: createUndiciFetch() };
-  } catch (error) {
-    // undici.ts names the install command when undici is missing; anything else is a bug to show.
-    if (error instanceof Error && error.message.includes("npm install undici@7")) return {};
-    throw error;
-  }
 }
 
 main(process.argv.slice(2)).then(

@@ -190,6 +190,11 @@ export function grouped(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+/** "1 row", "2,000 rows". */
+export function rowCount(n: number): string {
+  return `${grouped(n)} ${n === 1 ? "row" : "rows"}`;
+}
+
 /** Milliseconds as "1h02m", "3m05s" or "42s". */
 export function duration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));

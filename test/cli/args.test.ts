@@ -1,14 +1,7 @@
-import { parseCommand, resumeCommand, UsageError, type Command } from "../../src/cli/args.js";
+import { parseCommand, resumeCommand, type Command } from "../../src/cli/args.js";
+import { usageErrorOf } from "./run-cli.js";
 
-function usageError(argv: string[], env: NodeJS.ProcessEnv = {}): string {
-  try {
-    parseCommand(argv, env);
-  } catch (error) {
-    if (error instanceof UsageError) return error.message;
-    throw error;
-  }
-  throw new Error(`no UsageError for ${argv.join(" ")}`);
-}
+const usageError = usageErrorOf;
 
 test("import: defaults, the format from the extension, the journal beside the file, the mock without a key", () => {
   const command: Command = parseCommand(["import", "rows.csv"], {});

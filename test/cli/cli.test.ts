@@ -2,33 +2,20 @@
  * The CLI as a user runs it: a child process against a real local server (or the embedded mock), its
  * exit codes, its output, the rejects file and the journal `status` reads.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FaultServer } from "../faults/fault-server.js";
-import { OPEN_META, ROOT, runCli, startCli } from "./run-cli.js";
+import { OPEN_META, ROOT, runCli, startCli, useCliFixture } from "./run-cli.js";
 
 const KEY = { MERGE_API_KEY: "cli-test-api-key" };
 const TOKEN_A = "secret-token-of-account-a";
 const TOKEN_B = "secret-token-of-account-b";
 
-let server: FaultServer;
-let dir: string;
+const { server, dir: tempDir } = useCliFixture("cli-");
 let n = 0;
-beforeAll(async () => {
-  server = new FaultServer();
-  await server.start();
-  dir = mkdtempSync(join(tmpdir(), "cli-"));
-});
-afterAll(async () => {
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => server.reset([], (url) => (url.includes("/meta/") ? { status: 200, body: OPEN_META } : "ok")));
 
 function file(name: string, text: string): string {
   n += 1;
-  const path = join(dir, `${n}-${name}`);
+  const path = join(tempDir(), `${n}-${name}`);
   writeFileSync(path, text);
   return path;
 }
@@ -67,7 +54,7 @@ describe("usage and configuration errors exit 2 and name the flag or variable", 
 
 test("a CSV quote left open further down: exit 2 naming the line, and whatever was written before it journaled for the rerun", async () => {
   const path = file("open-quote.csv", 'key,subject\nq1,One\nq2,Two\nq3,"Three\n');
-  const journal = join(dir, "open-quote.journal");
+  const journal = join(tempDir(), "open-quote.journal");
   const run = await runCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A], KEY);
   expect(run.code).toBe(2);
   expect(run.stderr).toMatch(/Quote Not Closed.*line 4/);
@@ -78,7 +65,7 @@ test("a CSV quote left open further down: exit 2 naming the line, and whatever w
 
 test("a journal in use by another run: exit 2 naming --journal and the process, nothing sent", async () => {
   const path = file("locked.ndjson", ndjson([{ subject: "a" }]));
-  const journal = join(dir, "locked.journal");
+  const journal = join(tempDir(), "locked.journal");
   // This test process holds the lock, as a second run in another terminal would.
   writeFileSync(`${journal}.lock`, `${process.pid}\n`);
   const run = await runCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A], KEY);
@@ -100,7 +87,7 @@ test("--dry-run validates every row, writes the rejects file and sends no write"
       `b3,${TOKEN_B},Note,,not a date,`,
     ].join("\n"),
   );
-  const rejects = join(dir, "dry-rejects.ndjson");
+  const rejects = join(tempDir(), "dry-rejects.ndjson");
   const run = await runCli(["import", path, "--dry-run", "--rejects", rejects, "--base-url", server.url, "--json"], KEY);
   expect(run.code).toBe(1);
   expect(posts()).toBe(0);
@@ -125,8 +112,8 @@ test("an import over two accounts: rows written, bad lines rejected by line, sta
       JSON.stringify({ subject: "four, bare, the default account" }),
     ].join("\n"),
   );
-  const journal = join(dir, "two-accounts.journal");
-  const rejects = join(dir, "two-accounts.rejects");
+  const journal = join(tempDir(), "two-accounts.journal");
+  const rejects = join(tempDir(), "two-accounts.rejects");
   const args = ["import", path, "--journal", journal, "--rejects", rejects, "--base-url", server.url, "--account-token", TOKEN_A, "--json"];
   const first = await runCli(args, KEY);
   expect(first.code).toBe(1);
@@ -155,7 +142,7 @@ test("an import over two accounts: rows written, bad lines rejected by line, sta
 
 test("exit 0 when every row is written, and again when a rerun finds them done", async () => {
   const path = file("ok.ndjson", ndjson([{ subject: "a" }, { subject: "b" }, { subject: "c" }]));
-  const journal = join(dir, "ok.journal");
+  const journal = join(tempDir(), "ok.journal");
   const args = ["import", path, "--journal", journal, "--base-url", server.url];
   const run = await runCli(args, { ...KEY, MERGE_ACCOUNT_TOKEN: TOKEN_A });
   expect(run.code).toBe(0);
@@ -170,7 +157,7 @@ test("exit 0 when every row is written, and again when a rerun finds them done",
 test("Ctrl-C stops taking rows, lets the ones in flight finish, prints the summary and the command that resumes", async () => {
   const rows = Array.from({ length: 400 }, (_, i) => ({ model: { subject: `slow-${i}` }, key: `s${i}` }));
   const path = file("slow.ndjson", ndjson(rows));
-  const journal = join(dir, "slow.journal");
+  const journal = join(tempDir(), "slow.journal");
   const { child, done } = startCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A, "--rate", "1200"], KEY);
   while (server.stored.size < 20) await new Promise((resolve) => setTimeout(resolve, 10));
   child.kill("SIGINT");
@@ -197,7 +184,7 @@ test("Ctrl-C stops taking rows, lets the ones in flight finish, prints the summa
 test("a second Ctrl-C exits at once, and the journal is still readable", async () => {
   const rows = Array.from({ length: 300 }, (_, i) => ({ model: { subject: `twice-${i}` }, key: `t${i}` }));
   const path = file("twice.ndjson", ndjson(rows));
-  const journal = join(dir, "twice.journal");
+  const journal = join(tempDir(), "twice.journal");
   // Every write hangs: the first Ctrl-C would wait for them; the second does not.
   server.reset([], (url) => (url.includes("/meta/") ? { status: 200, body: OPEN_META } : "hang"));
   const { child, done } = startCli(["import", path, "--journal", journal, "--base-url", server.url, "--account-token", TOKEN_A], KEY);
@@ -214,8 +201,8 @@ test("a second Ctrl-C exits at once, and the journal is still readable", async (
 }, 30_000);
 
 test("without MERGE_API_KEY the example file is imported into the embedded mock, which the CLI announces", async () => {
-  const journal = join(dir, "demo.journal");
-  const rejects = join(dir, "demo.rejects");
+  const journal = join(tempDir(), "demo.journal");
+  const rejects = join(tempDir(), "demo.rejects");
   const run = await runCli(["import", join(ROOT, "examples/engagements.csv"), "--journal", journal, "--rejects", rejects, "--json"]);
   expect(run.stderr).toContain("embedded Prism mock");
   expect(run.code).toBe(1);

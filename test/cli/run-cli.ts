@@ -4,7 +4,12 @@
  * any MERGE_* variable of the machine running it, plus what the test gives.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCommand, UsageError } from "../../src/cli/args.js";
+import { FaultServer } from "../faults/fault-server.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -49,3 +54,34 @@ export const OPEN_META = JSON.stringify({
   has_required_linked_account_params: false,
   remote_fields: [],
 });
+
+/**
+ * A CLI test file's fixture: one FaultServer (writes stored once per Idempotency-Key, the linked
+ * account's meta open) and one temporary folder, for the whole file; the server is reset before each test.
+ */
+export function useCliFixture(prefix: string): { server: FaultServer; dir: () => string } {
+  const server = new FaultServer();
+  let dir = "";
+  beforeAll(async () => {
+    await server.start();
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => server.reset([], (url) => (url.includes("/meta/") ? { status: 200, body: OPEN_META } : "ok")));
+  return { server, dir: () => dir };
+}
+
+/** The message of the UsageError a command line gets (the test fails when it gets none). */
+export function usageErrorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseCommand(argv, env);
+  } catch (error) {
+    if (error instanceof UsageError) return error.message;
+    throw error;
+  }
+  throw new Error(`no UsageError for ${argv.join(" ")}`);
+}
+
