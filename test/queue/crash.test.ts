@@ -7,7 +7,7 @@
  * key, the queue's counts (and `status --redis --json`) agree, and enqueueing the same rows again
  * writes nothing.
  *
- * Short by default (300 rows, 3 kills); `npm run test:queue:crash` runs 3,000 rows and 12 kills.
+ * Short by default (200 rows, 3 kills); `npm run test:queue:crash` runs 3,000 rows and 12 kills.
  * QUEUE_CRASH_ROWS, QUEUE_CRASH_KILLS and QUEUE_CRASH_SEED change them.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -20,7 +20,7 @@ import { FaultServer, type Behaviour } from "../faults/fault-server.js";
 import { startRedis, type RedisServer } from "../setup/redis.js";
 import { seeded } from "../setup/seeded.js";
 
-const ROWS = Number(process.env["QUEUE_CRASH_ROWS"] ?? 300);
+const ROWS = Number(process.env["QUEUE_CRASH_ROWS"] ?? 200);
 const KILLS = Number(process.env["QUEUE_CRASH_KILLS"] ?? 3);
 const SEED = Number(process.env["QUEUE_CRASH_SEED"] ?? Date.now() % 100_000);
 const WORKERS = 3;

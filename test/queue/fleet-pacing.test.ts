@@ -33,8 +33,8 @@ const { server } = useBulkServer("fleet-pacing-");
 const SECRET = "the fleet pacing tests' queue secret";
 const WORKERS = 3;
 const RATE = 3_000;
-/** 18 s of writes per account at 3,000/min. */
-const ROWS = 900;
+/** 12 s of writes per account at 3,000/min. */
+const ROWS = 600;
 const report = (line: string) => process.stdout.write(`${line}\n`);
 
 let fleet: Fleet | undefined;
