@@ -4,21 +4,21 @@
  * and a row that may have been written more than 23 h ago is not resent. One key a row, expiring after
  * `keepMs`.
  */
-import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { BulkRowResult } from "../bulk/index.js";
 import type { DoneStore } from "../bulk/delivery.js";
+import { keyDigest } from "./jobs.js";
 
 /** Redis's key of a row's record. */
 export function doneKey(queue: string, account: string, key: string): string {
-  return `mce:${queue}:done:${account}:${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+  return `mce:${queue}:done:${account}:${keyDigest(key)}`;
 }
 
 export function redisDoneStore(redis: Redis, queue: string, keepMs: number): DoneStore {
   return {
     async outcomeOf(account, key) {
       const text = await redis.get(doneKey(queue, account, key));
-      return text === null ? undefined : parseResult(text);
+      return readRecord(text);
     },
     async record(result) {
       await redis.set(doneKey(queue, result.account, result.key), JSON.stringify(result), "PX", keepMs);
@@ -26,7 +26,9 @@ export function redisDoneStore(redis: Redis, queue: string, keepMs: number): Don
   };
 }
 
-function parseResult(text: string): BulkRowResult | undefined {
+/** A record as the done-store wrote it (`undefined` for none, or for what it did not write). */
+export function readRecord(text: string | null | undefined): BulkRowResult | undefined {
+  if (typeof text !== "string") return undefined;
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;

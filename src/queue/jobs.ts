@@ -30,9 +30,14 @@ export function accountOf(row: { accountToken?: string | undefined; accountRef?:
   return row.accountRef !== undefined ? accountName(`ref\n${row.accountRef}`) : accountName(row.accountToken ?? "");
 }
 
+/** A row key's digest in Redis names: 32 hex characters of its SHA-256 (keys may be long, or odd). */
+export function keyDigest(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 32);
+}
+
 /** The job id of (account, key): `mce-<account>-<32 hex>`. */
 export function jobIdOf(account: string, key: string): string {
-  return `mce-${account}-${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+  return `mce-${account}-${keyDigest(key)}`;
 }
 
 /** The job's data, checked (a job enqueued by something else is refused with the reason). */

@@ -10,7 +10,7 @@ import { createMergeCrmClient, MergeValidationError, type ValidationIssue } from
 import { RowKeys } from "../bulk/keys.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
-import { doneKey } from "./done-store.js";
+import { doneKey, readRecord } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
 import { accountOf, BACKOFF_TYPE, DEFAULT_QUEUE, JOB_NAME, jobIdOf, readJobData, type JobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
@@ -106,7 +106,8 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
       const [error, record] = records?.[i] ?? [new Error("no answer")];
       if (error) throw new MergeQueueUnavailableError(`Redis refused the lookup of delivered rows: ${error.message}`, { mayHaveBeenEnqueued: false, cause: error });
       // Only a final outcome: a row that failed, or is in flight, is still to be delivered.
-      const final = finalOutcome(record);
+      const outcome = readRecord(typeof record === "string" ? record : undefined)?.outcome;
+      const final = outcome === "created" || outcome === "rejected";
       if (final) row.result.status = "delivered-before";
       return !final;
     });
@@ -175,7 +176,7 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
           attemptsMade: job.attemptsMade,
         };
         if (typeof data !== "string" && data.line !== undefined) failed.line = data.line;
-        const problems = problemsOfRecord(records[i]);
+        const problems = readRecord(records[i])?.problems;
         if (problems) failed.problems = problems;
         if (job.finishedOn !== undefined) failed.failedAt = new Date(job.finishedOn).toISOString();
         return failed;
@@ -200,27 +201,4 @@ function shapeProblems(row: unknown): ValidationIssue[] {
   }
   if (field("accountToken") !== undefined && field("accountRef") !== undefined) problems.push({ pointer: "/accountRef", message: "give accountToken or accountRef, not both" });
   return problems;
-}
-
-/** Whether a done-store record says the row ended created or rejected. */
-function finalOutcome(record: unknown): boolean {
-  if (typeof record !== "string") return false;
-  try {
-    const outcome: unknown = Reflect.get(Object(JSON.parse(record)), "outcome");
-    return outcome === "created" || outcome === "rejected";
-  } catch {
-    return false;
-  }
-}
-
-/** The problems of a rejected row's record in the done-store. */
-function problemsOfRecord(text: string | null | undefined): ValidationIssue[] | undefined {
-  if (typeof text !== "string") return undefined;
-  try {
-    const problems: unknown = Reflect.get(Object(JSON.parse(text)), "problems");
-    if (!Array.isArray(problems)) return undefined;
-    return problems.filter((p): p is ValidationIssue => typeof p?.pointer === "string" && typeof p?.message === "string");
-  } catch {
-    return undefined;
-  }
 }
