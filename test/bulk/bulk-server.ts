@@ -164,3 +164,18 @@ async function readBody(request: IncomingMessage): Promise<string> {
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * A linked account's meta/post whose schema requires `subject` and allows only OUTBOUND calls: rows
+ * the spec accepts and this CRM refuses, by pointer (`/model/subject`, `/model/direction`).
+ */
+export const OUTBOUND_ONLY_META = {
+  request_schema: {
+    type: "object",
+    properties: { model: { type: "object", properties: { subject: { type: "string" }, direction: { type: "string", enum: ["OUTBOUND"] } }, required: ["subject"] } },
+    required: ["model"],
+  },
+  status: { linked_account_status: "COMPLETE", can_make_request: true },
+  has_conditional_params: false,
+  has_required_linked_account_params: false,
+};

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, openJournal, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
 import { accountName } from "../../src/bulk/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
-import { useBulkServer } from "./bulk-server.js";
+import { OUTBOUND_ONLY_META, useBulkServer } from "./bulk-server.js";
 
 const { server, dir } = useBulkServer("bulk-test-");
 
@@ -158,16 +158,7 @@ test("rows that break the spec are rejected before sending, with their problems,
 });
 
 test("with accountValidation, rows the linked account's CRM would refuse are rejected up front too, by pointer", async () => {
-  server.meta = {
-    request_schema: {
-      type: "object",
-      properties: { model: { type: "object", properties: { subject: { type: "string" }, direction: { type: "string", enum: ["OUTBOUND"] } }, required: ["subject"] } },
-      required: ["model"],
-    },
-    status: { linked_account_status: "COMPLETE", can_make_request: true },
-    has_conditional_params: false,
-    has_required_linked_account_params: false,
-  };
+  server.meta = OUTBOUND_ONLY_META;
   const merge = client({ accountValidation: "strict" });
   const { results, onResult } = collect();
   const input: BulkRow[] = [

@@ -11,19 +11,11 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startMockServer } from "../../src/mock.js";
 import { prismClient, prismUrl } from "../setup/prism.js";
+import { isAlive } from "../setup/processes.js";
 
 /** Body 9,054 of the property test with PROPERTY_SEED=777, byte for byte: it killed `prism mock --errors`. */
 const CRASH_BODY = readFileSync(new URL("./fixtures/prism-5.14.2-log-crash-body.json", import.meta.url), "utf8");
 const HEADERS = { Authorization: "Bearer x", "X-Account-Token": "t", "Content-Type": "application/json" };
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("the mock survives hostile input", () => {
   test("the body that killed the Prism CLI gets its 400 and violations, and a valid create then succeeds", async () => {

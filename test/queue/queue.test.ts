@@ -6,7 +6,7 @@
  */
 import { createMergeCrmClient, isMergeValidationError, type MergeValidationError } from "../../src/index.js";
 import { createEngagementQueue, MergeQueueConfigError, MergeQueueUnavailableError, startEngagementWorker, type EngagementQueue, type EngagementWorker, type QueueDeliveryResult } from "../../src/queue/index.js";
-import { useBulkServer } from "../bulk/bulk-server.js";
+import { OUTBOUND_ONLY_META, useBulkServer } from "../bulk/bulk-server.js";
 import { useRedis } from "../setup/redis.js";
 
 const redis = useRedis();
@@ -159,16 +159,7 @@ test("accountRef: the worker resolves the token itself; nothing of it is in the 
 });
 
 test("a row the linked account's schema refuses ends in failed with its problems (from the done-store), never sent; jobs are kept 24 h", async () => {
-  server.meta = {
-    request_schema: {
-      type: "object",
-      properties: { model: { type: "object", properties: { subject: { type: "string" }, direction: { type: "string", enum: ["OUTBOUND"] } }, required: ["subject"] } },
-      required: ["model"],
-    },
-    status: { linked_account_status: "COMPLETE", can_make_request: true },
-    has_conditional_params: false,
-    has_required_linked_account_params: false,
-  };
+  server.meta = OUTBOUND_ONLY_META;
   await queue.enqueueMany([
     { model: { subject: "ok", direction: "OUTBOUND" }, accountToken: TOKEN, key: "s-1", line: 1 },
     { model: { subject: "in", direction: "INBOUND" }, accountToken: TOKEN, key: "s-2", line: 2 },

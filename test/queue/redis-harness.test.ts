@@ -2,15 +2,7 @@
 // an acknowledged write across a SIGKILL and a restart, and stop() leaves no process or directory.
 import { existsSync } from "node:fs";
 import { startRedis, useRedis } from "../setup/redis.js";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from "../setup/processes.js";
 
 describe("useRedis", () => {
   const redis = useRedis();
