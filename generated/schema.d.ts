@@ -121,7 +121,108 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "Engagement.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An engagement was added
+         * @description Merge POSTs this to your webhook URL when an engagement appears in a linked account: found by a sync of the CRM, or created through Merge (a `create` of this client).
+         */
+        post: operations["webhookEngagementAdded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "Engagement.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An engagement changed
+         * @description Merge POSTs this when an engagement of a linked account changed: in the CRM (seen by a sync) or through Merge (an `update` of this client). `data` is the engagement after the change.
+         */
+        post: operations["webhookEngagementChanged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "Engagement.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An engagement was removed
+         * @description Merge POSTs this when an engagement was deleted in the CRM. `data` is the engagement as Merge last had it.
+         */
+        post: operations["webhookEngagementRemoved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "LinkedAccount.synced": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A model of a linked account finished syncing
+         * @description Merge POSTs this each time a sync of a common model finishes for a linked account; `data` says which model and how it went. A sync reader can fetch what changed since its last read (`modified_after`) when it arrives.
+         */
+        post: operations["webhookLinkedAccountSynced"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "LinkedAccount.fully_synced_initial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A linked account's first sync finished
+         * @description Merge POSTs this once, when every common model of a new linked account has finished its first sync: the moment a full read starts to return everything.
+         */
+        post: operations["webhookLinkedAccountFullySyncedInitial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description A user of the CRM, as returned in an engagement's `owner` with `expand=owner`. Other fields may appear. */
@@ -588,6 +689,155 @@ export interface components {
             /** @description The remote field classes of this page. */
             results: components["schemas"]["RemoteFieldClass"][];
         };
+        /**
+         * @description Which webhook of your Merge organization fired, and why. `id` names the webhook's configuration
+         *     (the one you set up in the Merge dashboard), not the delivery: two deliveries can share it. To tell
+         *     deliveries apart, use the `X-Merge-Webhook-Signature` header, as Merge recommends.
+         */
+        WebhookHook: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the webhook configuration that sent this delivery.
+             */
+            id?: string;
+            /**
+             * @description The event, such as `Engagement.added` or `LinkedAccount.synced`. Merge adds events over time:
+             *     a receiver must accept names this spec does not list.
+             */
+            event: string;
+            /**
+             * Format: uri
+             * @description The URL this delivery was sent to (your receiver's URL, as configured at Merge).
+             */
+            target?: string;
+        };
+        /** @description The linked account (one end user's CRM connected through Merge) the event is about. */
+        WebhookLinkedAccount: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the linked account.
+             */
+            id: string;
+            /** @description The CRM's display name, such as `HubSpot`. */
+            integration?: string;
+            /** @description The CRM's slug, such as `hubspot`. */
+            integration_slug?: string;
+            /** @description The Merge category of the integration (`crm` here). */
+            category?: string;
+            /** @description Your own id of the end user, as you gave it to Merge Link. */
+            end_user_origin_id?: string | null;
+            /** @description The end user's organization name, as you gave it to Merge Link. */
+            end_user_organization_name?: string | null;
+            /** @description The end user's email address, as you gave it to Merge Link. */
+            end_user_email_address?: string | null;
+            /** @description The linked account's status, such as `COMPLETE` or `RELINK_NEEDED`. */
+            status?: string;
+            /** @description The URL Merge listens on for the third party's own webhooks for this account, when any. */
+            webhook_listener_url?: string | null;
+            /** @description Whether Merge considers this linked account a duplicate of another one of the same end user. */
+            is_duplicate?: boolean | null;
+        };
+        /**
+         * @description What every webhook delivery of Merge carries: which webhook fired (`hook`), for which linked account,
+         *     and the event's `data`. The events below narrow `hook.event` and `data`; an event this spec does
+         *     not describe still has this shape, and `data` is whatever Merge sent.
+         */
+        WebhookEvent: {
+            hook: components["schemas"]["WebhookHook"];
+            linked_account: components["schemas"]["WebhookLinkedAccount"];
+            /** @description The event's payload; its shape depends on `hook.event`. */
+            data: unknown;
+        };
+        /** @description The `Engagement.added` event: `data` is the engagement as Merge stored it after it was added (by a sync of the CRM or by a create through Merge). */
+        EngagementAddedEvent: components["schemas"]["WebhookEvent"] & {
+            /** @description The webhook that fired, for `Engagement.added`. */
+            hook: components["schemas"]["WebhookHook"] & {
+                /**
+                 * @description Always `Engagement.added` for this event.
+                 * @constant
+                 */
+                event: "Engagement.added";
+            };
+            data: components["schemas"]["Engagement"];
+        };
+        /** @description The `Engagement.changed` event: `data` is the engagement after the change. */
+        EngagementChangedEvent: components["schemas"]["WebhookEvent"] & {
+            /** @description The webhook that fired, for `Engagement.changed`. */
+            hook: components["schemas"]["WebhookHook"] & {
+                /**
+                 * @description Always `Engagement.changed` for this event.
+                 * @constant
+                 */
+                event: "Engagement.changed";
+            };
+            data: components["schemas"]["Engagement"];
+        };
+        /** @description The `Engagement.removed` event: `data` is the engagement as it was last seen, removed from the CRM. */
+        EngagementRemovedEvent: components["schemas"]["WebhookEvent"] & {
+            /** @description The webhook that fired, for `Engagement.removed`. */
+            hook: components["schemas"]["WebhookHook"] & {
+                /**
+                 * @description Always `Engagement.removed` for this event.
+                 * @constant
+                 */
+                event: "Engagement.removed";
+            };
+            data: components["schemas"]["Engagement"];
+        };
+        /**
+         * @description The sync state of one common model for a linked account, as the sync events carry it in `data`.
+         *     After `LinkedAccount.synced` with `status: DONE` for `Engagement`, reads with `modified_after`
+         *     return what the sync brought.
+         */
+        SyncStatus: {
+            /** @description The common model, such as `Engagement`. */
+            model_name: string;
+            /** @description Merge's id of the model, such as `crm.Engagement`. */
+            model_id?: string;
+            /**
+             * Format: date-time
+             * @description When the latest sync of this model began.
+             */
+            last_sync_start?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge plans the next sync of this model.
+             */
+            next_sync_start?: string | null;
+            /**
+             * @description The sync's state: `SYNCING`, `DONE`, `FAILED`, `DISABLED`, `PAUSED` or `PARTIALLY_SYNCED`.
+             *     Clients must accept any string.
+             */
+            status: string;
+            /** @description Whether this is the first sync of the linked account. */
+            is_initial_sync?: boolean;
+            /** @description Whether selective-sync filters applied to this sync, such as `IN_NEXT_SYNC` or `IN_LAST_SYNC`. */
+            selective_sync_configurations_usage?: string | null;
+        };
+        /** @description The `LinkedAccount.synced` event: `data` is the sync status of the model whose sync finished. */
+        LinkedAccountSyncedEvent: components["schemas"]["WebhookEvent"] & {
+            /** @description The webhook that fired, for `LinkedAccount.synced`. */
+            hook: components["schemas"]["WebhookHook"] & {
+                /**
+                 * @description Always `LinkedAccount.synced` for this event.
+                 * @constant
+                 */
+                event: "LinkedAccount.synced";
+            };
+            data: components["schemas"]["SyncStatus"];
+        };
+        /** @description The `LinkedAccount.fully_synced_initial` event: `data` is the sync status, once every model of the first sync has synced. */
+        LinkedAccountFullySyncedInitialEvent: components["schemas"]["WebhookEvent"] & {
+            /** @description The webhook that fired, for `LinkedAccount.fully_synced_initial`. */
+            hook: components["schemas"]["WebhookHook"] & {
+                /**
+                 * @description Always `LinkedAccount.fully_synced_initial` for this event.
+                 * @constant
+                 */
+                event: "LinkedAccount.fully_synced_initial";
+            };
+            data: components["schemas"]["SyncStatus"];
+        };
     };
     responses: {
         /** @description The request was malformed, or the third-party CRM does not support it. Do not retry it unchanged. */
@@ -704,6 +954,47 @@ export interface components {
                 "text/html": string;
             };
         };
+        /** @description The receiver handled the delivery, or had handled it before. Merge does not send it again. */
+        WebhookHandled: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The body is correctly signed but is not JSON of a webhook delivery. Nothing was handled. */
+        WebhookMalformed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
+         * @description The signature is missing or does not match the body under your key: the request did not come from
+         *     Merge, or its bytes were changed on the way. Nothing was parsed or handled.
+         */
+        WebhookNotVerified: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description The body is larger than the receiver accepts; it was refused before being read whole. */
+        WebhookTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /**
+         * @description The receiver could not handle the delivery now (its handler failed, or another delivery of the same
+         *     event is being handled). Merge retries a delivery answered with any status outside 2xx.
+         */
+        WebhookFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
     };
     parameters: {
         /**
@@ -763,6 +1054,13 @@ export interface components {
         IsCommonModelField: boolean;
         /** @description If provided, only custom (`true`) or built-in (`false`) remote field classes are returned. */
         IsCustom: boolean;
+        /**
+         * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+         *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+         *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+         *     the event's identity, so a receiver handles each signature once.
+         */
+        MergeWebhookSignature: string;
     };
     requestBodies: never;
     headers: {
@@ -1122,6 +1420,146 @@ export interface operations {
             408: components["responses"]["RequestTimeout"];
             429: components["responses"]["TooManyRequests"];
             "5XX": components["responses"]["ServerError"];
+        };
+    };
+    webhookEngagementAdded: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+                 *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+                 *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+                 *     the event's identity, so a receiver handles each signature once.
+                 */
+                "X-Merge-Webhook-Signature": components["parameters"]["MergeWebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EngagementAddedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookHandled"];
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookNotVerified"];
+            413: components["responses"]["WebhookTooLarge"];
+            "5XX": components["responses"]["WebhookFailed"];
+        };
+    };
+    webhookEngagementChanged: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+                 *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+                 *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+                 *     the event's identity, so a receiver handles each signature once.
+                 */
+                "X-Merge-Webhook-Signature": components["parameters"]["MergeWebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EngagementChangedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookHandled"];
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookNotVerified"];
+            413: components["responses"]["WebhookTooLarge"];
+            "5XX": components["responses"]["WebhookFailed"];
+        };
+    };
+    webhookEngagementRemoved: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+                 *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+                 *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+                 *     the event's identity, so a receiver handles each signature once.
+                 */
+                "X-Merge-Webhook-Signature": components["parameters"]["MergeWebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EngagementRemovedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookHandled"];
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookNotVerified"];
+            413: components["responses"]["WebhookTooLarge"];
+            "5XX": components["responses"]["WebhookFailed"];
+        };
+    };
+    webhookLinkedAccountSynced: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+                 *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+                 *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+                 *     the event's identity, so a receiver handles each signature once.
+                 */
+                "X-Merge-Webhook-Signature": components["parameters"]["MergeWebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkedAccountSyncedEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookHandled"];
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookNotVerified"];
+            413: components["responses"]["WebhookTooLarge"];
+            "5XX": components["responses"]["WebhookFailed"];
+        };
+    };
+    webhookLinkedAccountFullySyncedInitial: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
+                 *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
+                 *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
+                 *     the event's identity, so a receiver handles each signature once.
+                 */
+                "X-Merge-Webhook-Signature": components["parameters"]["MergeWebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkedAccountFullySyncedInitialEvent"];
+            };
+        };
+        responses: {
+            200: components["responses"]["WebhookHandled"];
+            400: components["responses"]["WebhookMalformed"];
+            401: components["responses"]["WebhookNotVerified"];
+            413: components["responses"]["WebhookTooLarge"];
+            "5XX": components["responses"]["WebhookFailed"];
         };
     };
 }
