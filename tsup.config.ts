@@ -32,6 +32,7 @@ export default defineConfig({
   // cli: the package's bin (dist/cli.js; esbuild keeps the #! line of src/cli/main.ts).
   // undici: merge-crm-engagements/undici, the undici transport (undici itself is an optional peer).
   // queue: merge-crm-engagements/queue, the BullMQ layer (bullmq and ioredis are optional peers).
+  // webhooks: merge-crm-engagements/webhooks, receiving Merge's webhooks (WebCrypto only: edge-safe).
   entry: {
     index: "src/index.ts",
     mock: "src/mock.ts",
@@ -40,6 +41,7 @@ export default defineConfig({
     cli: "src/cli/main.ts",
     undici: "src/undici.ts",
     queue: "src/queue/index.ts",
+    webhooks: "src/webhooks/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -2,7 +2,7 @@
  * Friendly names for the API's models. Every type here is an alias of `generated/schema.d.ts`, which
  * openapi-typescript compiles from the spec in `openapi/`: nothing is copied by hand.
  */
-import type { components, operations, paths } from "../generated/schema.js";
+import type { components, operations, paths, webhooks } from "../generated/schema.js";
 
 type Schemas = components["schemas"];
 
@@ -47,4 +47,23 @@ export type EngagementType = Schemas["EngagementType"];
 /** The JSON body of a failed request. */
 export type ErrorResponse = Schemas["ErrorResponse"];
 
-export type { components, operations, paths };
+/** What every webhook delivery carries: `{ hook, linked_account, data }`, `data` of any shape. */
+export type WebhookEvent = Schemas["WebhookEvent"];
+/** Which webhook fired: `{ id, event, target }` (`id` names the configuration, not the delivery). */
+export type WebhookHook = Schemas["WebhookHook"];
+/** The linked account a webhook delivery is about. */
+export type WebhookLinkedAccount = Schemas["WebhookLinkedAccount"];
+/** The sync state of one model, the `data` of `LinkedAccount.synced`. */
+export type SyncStatus = Schemas["SyncStatus"];
+/** `Engagement.added`: `data` is the engagement. */
+export type EngagementAddedEvent = Schemas["EngagementAddedEvent"];
+/** `Engagement.changed`: `data` is the engagement after the change. */
+export type EngagementChangedEvent = Schemas["EngagementChangedEvent"];
+/** `Engagement.removed`: `data` is the engagement as last seen. */
+export type EngagementRemovedEvent = Schemas["EngagementRemovedEvent"];
+/** `LinkedAccount.synced`: `data` is a `SyncStatus`. */
+export type LinkedAccountSyncedEvent = Schemas["LinkedAccountSyncedEvent"];
+/** `LinkedAccount.fully_synced_initial`: `data` is a `SyncStatus`. */
+export type LinkedAccountFullySyncedInitialEvent = Schemas["LinkedAccountFullySyncedInitialEvent"];
+
+export type { components, operations, paths, webhooks };

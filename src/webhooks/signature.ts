@@ -1,0 +1,114 @@
+/**
+ * Merge's webhook signature: `X-Merge-Webhook-Signature` is the HMAC-SHA256 of the raw body bytes,
+ * keyed with the organization's webhook signature key, encoded as base64url. WebCrypto only (no
+ * `node:` import), so this runs on Node, Bun, Deno, Cloudflare Workers and in browsers alike.
+ */
+
+const encoder = new TextEncoder();
+
+/** An HMAC-SHA256 signature is 32 bytes: 43 base64url characters, 44 with its `=` padding. */
+const SIGNATURE_BYTES = 32;
+/** Longer headers are refused before any decoding, so a 10 kB header costs nothing. */
+const MAX_SIGNATURE_LENGTH = 128;
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+
+/**
+ * Imported keys, by key text. Importing costs more than verifying a small body, so each key is imported
+ * once; a process has one key, or a few while rotating, so the map stays small (and is capped anyway).
+ */
+const keys = new Map<string, Promise<CryptoKey>>();
+const MAX_CACHED_KEYS = 16;
+
+function hmacKey(key: string): Promise<CryptoKey> {
+  const cached = keys.get(key);
+  if (cached) return cached;
+  const imported = crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  if (keys.size >= MAX_CACHED_KEYS) {
+    const oldest = keys.keys().next();
+    if (!oldest.done) keys.delete(oldest.value);
+  }
+  keys.set(key, imported);
+  // A key WebCrypto refuses must not stay cached as a rejected promise.
+  imported.catch(() => keys.delete(key));
+  return imported;
+}
+
+/** The bytes a body is signed over: a string is taken as UTF-8, bytes as they are. */
+function bodyBytes(body: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  if (typeof body === "string") return encoder.encode(body);
+  // WebCrypto wants an ArrayBuffer-backed view; a view of a SharedArrayBuffer is copied.
+  return body.buffer instanceof ArrayBuffer ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(body);
+}
+
+/** The 32 bytes of a base64url signature (padded or not), or `undefined` for anything else. */
+export function decodeSignature(signature: string): Uint8Array<ArrayBuffer> | undefined {
+  const text = signature.trim();
+  if (text.length === 0 || text.length > MAX_SIGNATURE_LENGTH || !BASE64URL.test(text)) return undefined;
+  const bare = text.replace(/=+$/, "");
+  if (bare.length !== 43) return undefined;
+  let binary: string;
+  try {
+    binary = atob(bare.replace(/-/g, "+").replace(/_/g, "/") + "=");
+  } catch {
+    return undefined;
+  }
+  if (binary.length !== SIGNATURE_BYTES) return undefined;
+  const bytes = new Uint8Array(SIGNATURE_BYTES);
+  for (let i = 0; i < SIGNATURE_BYTES; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function encodeSignature(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function checkKey(key: unknown, what: string): asserts key is string {
+  // The key's value never goes into a message.
+  if (typeof key !== "string" || key.length === 0) throw new TypeError(`${what}: the webhook signature key must be a non-empty string`);
+}
+
+/**
+ * Whether `signature` is Merge's signature of `body` under `key`: the HMAC-SHA256 of the exact bytes
+ * received, base64url with or without `=` padding. Pass the raw body as received (the string of
+ * `await request.text()`, or its bytes): never `JSON.stringify` of a parsed body, which differs from
+ * what Merge signed.
+ *
+ * The comparison is WebCrypto's `verify`, which takes the same time wherever the bytes differ. Never
+ * throws for a bad signature: a missing, empty, oversized, non-base64url or wrong-length one is `false`.
+ * It rejects only when `key` is not a non-empty string (a configuration error, not a bad request).
+ * @example
+ * const ok = await verifyMergeWebhook(await request.text(), request.headers.get("X-Merge-Webhook-Signature"), process.env.MERGE_WEBHOOK_KEY!);
+ */
+export async function verifyMergeWebhook(body: string | Uint8Array, signature: string | null | undefined, key: string): Promise<boolean> {
+  checkKey(key, "verifyMergeWebhook");
+  if (typeof signature !== "string") return false;
+  const expected = decodeSignature(signature);
+  if (!expected) return false;
+  if (typeof body !== "string" && !(body instanceof Uint8Array)) return false;
+  return crypto.subtle.verify("HMAC", await hmacKey(key), expected, bodyBytes(body));
+}
+
+/**
+ * Signs `body` as Merge does: base64url (no padding) of the HMAC-SHA256 of its bytes under `key`. For
+ * your own tests of a receiver: send the result as `X-Merge-Webhook-Signature`.
+ * @example
+ * const body = JSON.stringify(event);
+ * await fetch(url, { method: "POST", body, headers: { "X-Merge-Webhook-Signature": await signMergeWebhook(body, key) } });
+ */
+export async function signMergeWebhook(body: string | Uint8Array, key: string): Promise<string> {
+  checkKey(key, "signMergeWebhook");
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(key), bodyBytes(body));
+  return encodeSignature(new Uint8Array(mac));
+}
+
+/**
+ * The identity of a delivery, from its (verified) signature: the canonical base64url of its 32 bytes,
+ * so the padded and unpadded forms, or a variant in the unused low bits of the last character, are one
+ * event and not two.
+ */
+export function signatureId(signature: string): string | undefined {
+  const bytes = decodeSignature(signature);
+  return bytes && encodeSignature(bytes);
+}
