@@ -173,6 +173,7 @@ export function createMergeWebhookHandler(options: MergeWebhookHandlerOptions): 
       // Verified, so the signature is a well-formed one.
       const id = signatureId(signature ?? "") ?? "";
 
+      const claimedAt = Date.now();
       if (dedupe) {
         let claim;
         try {
@@ -189,7 +190,8 @@ export function createMergeWebhookHandler(options: MergeWebhookHandlerOptions): 
         await onEvent(event, { id, request });
       } catch (error) {
         report(error, { status: 500, id, event });
-        if (dedupe) await dedupe.release(id).catch((releaseError: unknown) => report(releaseError, { status: 500, id, event }));
+        // A claim whose lease ran out may be another receiver's now: it is left to expire, not released.
+        if (dedupe && Date.now() - claimedAt < leaseMs) await dedupe.release(id).catch((releaseError: unknown) => report(releaseError, { status: 500, id, event }));
         return answer(500, "The event could not be handled; Merge will retry it");
       }
       // Marked done only after onEvent resolved: a crash before this line leaves a claim that expires, so the event is handled again.
