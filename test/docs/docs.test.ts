@@ -1,7 +1,7 @@
 /**
  * The published docs page, opened in a real (Debian) Chromium through playwright-core: the POST
- * operation, its request fields, its 201 response and its TypeScript sample render; the page makes no
- * request to the network; a screenshot is saved under test-results/.
+ * operation, its request fields, its 201 response and its TypeScript sample render, and so do the webhooks;
+ * the page makes no request to the network; a screenshot is saved under test-results/.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
@@ -76,6 +76,31 @@ test("each operation shows the TypeScript sample of this client", async () => {
   // Back to the create operation for the screenshot.
   await page.locator('a[href="#/engagements/engagementscreate"]').first().click();
   await operation.getByText("createMergeCrmClient").first().waitFor({ timeout: 10_000 });
+}, 60_000);
+
+test("the webhooks render: each event, its signature header and its payload", async () => {
+  const events: Record<string, string> = {
+    webhookengagementadded: "Engagement.added",
+    webhookengagementchanged: "Engagement.changed",
+    webhookengagementremoved: "Engagement.removed",
+    webhooklinkedaccountsynced: "LinkedAccount.synced",
+    webhooklinkedaccountfullysyncedinitial: "LinkedAccount.fully_synced_initial",
+  };
+  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
+  for (const [id, event] of Object.entries(events)) {
+    // The menu's "Webhooks" group starts collapsed: open each event by its address, as a shared link would.
+    await page.goto(`${file}#/webhooks/${id}`, { waitUntil: "load" });
+    const section = page.locator(`[id="webhooks/${id}"]`);
+    await section.waitFor({ timeout: 10_000 });
+    const text = await section.innerText();
+    expect(text).toContain("X-Merge-Webhook-Signature");
+    expect(text).toContain("linked_account");
+    expect(text).toContain(event);
+    expect(text).toContain("HMAC-SHA256 of the raw request body");
+    await page.locator(`[id="webhooks/${id}/t=request&path=data"]`).waitFor({ timeout: 10_000 });
+  }
+  await page.goto(`${file}#/engagements/engagementscreate`, { waitUntil: "load" });
+  await operation.waitFor({ timeout: 30_000 });
 }, 60_000);
 
 test("the page makes no request to the network, and a screenshot is saved", async () => {
