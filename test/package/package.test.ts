@@ -2,7 +2,8 @@
  * Proof from the outside: pack the tarball, install it into a fresh project, then import it as ESM,
  * require it as CommonJS, type-check a consumer under TypeScript 5.9 and 7, and create an engagement
  * against the mock it ships (over the default fetch, and over merge-crm-engagements/undici), and deliver
- * rows through merge-crm-engagements/queue and a real Redis. Also checks the package with publint and attw.
+ * rows through merge-crm-engagements/queue and a real Redis, and receive the mock's webhooks through
+ * merge-crm-engagements/webhooks. Also checks the package with publint and attw.
  */
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -98,6 +99,19 @@ test("merge-crm-engagements/queue (ESM and CommonJS) with bullmq and ioredis: a 
   });
 }, 60_000);
 
+test("merge-crm-engagements/webhooks (ESM and CommonJS): the mock's signed Engagement.added reaches a receiver made with the package, verified independently", () => {
+  const out = JSON.parse(sh("node", ["run-webhooks.mjs"], { cwd: consumer }).trim()) as Record<string, unknown>;
+  expect(out).toEqual({
+    createdId: "550e8400-e29b-41d4-a716-446655440000",
+    received: [{ event: "Engagement.added", id: "550e8400-e29b-41d4-a716-446655440000" }],
+    independent: true,
+    cjsVerifies: true,
+    cjsRefusesTampered: true,
+    esmVerifies: true,
+    sameError: true,
+  });
+}, 60_000);
+
 test.each([
   ["TypeScript 5.9", "node_modules/typescript/bin/tsc"],
   ["TypeScript 7", "node_modules/typescript7/bin/tsc"],
@@ -121,6 +135,9 @@ test("without Prism installed, the mock entry says how to install it", () => {
   // bullmq and ioredis are optional peers of the queue: importing it without them says how to install them.
   const queue = 'import("merge-crm-engagements/queue").then(() => console.log("imported"), (e) => console.log(e.message));';
   expect(sh("node", ["--input-type=module", "-e", queue], { cwd: bare })).toContain("npm install bullmq@6 ioredis@5");
+  // The webhooks entry needs no peer at all.
+  const webhooks = 'import("merge-crm-engagements/webhooks").then((m) => console.log(typeof m.verifyMergeWebhook));';
+  expect(sh("node", ["--input-type=module", "-e", webhooks], { cwd: bare })).toContain("function");
   // The core does not need it.
   const core = 'import("merge-crm-engagements").then((m) => console.log(typeof m.createMergeCrmClient));';
   expect(sh("node", ["--input-type=module", "-e", core], { cwd: bare })).toContain("function");
