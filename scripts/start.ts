@@ -2,7 +2,9 @@
  * The main job: create one engagement and print the result.
  *
  * With MERGE_API_KEY and MERGE_ACCOUNT_TOKEN set (and optionally MERGE_REGION: us, eu, apac, sandbox)
- * it calls the real API. Without MERGE_API_KEY it starts Prism on the bundled spec and calls that.
+ * it calls the real API. Without MERGE_API_KEY it starts Prism on the bundled spec and calls that;
+ * with MERGE_WEBHOOK_URL set too, that mock sends the create's `Engagement.added` webhook there, signed
+ * with MERGE_WEBHOOK_KEY (default "mock-webhook-key").
  * First it asks what the linked account's CRM requires (describeCreate) and fills in the activity
  * owner's email when the CRM asks for it (MERGE_ACTIVITY_OWNER_EMAIL); the create is then checked
  * against that account's schema as well as the spec (accountValidation "warn").
@@ -31,8 +33,14 @@ async function main(): Promise<void> {
       console.log(`Calling the real Merge API (region ${region}).`);
       merge = createMergeCrmClient({ apiKey, accountToken, region, accountValidation: "warn" });
     } else {
-      mock = await startMockServer();
+      const webhookUrl = process.env["MERGE_WEBHOOK_URL"];
+      const webhookKey = process.env["MERGE_WEBHOOK_KEY"];
+      mock = await startMockServer(webhookUrl ? { webhooks: { url: webhookUrl, key: webhookKey ?? "mock-webhook-key" } } : {});
       console.log(`No MERGE_API_KEY set: using the embedded Prism mock of the spec at ${mock.url}.`);
+      if (webhookUrl) {
+        const signedWith = webhookKey === undefined ? "the default key of scripts/start.ts (MERGE_WEBHOOK_KEY unset)" : "MERGE_WEBHOOK_KEY";
+        console.log(`The mock sends Engagement.added and Engagement.changed webhooks to ${webhookUrl}, signed with ${signedWith}.`);
+      }
       merge = createMergeCrmClient({ apiKey: "mock-api-key", accountToken: "mock-account-token", baseUrl: mock.url, accountValidation: "warn" });
     }
     const now = new Date();
