@@ -7,13 +7,21 @@ import {
   unwrapMergeWebhook,
   verifyMergeWebhook,
 } from "../../src/webhooks/index.js";
+import { signatureBackend, signWith, verifyWith, type SignatureBackend } from "../../src/webhooks/signature.js";
 import { MergeError } from "../../src/index.js";
 import { delivery, ENGAGEMENT_ID, hmac, KEY, padded } from "./deliveries.js";
 
 const body = delivery();
 const bytes = new TextEncoder().encode(body);
 
-describe("verifyMergeWebhook", () => {
+test("on Node 20.16+ the runtime's own HMAC is used; both backends agree with node:crypto", async () => {
+  expect(signatureBackend).toBe("builtin");
+  await expect(verifyMergeWebhook(body, hmac(body), KEY)).resolves.toBe(true);
+});
+
+describe.each(["builtin", "webcrypto"] as SignatureBackend[])("verifyMergeWebhook on the %s backend", (backend) => {
+  const verifyMergeWebhook = (payload: string | Uint8Array, signature: string | null | undefined, key: string) => verifyWith(backend, payload, signature, key);
+
   test("accepts the HMAC of the exact bytes, with and without padding, as a string or as bytes", async () => {
     const signature = hmac(body);
     expect(signature).not.toContain("=");
@@ -84,10 +92,11 @@ function createStandard(signature: string): string {
   return signature.replace(/-/g, "+").replace(/_/g, "/");
 }
 
-test("signMergeWebhook signs as Merge does (node:crypto agrees), without padding", async () => {
+test.each(["builtin", "webcrypto"] as SignatureBackend[])("signMergeWebhook signs as Merge does (node:crypto agrees), without padding, on the %s backend", async (backend) => {
   for (const payload of [body, bytes, "", "東京"]) {
-    await expect(signMergeWebhook(payload, KEY)).resolves.toBe(hmac(payload));
+    await expect(signWith(backend, payload, KEY)).resolves.toBe(hmac(payload));
   }
+  await expect(signMergeWebhook(body, KEY)).resolves.toBe(hmac(body));
 });
 
 describe("unwrapMergeWebhook", () => {
