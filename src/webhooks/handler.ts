@@ -5,7 +5,7 @@
  * is claimed and handed to `onEvent`.
  */
 import { createMemoryWebhookDedupe, type WebhookDedupeStore } from "./dedupe.js";
-import { isMergeWebhookVerificationError } from "./errors.js";
+import { isMergeWebhookVerificationError, MergeWebhookVerificationError } from "./errors.js";
 import type { MergeWebhookEvent } from "./events.js";
 import { signatureId } from "./signature.js";
 import { unwrapMergeWebhook } from "./unwrap.js";
@@ -117,9 +117,10 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array | 
 
 /**
  * A receiver of Merge's webhooks for any Fetch-API server. Answers:
- * - **405** for anything but POST; **413** for a body over `maxBodyBytes` (not read past the limit);
- * - **401** for a missing or wrong signature, before anything is parsed; **400** for a signed body that
- *   is not JSON of a delivery;
+ * - **405** for anything but POST; **401** for a missing or malformed signature (the body is not read);
+ * - **413** for a body over `maxBodyBytes` (not read past the limit);
+ * - **401** for a signature that does not match the body, before anything is parsed; **400** for a
+ *   signed body that is not JSON of a delivery;
  * - **200** once `onEvent` resolved, or at once for a delivery already handled; **500** when `onEvent`
  *   threw and **503** when the same event is being handled now or the dedupe store failed: Merge
  *   retries any answer outside 2xx.
@@ -157,10 +158,17 @@ export function createMergeWebhookHandler(options: MergeWebhookHandlerOptions): 
         request.body?.cancel().catch(() => {});
         return answer(405, "Merge webhooks are POSTed", { allow: "POST" });
       }
+      const signature = request.headers.get(MERGE_WEBHOOK_SIGNATURE_HEADER);
+      if (signature === null || signatureId(signature) === undefined) {
+        // No well-formed signature: nothing this body could say would verify, so it is not read at all.
+        request.body?.cancel().catch(() => {});
+        const reason = signature === null || signature.trim() === "" ? "is missing" : "is not a base64url HMAC-SHA256";
+        report(new MergeWebhookVerificationError(`The X-Merge-Webhook-Signature ${reason}`, "signature"), { status: 401 });
+        return answer(401, "The X-Merge-Webhook-Signature is missing or does not match the body", { connection: "close" });
+      }
       const body = await readLimited(request, maxBodyBytes);
       if (!body) return answer(413, `The body is larger than ${maxBodyBytes} bytes`, { connection: "close" });
 
-      const signature = request.headers.get(MERGE_WEBHOOK_SIGNATURE_HEADER);
       let event: MergeWebhookEvent;
       try {
         event = await unwrapMergeWebhook(body, signature, key);

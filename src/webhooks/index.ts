@@ -5,6 +5,7 @@
  * adapter (`createMergeWebhookNodeHandler`) serves `http` and Express.
  */
 export { signMergeWebhook, verifyMergeWebhook } from "./signature.js";
+export type { WebhookBody } from "./signature.js";
 export { unwrapMergeWebhook } from "./unwrap.js";
 export { isMergeWebhookEvent } from "./events.js";
 export type { MergeWebhookEvent, MergeWebhookEventName, MergeWebhookEvents } from "./events.js";

@@ -4,7 +4,8 @@
  *
  * The raw-body rule: the signature covers the bytes Merge sent, so the handler must read them itself.
  * Mount it before any body parser (`app.post("/webhooks/merge", handler)` ahead of `app.use(express.json())`),
- * or give its route `express.raw({ type: "*\/*" })`: then `req.body` is those bytes, and they are used.
+ * or give its route `express.raw({ type: "*\/*", limit: "5mb" })` (its default limit is 100 kB): then
+ * `req.body` is those bytes, and they are used.
  * A body already parsed into an object cannot be verified (re-serializing it changes the bytes): the
  * handler then answers 500 and says so through `onError`, so Merge retries once it is fixed.
  */

@@ -82,9 +82,13 @@ function hmacKey(key: string): Promise<CryptoKey> {
   return imported;
 }
 
+/** A body as given: the text of `request.text()`, or bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`). */
+export type WebhookBody = string | Uint8Array | ArrayBuffer;
+
 /** The bytes a body is signed over: a string is taken as UTF-8, bytes as they are. */
-function bodyBytes(body: string | Uint8Array): Uint8Array<ArrayBuffer> {
+function bodyBytes(body: string | Uint8Array | ArrayBuffer): Uint8Array<ArrayBuffer> {
   if (typeof body === "string") return encoder.encode(body);
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
   // WebCrypto wants an ArrayBuffer-backed view; a view of a SharedArrayBuffer is copied.
   return body.buffer instanceof ArrayBuffer ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(body);
 }
@@ -131,20 +135,21 @@ function checkKey(key: unknown, what: string): asserts key is string {
  * @example
  * const ok = await verifyMergeWebhook(await request.text(), request.headers.get("X-Merge-Webhook-Signature"), process.env.MERGE_WEBHOOK_KEY!);
  */
-export async function verifyMergeWebhook(body: string | Uint8Array, signature: string | null | undefined, key: string): Promise<boolean> {
+export async function verifyMergeWebhook(body: WebhookBody, signature: string | null | undefined, key: string): Promise<boolean> {
   return verifyWith(signatureBackend, body, signature, key);
 }
 
 /** `verifyMergeWebhook` on a given backend (the tests run every case through both). */
-export async function verifyWith(backend: SignatureBackend, body: string | Uint8Array, signature: string | null | undefined, key: string): Promise<boolean> {
+export async function verifyWith(backend: SignatureBackend, body: WebhookBody, signature: string | null | undefined, key: string): Promise<boolean> {
   checkKey(key, "verifyMergeWebhook");
   if (typeof signature !== "string") return false;
   const expected = decodeSignature(signature);
   if (!expected) return false;
-  if (typeof body !== "string" && !(body instanceof Uint8Array)) return false;
+  if (typeof body !== "string" && !(body instanceof Uint8Array) && !(body instanceof ArrayBuffer)) return false;
   if (backend === "builtin" && builtin) {
     // timingSafeEqual: the comparison takes the same time wherever the bytes differ. Both are 32 bytes.
-    return builtin.timingSafeEqual(builtin.createHmac("sha256", secretKey(builtin, key)).update(body).digest(), expected);
+    const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
+    return builtin.timingSafeEqual(builtin.createHmac("sha256", secretKey(builtin, key)).update(data).digest(), expected);
   }
   // WebCrypto's verify compares in constant time too.
   return crypto.subtle.verify("HMAC", await hmacKey(key), expected, bodyBytes(body));
@@ -157,14 +162,17 @@ export async function verifyWith(backend: SignatureBackend, body: string | Uint8
  * const body = JSON.stringify(event);
  * await fetch(url, { method: "POST", body, headers: { "X-Merge-Webhook-Signature": await signMergeWebhook(body, key) } });
  */
-export async function signMergeWebhook(body: string | Uint8Array, key: string): Promise<string> {
+export async function signMergeWebhook(body: WebhookBody, key: string): Promise<string> {
   return signWith(signatureBackend, body, key);
 }
 
 /** `signMergeWebhook` on a given backend. */
-export async function signWith(backend: SignatureBackend, body: string | Uint8Array, key: string): Promise<string> {
+export async function signWith(backend: SignatureBackend, body: WebhookBody, key: string): Promise<string> {
   checkKey(key, "signMergeWebhook");
-  if (backend === "builtin" && builtin) return encodeSignature(builtin.createHmac("sha256", secretKey(builtin, key)).update(body).digest());
+  if (backend === "builtin" && builtin) {
+    const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
+    return encodeSignature(builtin.createHmac("sha256", secretKey(builtin, key)).update(data).digest());
+  }
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(key), bodyBytes(body));
   return encodeSignature(new Uint8Array(mac));
 }

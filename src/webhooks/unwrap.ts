@@ -1,7 +1,7 @@
 /** Verify, then parse: the one call a receiver needs when it reads the body itself. */
 import { MergeWebhookVerificationError } from "./errors.js";
 import { parseDelivery, type MergeWebhookEvent } from "./events.js";
-import { verifyMergeWebhook } from "./signature.js";
+import { verifyMergeWebhook, type WebhookBody } from "./signature.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -16,7 +16,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * const event = await unwrapMergeWebhook(rawBody, request.headers.get("X-Merge-Webhook-Signature"), key);
  * if (isMergeWebhookEvent(event, "Engagement.added")) await store(event.data);
  */
-export async function unwrapMergeWebhook(body: string | Uint8Array, signature: string | null | undefined, key: string): Promise<MergeWebhookEvent> {
+export async function unwrapMergeWebhook(body: WebhookBody, signature: string | null | undefined, key: string): Promise<MergeWebhookEvent> {
   if (!(await verifyMergeWebhook(body, signature, key))) {
     const why = typeof signature === "string" && signature.trim() !== "" ? "does not match the body under this key" : "is missing";
     throw new MergeWebhookVerificationError(`The X-Merge-Webhook-Signature ${why}: the request is not from Merge, or its bytes changed on the way`, "signature");

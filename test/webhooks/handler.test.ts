@@ -77,6 +77,24 @@ test("401 for a missing, garbage, 10 kB or wrong signature, before any parsing",
   expect(errors.every(({ status }) => status === 401)).toBe(true);
 });
 
+test("a missing or malformed signature is answered 401 without reading the body", async () => {
+  const { handle } = receiver();
+  for (const signature of [undefined, "", "x".repeat(10_000), "not base64url!"]) {
+    let pulled = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    const response = await handle(post(stream, signature));
+    expect(response.status).toBe(401);
+    expect(response.headers.get("connection")).toBe("close");
+    // A ReadableStream pulls once to fill its queue when made; the handler itself reads nothing.
+    expect(pulled).toBeLessThanOrEqual(1);
+  }
+});
+
 test("400 for a signed body that is not JSON, or not a delivery", async () => {
   const { handle, events } = receiver();
   for (const body of ["{not json", "[]", JSON.stringify({ hook: {}, linked_account: { id: "a" }, data: {} })]) {

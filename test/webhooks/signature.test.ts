@@ -7,7 +7,7 @@ import {
   unwrapMergeWebhook,
   verifyMergeWebhook,
 } from "../../src/webhooks/index.js";
-import { signatureBackend, signWith, verifyWith, type SignatureBackend } from "../../src/webhooks/signature.js";
+import { signatureBackend, signWith, verifyWith, type SignatureBackend, type WebhookBody } from "../../src/webhooks/signature.js";
 import { MergeError } from "../../src/index.js";
 import { delivery, ENGAGEMENT_ID, hmac, KEY, padded } from "./deliveries.js";
 
@@ -20,7 +20,7 @@ test("on Node 20.16+ the runtime's own HMAC is used; both backends agree with no
 });
 
 describe.each(["builtin", "webcrypto"] as SignatureBackend[])("verifyMergeWebhook on the %s backend", (backend) => {
-  const verifyMergeWebhook = (payload: string | Uint8Array, signature: string | null | undefined, key: string) => verifyWith(backend, payload, signature, key);
+  const verifyMergeWebhook = (payload: WebhookBody, signature: string | null | undefined, key: string) => verifyWith(backend, payload, signature, key);
 
   test("accepts the HMAC of the exact bytes, with and without padding, as a string or as bytes", async () => {
     const signature = hmac(body);
@@ -29,6 +29,7 @@ describe.each(["builtin", "webcrypto"] as SignatureBackend[])("verifyMergeWebhoo
     await expect(verifyMergeWebhook(body, padded(signature), KEY)).resolves.toBe(true);
     await expect(verifyMergeWebhook(bytes, signature, KEY)).resolves.toBe(true);
     await expect(verifyMergeWebhook(Buffer.from(body), signature, KEY)).resolves.toBe(true);
+    await expect(verifyMergeWebhook(bytes.slice().buffer, signature, KEY)).resolves.toBe(true);
     // A view into a larger buffer: only its own bytes count.
     const framed = new Uint8Array(bytes.length + 8);
     framed.set(bytes, 4);
@@ -96,6 +97,7 @@ test.each(["builtin", "webcrypto"] as SignatureBackend[])("signMergeWebhook sign
   for (const payload of [body, bytes, "", "東京"]) {
     await expect(signWith(backend, payload, KEY)).resolves.toBe(hmac(payload));
   }
+  await expect(signWith(backend, bytes.slice().buffer, KEY)).resolves.toBe(hmac(body));
   await expect(signMergeWebhook(body, KEY)).resolves.toBe(hmac(body));
 });
 
