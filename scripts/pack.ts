@@ -3,7 +3,7 @@
  * tarball. Shared by the package test (test/package/) and the runtime matrix (scripts/test-runtimes.ts).
  */
 import { execFileSync, type ExecFileSyncOptions } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** Runs a command and returns its stdout; on failure, throws with its stdout and stderr. */
@@ -41,4 +41,25 @@ export function createConsumer(dir: string, specs: readonly string[]): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
   sh("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error", ...specs], { cwd: dir });
+}
+
+/** The newest (or, with `oldest`, the oldest) modification time of the files under `path`. */
+function mtimeOf(path: string, oldest = false): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  const times = readdirSync(path).map((name) => mtimeOf(join(path, name), oldest));
+  if (times.length === 0) return oldest ? Number.POSITIVE_INFINITY : 0;
+  return oldest ? Math.min(...times) : Math.max(...times);
+}
+
+/**
+ * Whether `dist/` was built after the last change to what it is built from (src/, generated/, the
+ * build's configuration), as make decides: `npm test` builds once, in the package test, and the
+ * runtime matrix after it packs that build instead of spending half a minute on the same one again.
+ */
+export function buildIsFresh(root: string): boolean {
+  const dist = join(root, "dist");
+  if (!existsSync(dist)) return false;
+  const sources = ["src", "generated", "package.json", "tsup.config.ts", "tsconfig.json"].map((path) => join(root, path)).filter((path) => existsSync(path));
+  return mtimeOf(dist, true) > Math.max(...sources.map((path) => mtimeOf(path)));
 }

@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startFakeMerge, type FakeMerge } from "../test/runtimes/fake-merge.js";
 import { root, step } from "./lib.js";
-import { createConsumer, packTarball, sh } from "./pack.js";
+import { buildIsFresh, createConsumer, packTarball, sh } from "./pack.js";
 
 const matrixDir = join(root, "test", "runtimes");
 const bin = (path: string) => join(matrixDir, "node_modules", path);
@@ -561,8 +561,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), "merge-runtimes-"));
   try {
-    step("npm run build");
-    sh("npm", ["run", "-s", "build"], { cwd: root });
+    if (buildIsFresh(root)) step("dist/ is newer than src/, generated/ and the build's configuration: packing it as built");
+    else {
+      step("npm run build");
+      sh("npm", ["run", "-s", "build"], { cwd: root });
+    }
 
     step("npm pack");
     const packed = packTarball(root, work);
