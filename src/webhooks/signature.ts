@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
 const SIGNATURE_BYTES = 32;
 /** Longer headers are refused before any decoding, so a 10 kB header costs nothing. */
 const MAX_SIGNATURE_LENGTH = 128;
-const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]{43}=?$/;
 
 /** The part of `node:crypto` used here (Node's, Bun's or Deno's). */
 interface BuiltinCrypto {
@@ -93,12 +93,15 @@ function bodyBytes(body: string | Uint8Array | ArrayBuffer): Uint8Array<ArrayBuf
   return body.buffer instanceof ArrayBuffer ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : new Uint8Array(body);
 }
 
-/** The 32 bytes of a base64url signature (padded or not), or `undefined` for anything else. */
+/**
+ * The 32 bytes of a base64url signature (43 characters, or 44 with its one `=`), or `undefined` for
+ * anything else, a non-canonical spelling included (another last character for the same bytes): one
+ * signature has one spelling, so a delivery has one id.
+ */
 export function decodeSignature(signature: string): Uint8Array<ArrayBuffer> | undefined {
   const text = signature.trim();
-  if (text.length === 0 || text.length > MAX_SIGNATURE_LENGTH || !BASE64URL.test(text)) return undefined;
-  const bare = text.replace(/=+$/, "");
-  if (bare.length !== 43) return undefined;
+  if (text.length > MAX_SIGNATURE_LENGTH || !BASE64URL.test(text)) return undefined;
+  const bare = text.endsWith("=") ? text.slice(0, -1) : text;
   let binary: string;
   try {
     binary = atob(bare.replace(/-/g, "+").replace(/_/g, "/") + "=");
@@ -108,7 +111,7 @@ export function decodeSignature(signature: string): Uint8Array<ArrayBuffer> | un
   if (binary.length !== SIGNATURE_BYTES) return undefined;
   const bytes = new Uint8Array(SIGNATURE_BYTES);
   for (let i = 0; i < SIGNATURE_BYTES; i += 1) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return encodeSignature(bytes) === bare ? bytes : undefined;
 }
 
 function encodeSignature(bytes: Uint8Array): string {
@@ -178,9 +181,8 @@ export async function signWith(backend: SignatureBackend, body: WebhookBody, key
 }
 
 /**
- * The identity of a delivery, from its (verified) signature: the canonical base64url of its 32 bytes,
- * so the padded and unpadded forms, or a variant in the unused low bits of the last character, are one
- * event and not two.
+ * The identity of a delivery, from its (well-formed) signature: its canonical base64url, without the
+ * padding, so the padded and unpadded forms are one event and not two.
  */
 export function signatureId(signature: string): string | undefined {
   const bytes = decodeSignature(signature);

@@ -73,6 +73,8 @@ describe.each(["builtin", "webcrypto"] as SignatureBackend[])("verifyMergeWebhoo
       signature.slice(0, 42),
       `${signature}A`,
       `${signature}===`,
+      `${signature}==`,
+      nonCanonical(signature),
       `sha256=${signature}`,
       signature.toUpperCase() === signature ? "a" : signature.toUpperCase(),
       "\u00ff".repeat(43),
@@ -87,6 +89,15 @@ describe.each(["builtin", "webcrypto"] as SignatureBackend[])("verifyMergeWebhoo
     await expect(verifyMergeWebhook(body, hmac(body), "")).rejects.toThrow(TypeError);
   });
 });
+
+/** The same 32 bytes spelled with another last character (its two unused low bits set). */
+function nonCanonical(signature: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(signature.slice(-1));
+  const other = alphabet[last | 1] ?? "B";
+  expect(Buffer.from(signature.slice(0, -1) + other, "base64url")).toEqual(Buffer.from(signature, "base64url"));
+  return signature.slice(0, -1) + other;
+}
 
 /** The standard-base64 spelling of a base64url signature (`+` and `/`), when it has such characters. */
 function createStandard(signature: string): string {
