@@ -24,6 +24,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { integerFromEnvironment } from "../test/setup/prism.js";
 import { step } from "./lib.js";
+import { engagement, hook, LINKED_ACCOUNT } from "../test/webhooks/deliveries.js";
 import { verifyMergeWebhook } from "../src/webhooks/index.js";
 import { signatureBackend, verifyWith } from "../src/webhooks/signature.js";
 
@@ -38,37 +39,15 @@ const KEY = "wh_sk_7fQ2vJx9LrT4mN8bKc3ZpH6sYd1WgE5uAo0iVn2qXl7tRy4jMf9hBk3";
 /** An Engagement.added delivery of exactly BODY_BYTES UTF-8 bytes: the call's notes fill it up. */
 function engagementAddedBody(): string {
   const event = (content: string) => ({
-    hook: { id: "164f934e-5b1a-433e-9f7f-85c72b8cd155", event: "Engagement.added", target: "https://app.example.com/webhooks/merge" },
-    linked_account: {
-      id: "0b5f6a2e-3c1d-4e8f-9a7b-2c4d6e8f0a1b",
-      integration: "HubSpot",
-      integration_slug: "hubspot",
-      category: "crm",
-      end_user_origin_id: "customer-4711",
-      end_user_organization_name: "Müller & Söhne GmbH",
-      end_user_email_address: "admin@mueller.example",
-      status: "COMPLETE",
-      webhook_listener_url: null,
-      is_duplicate: false,
-    },
-    data: {
-      id: "550e8400-e29b-41d4-a716-446655440000",
-      remote_id: "19202938",
-      created_at: "2026-11-30T09:15:02Z",
-      modified_at: "2026-11-30T09:15:02Z",
-      owner: "0358cbc6-2040-430a-848e-aafacbadf3aa",
+    hook: hook("Engagement.added"),
+    linked_account: LINKED_ACCOUNT,
+    data: engagement({
       content,
       subject: "Anruf mit Müller — Verlängerung 2027",
-      direction: "INBOUND",
-      engagement_type: "0358cbc6-2040-430a-848e-aafacbadf3aa",
-      start_time: "2026-11-30T09:00:00Z",
-      end_time: "2026-11-30T09:05:00Z",
-      account: "025fa1c6-6000-430a-848e-aafacbadf4fe",
       contacts: ["a7c55bc6-2940-c80a-848e-bbfacbfdf4f0", "b1d2e3f4-0a1b-4c2d-8e3f-9a0b1c2d3e4f"],
-      remote_was_deleted: false,
       field_mappings: { organization_defined_targets: {}, linked_account_defined_targets: { hs_call_disposition: "connected" } },
       remote_data: null,
-    },
+    }),
   });
   const notes =
     "Called about the renewal for 2027. They want the analytics add-on priced for 40 seats, and a second " +

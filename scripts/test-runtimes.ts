@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startFakeMerge, type FakeMerge } from "../test/runtimes/fake-merge.js";
 import { root, step } from "./lib.js";
 import { buildIsFresh, createConsumer, packTarball, sh } from "./pack.js";
+import { engagement, hook, LINKED_ACCOUNT } from "../test/webhooks/deliveries.js";
 
 const matrixDir = join(root, "test", "runtimes");
 const bin = (path: string) => join(matrixDir, "node_modules", path);
@@ -48,35 +49,9 @@ const WORKERD_COMPATIBILITY_FLAGS = ["no_nodejs_compat", "no_nodejs_compat_v2"];
  */
 const WEBHOOK_KEY = "runtime-matrix-webhook-signature-key";
 const WEBHOOK_EVENT = {
-  hook: { id: "164f934e-5b1a-433e-9f7f-85c72b8cd155", event: "Engagement.added", target: "https://app.example.com/webhooks/merge" },
-  linked_account: {
-    id: "0b5f6a2e-3c1d-4e8f-9a7b-2c4d6e8f0a1b",
-    integration: "HubSpot",
-    integration_slug: "hubspot",
-    category: "crm",
-    end_user_origin_id: "customer-4711",
-    end_user_organization_name: "Müller & Söhne GmbH",
-    end_user_email_address: "admin@mueller.example",
-    status: "COMPLETE",
-    webhook_listener_url: null,
-    is_duplicate: false,
-  },
-  data: {
-    id: "550e8400-e29b-41d4-a716-446655440000",
-    remote_id: "19202938",
-    created_at: "2026-11-30T09:15:02Z",
-    modified_at: "2026-11-30T09:15:02Z",
-    owner: "0358cbc6-2040-430a-848e-aafacbadf3aa",
-    content: "Rückruf vereinbart 📞; nächster Termin in 東京",
-    subject: "Anruf mit Müller — 東京",
-    direction: "INBOUND",
-    engagement_type: "0358cbc6-2040-430a-848e-aafacbadf3aa",
-    start_time: "2026-11-30T09:00:00Z",
-    end_time: "2026-11-30T09:05:00Z",
-    account: "025fa1c6-6000-430a-848e-aafacbadf4fe",
-    contacts: ["a7c55bc6-2940-c80a-848e-bbfacbfdf4f0"],
-    remote_was_deleted: false,
-  },
+  hook: hook("Engagement.added"),
+  linked_account: LINKED_ACCOUNT,
+  data: engagement({ content: "Rückruf vereinbart 📞; nächster Termin in 東京" }),
 };
 const WEBHOOK_BODY = JSON.stringify(WEBHOOK_EVENT);
 const WEBHOOK_SIGNATURE = createHmac("sha256", WEBHOOK_KEY).update(WEBHOOK_BODY).digest("base64url");

@@ -19,7 +19,7 @@ function describeError(error) {
 }
 
 /** Runs `check`, recording what it returned or what it threw; one failure never hides the others. */
-async function observe(check) {
+export async function observe(check) {
   try {
     return { ok: true, value: await check() };
   } catch (error) {

@@ -4,19 +4,7 @@
 // node:crypto, independently of the package; this reports what the package made of it, and the driver
 // checks every field.
 
-function describeError(error) {
-  if (!(error instanceof Error)) return { thrown: String(error) };
-  return { name: error.name, message: error.message };
-}
-
-/** Runs `check`, recording what it returned or what it threw; one failure never hides the others. */
-async function observe(check) {
-  try {
-    return { ok: true, value: await check() };
-  } catch (error) {
-    return { ok: false, error: describeError(error) };
-  }
-}
+import { observe } from "./core.mjs";
 
 /** base64url without padding, padded with "=" to a multiple of 4 (what some senders do). */
 function padded(signature) {
