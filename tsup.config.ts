@@ -33,6 +33,7 @@ export default defineConfig({
   // undici: merge-crm-engagements/undici, the undici transport (undici itself is an optional peer).
   // queue: merge-crm-engagements/queue, the BullMQ layer (bullmq and ioredis are optional peers).
   // webhooks: merge-crm-engagements/webhooks, receiving Merge's webhooks (WebCrypto only: edge-safe).
+  // sync: merge-crm-engagements/sync, incremental reads of an account's engagements (web APIs only).
   entry: {
     index: "src/index.ts",
     mock: "src/mock.ts",
@@ -42,6 +43,7 @@ export default defineConfig({
     undici: "src/undici.ts",
     queue: "src/queue/index.ts",
     webhooks: "src/webhooks/index.ts",
+    sync: "src/sync/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

@@ -18,7 +18,7 @@ import {
   type RemoteFieldClassesQuery,
   type RetrieveEngagementQuery,
 } from "./query.js";
-import { execute, type Call, type FetchResult, type Transport } from "./request.js";
+import { execute, type Call, type FetchResult, type ResponseInfo, type Transport } from "./request.js";
 import { validateRequest, type OperationId } from "./validation.js";
 import { checkCredential, extraHeaders } from "./secrets.js";
 import type {
@@ -49,6 +49,13 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** How many times this call may be retried; overrides the client's `maxRetries`. */
   maxRetries?: number;
+  /**
+   * Called with the status and headers of the answer the call returns, once it succeeded (not for the
+   * attempts that were retried): to read the server's `Date` (Merge's clock) or its `X-Request-Id`.
+   * @example
+   * await merge.engagements.list({}, { onResponse: ({ headers }) => console.log(headers.get("date")) });
+   */
+  onResponse?: (response: ResponseInfo) => void;
 }
 
 /** Options of the writes, `engagements.create` and `engagements.update`. */

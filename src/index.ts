@@ -44,7 +44,7 @@ export type { MergeApiErrorInit, MergeErrorOptions, ValidationIssue } from "./er
 export type { Logger } from "./logger.js";
 export { isRegion, REGION_BASE_URLS } from "./regions.js";
 export type { Region } from "./regions.js";
-export type { FetchLike } from "./request.js";
+export type { FetchLike, ResponseInfo } from "./request.js";
 export type { ResponseValidationMode } from "./validation.js";
 export type {
   Account,

@@ -54,6 +54,15 @@ export interface CallOverrides {
   signal?: AbortSignal | undefined;
   timeoutMs?: number | undefined;
   maxRetries?: number | undefined;
+  onResponse?: ((response: ResponseInfo) => void) | undefined;
+}
+
+/** What `RequestOptions.onResponse` is told of the answer a call returns. */
+export interface ResponseInfo {
+  /** Its HTTP status (2xx: the call succeeded with it). */
+  status: number;
+  /** Its headers, such as `Date` (the server's clock) or `X-Request-Id`. */
+  headers: Headers;
 }
 
 /** One call, as the resource methods describe it. */
@@ -185,6 +194,7 @@ async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: numb
       logger.warn?.(error.message, { problems });
     }
   }
+  call.overrides.onResponse?.({ status: final.status, headers: final.headers });
   return result.data;
 }
 
