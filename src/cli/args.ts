@@ -2,6 +2,7 @@
  * The CLI's command line and environment, checked before anything runs: every mistake is a
  * `UsageError` (exit code 2) naming the flag or variable at fault.
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { FailureGuardMode } from "../bulk/index.js";
 import { isRegion, type Region } from "../index.js";
@@ -13,6 +14,8 @@ export const USAGE = `Usage:
       [--failure-guard adaptive|strict] [--journal PATH] [--rejects PATH]
       [--dry-run] [--region us|eu|apac|sandbox | --base-url URL] [--json]
   merge-crm-engagements status --journal PATH [--json]
+  merge-crm-engagements export --account-token TOKEN --out FILE [--state FILE] [--since ISO]
+      [--region us|eu|apac|sandbox | --base-url URL] [--json]
 
 Through a queue (BullMQ on Redis), delivered by workers on any number of machines:
   merge-crm-engagements enqueue FILE --redis URL [--queue NAME] [--format csv|ndjson]
@@ -25,6 +28,15 @@ The API key comes from MERGE_API_KEY (without it, and without --base-url, import
 embedded mock). A row's account token comes from its account_token, else --account-token, else
 MERGE_ACCOUNT_TOKEN. Exit codes: 0 every row written or done before, 1 some rows rejected or failed,
 2 a usage or configuration error, 130 interrupted.
+
+export appends the linked account's engagement changes to --out, one NDJSON line each
+({"op":"upsert","id":...,"modified_at":...,"engagement":{...}} or {"op":"delete","id":...,"modified_at":...}),
+and keeps its checkpoint in --state (default FILE.state.json). The first run reads everything (or what
+changed since --since, an ISO 8601 date or time); each later run reads what changed after the checkpoint
+(--since is then ignored). Run the same command again after Ctrl-C or a crash to continue. Without
+MERGE_API_KEY, and without --base-url, it reads from the embedded mock. Exit codes: 0 caught up, 1 a
+failure (an API error after the client's retries, a file error), 2 a usage or configuration error,
+130 interrupted.
 
 The queue's name is --queue's (default merge-crm-engagements). Account tokens are kept in Redis
 encrypted with MERGE_QUEUE_SECRET (16 characters or more): enqueue needs it for rows with a token, and
@@ -108,13 +120,28 @@ export interface WorkerCommand extends QueueLocation {
   target: Target;
 }
 
+/** `export --account-token TOKEN --out FILE ...`, checked. */
+export interface ExportCommand {
+  command: "export";
+  /** From `--account-token` (required): never printed, never written to --out or --state. */
+  accountToken: string;
+  /** `--out`: the NDJSON file the changes are appended to. */
+  out: string;
+  /** `--state`, else `<out>.state.json`. */
+  state: string;
+  /** `--since`, as given (an ISO 8601 date or date-time) and as a date. */
+  since?: { text: string; date: Date };
+  json: boolean;
+  target: Target;
+}
+
 /** `status --redis URL [--queue NAME]`. */
 export interface QueueStatusCommand extends QueueLocation {
   command: "queue-status";
   json: boolean;
 }
 
-export type Command = ImportCommand | StatusCommand | EnqueueCommand | WorkerCommand | QueueStatusCommand | { command: "help" };
+export type Command = ImportCommand | StatusCommand | EnqueueCommand | WorkerCommand | QueueStatusCommand | ExportCommand | { command: "help" };
 
 /** The flags each command takes (`status` takes --journal, or --redis and --queue). */
 const FLAGS = {
@@ -122,6 +149,7 @@ const FLAGS = {
   enqueue: ["redis", "queue", "format", "account-token", "key", "json"],
   worker: ["redis", "queue", "rate", "concurrency", "failure-guard", "region", "base-url"],
   status: ["journal", "redis", "queue", "json"],
+  export: ["account-token", "out", "state", "since", "region", "base-url", "json"],
 } as const;
 type CommandName = keyof typeof FLAGS;
 type FlagName = (typeof FLAGS)[CommandName][number];
@@ -150,6 +178,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         "base-url": { type: "string" },
         redis: { type: "string" },
         queue: { type: "string" },
+        out: { type: "string" },
+        state: { type: "string" },
+        since: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -161,10 +192,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === "help" || command === undefined) {
-    if (command === undefined && !values.help) throw new UsageError("a command is required: import, status, enqueue or worker");
+    if (command === undefined && !values.help) throw new UsageError("a command is required: import, status, export, enqueue or worker");
     return { command: "help" };
   }
-  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}': use import, status, enqueue or worker`);
+  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}': use import, export, status, enqueue or worker`);
   const given = (Object.keys(values) as (keyof typeof values)[]).filter((name): name is FlagName => name !== "help" && values[name] !== undefined);
   for (const flag of given) {
     if (!(FLAGS[command] as readonly string[]).includes(flag)) {
@@ -182,6 +213,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     if (values.journal === undefined || values.journal === "") throw new UsageError("status needs --journal PATH (an import's journal) or --redis URL (a queue)");
     return { command: "status", journal: values.journal, json };
   }
+
+  if (command === "export") return exportCommand(rest, values, env, json);
 
   if (command === "worker") {
     if (rest.length > 0) throw new UsageError(`worker takes no FILE (got '${rest[0]}'); it takes jobs from --redis URL`);
@@ -264,6 +297,45 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   return out;
 }
 
+/** `export --account-token TOKEN --out FILE [--state FILE] [--since ISO] [--region R | --base-url URL]`. */
+function exportCommand(
+  rest: readonly string[],
+  values: { "account-token"?: string | undefined; out?: string | undefined; state?: string | undefined; since?: string | undefined; region?: string | undefined; "base-url"?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  json: boolean,
+): ExportCommand {
+  if (rest.length > 0) throw new UsageError(`export takes no FILE (got '${rest[0]}'); it writes to --out FILE`);
+  const token = values["account-token"];
+  if (token === undefined) throw new UsageError("export needs --account-token TOKEN (the linked account whose engagements it reads)");
+  if (token === "") throw new UsageError("--account-token is empty");
+  if (values.out === undefined || values.out === "") throw new UsageError("export needs --out FILE (the NDJSON file the changes are appended to)");
+  if (values.state === "") throw new UsageError("--state must be a path");
+  const state = values.state ?? `${values.out}.state.json`;
+  if (resolve(state) === resolve(values.out)) throw new UsageError("--state must be another file than --out");
+  const out: ExportCommand = { command: "export", accountToken: token, out: values.out, state, json, target: { kind: "mock" } };
+  if (values.since !== undefined) out.since = { text: values.since, date: isoDate(values.since) };
+  out.target = target(values, env, "export reads from the embedded mock");
+  return out;
+}
+
+/**
+ * `--since`: an ISO 8601 date (midnight UTC) or date-time with `Z` or an offset. A time without a zone
+ * is refused rather than read in this machine's zone.
+ */
+function isoDate(text: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`--since must be an ISO 8601 date or date-time, such as 2024-01-31 or 2024-01-31T12:00:00Z (got '${text}')`);
+  if (match[4] !== undefined && match[7] === undefined) throw new UsageError(`--since: give the time's zone, such as ${text.trim()}Z for UTC (got '${text}')`);
+  const date = new Date(match[4] === undefined ? `${text.trim()}T00:00:00Z` : text.trim().replace(" ", "T"));
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // Date.parse rolls 2024-02-30 over to March: a day the month does not have is refused.
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (Number.isNaN(date.getTime()) || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) {
+    throw new UsageError(`--since is not a valid date (got '${text}')`);
+  }
+  return date;
+}
+
 /** "import", "import and worker", "enqueue, worker and status". */
 function listed(words: readonly string[]): string {
   return words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words.at(-1)}` : words.join("");
@@ -282,7 +354,7 @@ function failureGuard(text: string): FailureGuardMode {
   return text;
 }
 
-/** `--region`, `--base-url` and MERGE_API_KEY: where import and worker send. */
+/** `--region`, `--base-url` and MERGE_API_KEY: where import and worker send, and export reads. */
 function target(values: { region?: string | undefined; "base-url"?: string | undefined }, env: NodeJS.ProcessEnv, withoutKey: string): Target {
   const apiKey = env["MERGE_API_KEY"];
   const hasKey = apiKey !== undefined && apiKey !== "";

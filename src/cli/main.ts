@@ -13,6 +13,7 @@ import { parseCommand, resumeCommand, USAGE, UsageError, type ImportCommand, typ
 import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
 import { countRows, InputError, openInput, type InputItem, type InvalidInput } from "./input.js";
 import { runEnqueue } from "./enqueue.js";
+import { runExport } from "./export.js";
 import { duration, grouped, rowCount, startProgress, type Progress } from "./progress.js";
 import { runQueueStatus } from "./queue-status.js";
 import { connect, debug, type Connection } from "./target.js";
@@ -35,6 +36,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runImport(command, argv);
     case "status":
       return status(command);
+    case "export":
+      return runExport(command, argv);
     case "enqueue":
       return runEnqueue(command);
     case "worker":

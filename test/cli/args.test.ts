@@ -43,7 +43,7 @@ test("import: every flag, the key from MERGE_API_KEY, the region from the flag o
 
 test("each usage or configuration error names its flag or variable", () => {
   expect(usageError([])).toMatch(/command/);
-  expect(usageError(["export", "a.csv"])).toMatch(/unknown command 'export'/);
+  expect(usageError(["exprot", "a.csv"])).toMatch(/unknown command 'exprot'/);
   expect(usageError(["import"])).toMatch(/FILE/);
   expect(usageError(["import", "a.csv", "--rat", "1"])).toMatch(/--rat/);
   expect(usageError(["import", "a.txt"])).toMatch(/^--format/);
