@@ -136,14 +136,13 @@ export async function runExport(command: ExportCommand, argv: readonly string[])
         : `Exporting the changes after the checkpoint in ${command.state} to ${command.out}.\n`,
     );
 
-    // 3. The walk: each page's lines on disk, then the state that covers them. A walk is up to date as
-    // of its start: one resumed from --state began in an earlier run, so another walk follows it, and
-    // exit 0 means up to date with what changed before this run began.
+    // 3. The walk: each page's lines on disk, then the state that covers them. The library's last batch
+    // (caughtUp) means up to date with what changed before this run began, a walk resumed from --state
+    // included (it reads one more walk after it), so exit 0 means that too.
     const started = performance.now();
     const summary: ExportSummary = { pages: 0, records: 0, upserts: 0, deletes: 0, caughtUp: false, durationMs: 0, out: command.out, state: command.state };
     progress = startExportProgress(process.stderr.isTTY === true, started);
     let saved = state === null ? null : { checkpoint: state.checkpoint, walkDone: state.walkDone };
-    let walkBeganEarlier = state !== null && !state.walkDone;
     let failure: string | undefined;
     let stoppedBy: NodeJS.Signals | undefined;
     try {
@@ -175,13 +174,8 @@ export async function runExport(command: ExportCommand, argv: readonly string[])
           summary.deletes += deletes;
           progress.page(batch.records, upserts, deletes);
           if (batch.caughtUp) {
-            if (!walkBeganEarlier) {
-              summary.caughtUp = true;
-              break walks;
-            }
-            walkBeganEarlier = false;
-            progress.note("The walk resumed from --state is done; reading what changed while it ran.");
-            continue walks;
+            summary.caughtUp = true;
+            break walks;
           }
           if (interrupted) {
             stoppedBy = interrupted;

@@ -20,7 +20,10 @@ export interface EngagementChangeBatch {
   checkpoint: string;
   /** How many records the page held (records without an `id` are skipped, but counted here). */
   records: number;
-  /** `true` on the walk's last page: the copy is up to date with Merge as of this walk. */
+  /**
+   * `true` on the last batch: the copy is up to date with what changed before this call began. (A walk
+   * resumed from a mid-walk checkpoint is followed by one more, which reads what changed behind it.)
+   */
   caughtUp: boolean;
 }
 
@@ -105,6 +108,9 @@ export async function* engagementChanges(
   const list = (query: ListEngagementsQuery, request: RequestOptions): Promise<PaginatedEngagementList> =>
     accountToken === undefined ? (client as MergeCrmClient<"client">).engagements.list(query, request) : client.engagements.list(query, { ...request, accountToken });
   const state: CheckpointState = options.checkpoint ? decodeCheckpoint(options.checkpoint) : { v: 1, after: since, high: null, walk: null };
+  // A walk resumed from a checkpoint began before this call: up to date as of its start, not of this
+  // call's. Another walk follows it, so `caughtUp` always means "as of when this call began".
+  let resumedWalk = state.walk !== null;
   const walk = state.walk ?? { after: state.after, cursor: null, start: null, seen: null };
   state.walk = walk;
   let resumedCursor = walk.cursor !== null;
@@ -143,8 +149,16 @@ export async function* engagementChanges(
     if (next === null || next === "") {
       // The walk is over: the next one starts from Merge's clock at this one's start, less the margin.
       const done: CheckpointState = { v: 1, after: nextAfter(walk.after, state.high, walk.start, marginMs), high: later(state.high, walk.seen), walk: null };
-      yield { changes, checkpoint: encodeCheckpoint(done), records: page.results.length, caughtUp: true };
-      return;
+      if (!resumedWalk) {
+        yield { changes, checkpoint: encodeCheckpoint(done), records: page.results.length, caughtUp: true };
+        return;
+      }
+      yield { changes, checkpoint: encodeCheckpoint(done), records: page.results.length, caughtUp: false };
+      resumedWalk = false;
+      state.after = done.after;
+      state.high = done.high;
+      Object.assign(walk, { after: done.after, cursor: null, start: null, seen: null });
+      continue;
     }
     walk.cursor = next;
     yield { changes, checkpoint: encodeCheckpoint(state), records: page.results.length, caughtUp: false };
