@@ -37,8 +37,9 @@ export interface ExportState {
   /** `engagementChanges`' checkpoint, as it gave it (opaque). */
   checkpoint: string;
   /**
-   * Whether the checkpoint is the last of a walk (its batch was `caughtUp`). When not, a run resumes a
-   * walk an earlier run began, and reads one more walk after it to be up to date as of its own start.
+   * Whether the checkpoint is the last of a walk (its batch was `caughtUp`), for whoever reads the file.
+   * A run resumed from a mid-walk checkpoint needs nothing from it: `engagementChanges` itself reads one
+   * more walk after a resumed one.
    */
   walkDone: boolean;
   /** The length of --out, in bytes, whose lines the checkpoint covers: --out is never shorter. */
@@ -256,7 +257,7 @@ async function readState(path: string): Promise<ExportState | null> {
   if (typeof checkpoint !== "string" || checkpoint === "" || typeof outBytes !== "number" || !Number.isSafeInteger(outBytes) || outBytes < 0) {
     throw new UsageError(`--state: ${path} is not a state file of export (it needs a checkpoint and outBytes)`);
   }
-  // Without walkDone, the walk is taken as unfinished: at worst one more walk is read.
+  // walkDone only describes the checkpoint: a state without it reads as a walk not done.
   return { version: STATE_VERSION, checkpoint, walkDone: walkDone === true, outBytes };
 }
 

@@ -159,7 +159,9 @@ export function createMergeWebhookHandler(options: MergeWebhookHandlerOptions): 
         return answer(405, "Merge webhooks are POSTed", { allow: "POST" });
       }
       const signature = request.headers.get(MERGE_WEBHOOK_SIGNATURE_HEADER);
-      if (signature === null || signatureId(signature) === undefined) {
+      // The delivery's identity, once its signature verifies: the signature's bare base64url.
+      const id = signature === null ? undefined : signatureId(signature);
+      if (signature === null || id === undefined) {
         // No well-formed signature: nothing this body could say would verify, so it is not read at all.
         request.body?.cancel().catch(() => {});
         const reason = signature === null || signature.trim() === "" ? "is missing" : "is not a base64url HMAC-SHA256";
@@ -178,8 +180,6 @@ export function createMergeWebhookHandler(options: MergeWebhookHandlerOptions): 
         if (unverified) return answer(401, "The X-Merge-Webhook-Signature is missing or does not match the body");
         return answer(400, error.message);
       }
-      // Verified, so the signature is a well-formed one.
-      const id = signatureId(signature ?? "") ?? "";
 
       const claimedAt = Date.now();
       if (dedupe) {

@@ -45,40 +45,40 @@ export type SignatureBackend = "builtin" | "webcrypto";
 const builtin = findBuiltinCrypto();
 export const signatureBackend: SignatureBackend = builtin ? "builtin" : "webcrypto";
 
-/** Secret keys of the builtin backend, by key text (made once per key, as the CryptoKeys below). */
+/**
+ * Keys made from key text, one map per backend: making a key costs more than verifying a small body, so
+ * each is made once. A process has one key, or a few while rotating, so the maps stay small (and are
+ * capped anyway: the oldest goes first).
+ */
+const MAX_CACHED_KEYS = 16;
 const secretKeys = new Map<string, object>();
+const cryptoKeys = new Map<string, Promise<CryptoKey>>();
 
-function secretKey(crypto: BuiltinCrypto, key: string): object {
-  let made = secretKeys.get(key);
-  if (made) return made;
-  made = crypto.createSecretKey(encoder.encode(key));
-  if (secretKeys.size >= MAX_CACHED_KEYS) {
-    const oldest = secretKeys.keys().next();
-    if (!oldest.done) secretKeys.delete(oldest.value);
+function remembered<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const made = make();
+  if (cache.size >= MAX_CACHED_KEYS) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
   }
-  secretKeys.set(key, made);
+  cache.set(key, made);
   return made;
 }
 
-/**
- * Imported keys, by key text. Importing costs more than verifying a small body, so each key is imported
- * once; a process has one key, or a few while rotating, so the map stays small (and is capped anyway).
- */
-const keys = new Map<string, Promise<CryptoKey>>();
-const MAX_CACHED_KEYS = 16;
+/** The builtin backend's HMAC-SHA256 of `body` under `key`. */
+function builtinMac(crypto: BuiltinCrypto, key: string, body: WebhookBody): Uint8Array {
+  const secret = remembered(secretKeys, key, () => crypto.createSecretKey(encoder.encode(key)));
+  return crypto.createHmac("sha256", secret).update(body instanceof ArrayBuffer ? new Uint8Array(body) : body).digest();
+}
 
 function hmacKey(key: string): Promise<CryptoKey> {
-  const cached = keys.get(key);
-  if (cached) return cached;
-  const imported = crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-  if (keys.size >= MAX_CACHED_KEYS) {
-    const oldest = keys.keys().next();
-    if (!oldest.done) keys.delete(oldest.value);
-  }
-  keys.set(key, imported);
-  // A key WebCrypto refuses must not stay cached as a rejected promise.
-  imported.catch(() => keys.delete(key));
-  return imported;
+  return remembered(cryptoKeys, key, () => {
+    const imported = crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    // A key WebCrypto refuses must not stay cached as a rejected promise.
+    imported.catch(() => cryptoKeys.delete(key));
+    return imported;
+  });
 }
 
 /** A body as given: the text of `request.text()`, or bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`). */
@@ -170,8 +170,7 @@ export async function verifyWith(backend: SignatureBackend, body: WebhookBody, s
   if (typeof body !== "string" && !(body instanceof Uint8Array) && !(body instanceof ArrayBuffer)) return false;
   if (backend === "builtin" && builtin) {
     // timingSafeEqual: the comparison takes the same time wherever the bytes differ. Both are 32 bytes.
-    const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
-    return builtin.timingSafeEqual(builtin.createHmac("sha256", secretKey(builtin, key)).update(data).digest(), expected);
+    return builtin.timingSafeEqual(builtinMac(builtin, key, body), expected);
   }
   // WebCrypto's verify compares in constant time too.
   return crypto.subtle.verify("HMAC", await hmacKey(key), expected, bodyBytes(body));
@@ -191,10 +190,7 @@ export async function signMergeWebhook(body: WebhookBody, key: string): Promise<
 /** `signMergeWebhook` on a given backend. */
 export async function signWith(backend: SignatureBackend, body: WebhookBody, key: string): Promise<string> {
   checkKey(key, "signMergeWebhook");
-  if (backend === "builtin" && builtin) {
-    const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
-    return encodeSignature(builtin.createHmac("sha256", secretKey(builtin, key)).update(data).digest());
-  }
+  if (backend === "builtin" && builtin) return encodeSignature(builtinMac(builtin, key, body));
   const mac = await crypto.subtle.sign("HMAC", await hmacKey(key), bodyBytes(body));
   return encodeSignature(new Uint8Array(mac));
 }
