@@ -1,10 +1,10 @@
 /**
- * What an answer to `create` means for a row, its account's pacer and the failure guard (issue 11):
- * created, rejected (problems before sending, or a 4xx other than 401 and 429: final), unauthorized
- * (401: the key or token, not the row: failed, not retried in this run, resent by the next), rate
- * limited (429: paced, retried), transient (5xx, 408, connection, timeout: retried, counted as
- * failures), or an error
- * that is none of these (not retried). Read by name and fields, not `instanceof`: this entry may be
+ * What an answer to `create` means for a row, its account, its pacer and the failure guard, and whose
+ * failure it is (`owner`): created; rejected (problems before sending, or a 4xx other than 401, 403 and
+ * 429: the row's, final); account (401 or 403: the key, the token or the account's permissions, not
+ * the row: the account is suspended and the row held, sent again once the account works); rate limited
+ * (429: paced, retried); transient (5xx, 408, connection, timeout: retried with the row's key, counted
+ * as failures); or an error that is none of these (not retried). Read by name and fields, not `instanceof`: this entry may be
  * bundled with another copy of the core than the client that threw.
  */
 import type { ValidationIssue } from "../index.js";
@@ -15,13 +15,13 @@ const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
 export type Verdict =
-  | { kind: "created"; guard: "success"; detail?: undefined }
-  | { kind: "invalid"; guard: "neutral"; problems: ValidationIssue[]; detail?: undefined }
-  | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string }
-  | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined }
-  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string; retryAfterMs?: number }
-  | { kind: "unauthorized"; guard: "failure"; error: BulkRowError; detail: string }
-  | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined };
+  | { kind: "created"; guard: "success"; detail?: undefined; owner?: undefined }
+  | { kind: "invalid"; guard: "neutral"; problems: ValidationIssue[]; detail?: undefined; owner?: undefined }
+  | { kind: "rejected"; guard: "failure"; error: BulkRowError; detail: string; owner: "row" }
+  | { kind: "rate-limited"; guard: "neutral"; error: BulkRowError; retryAfterMs: number | undefined; detail?: undefined; owner?: undefined }
+  | { kind: "transient"; guard: "failure"; error: BulkRowError; detail: string; retryAfterMs?: number; owner: "transient" }
+  | { kind: "account"; guard: "failure"; error: BulkRowError; detail: string; owner: "account" }
+  | { kind: "fatal"; guard: "neutral"; error: BulkRowError; detail?: undefined; owner?: undefined };
 
 /** What an error from `create` means for the row, the pacer and the guard. */
 export function classify(thrown: unknown): Verdict {
@@ -42,15 +42,17 @@ export function classify(thrown: unknown): Verdict {
     if (status === 408 || status >= 500) {
       // A 503 may say when to come back (the spec's ServerError has Retry-After), as the client honours it.
       const retryAfterMs = retryAfterOf(fieldOf(thrown, "headers"));
-      return retryAfterMs === undefined ? { kind: "transient", guard: "failure", error, detail } : { kind: "transient", guard: "failure", error, detail, retryAfterMs };
+      return retryAfterMs === undefined
+        ? { kind: "transient", guard: "failure", error, detail, owner: "transient" }
+        : { kind: "transient", guard: "failure", error, detail, retryAfterMs, owner: "transient" };
     }
-    // A bad API key or account token says nothing of the row: not retried, and not final either, so a
-    // rerun with a working key sends it (a revoked key must not turn rows into rejects).
-    if (status === 401) return { kind: "unauthorized", guard: "failure", error, detail };
-    if (status >= 400) return { kind: "rejected", guard: "failure", error, detail };
+    // A bad API key or account token, or an account whose permissions were revoked, says nothing of the
+    // row: not final, so a rerun once the account works sends it (it must not turn rows into rejects).
+    if (status === 401 || status === 403) return { kind: "account", guard: "failure", error, detail, owner: "account" };
+    if (status >= 400) return { kind: "rejected", guard: "failure", error, detail, owner: "row" };
   }
   // Connection errors and timeouts may have reached Merge (and failed there): counted as failures.
-  if (name === "MergeConnectionError" || name === "MergeTimeoutError") return { kind: "transient", guard: "failure", error, detail: String(name) };
+  if (name === "MergeConnectionError" || name === "MergeTimeoutError") return { kind: "transient", guard: "failure", error, detail: String(name), owner: "transient" };
   return { kind: "fatal", guard: "neutral", error };
 }
 

@@ -2,9 +2,10 @@
  * One row's delivery (issues 11 and 18): the code `bulkCreate` and the queue's workers share, so that a
  * row means the same whoever sends it. What is done before? (the done-store) -> older than Merge's key
  * lifetime and maybe written? (not resent) -> the spec and the linked account's schema (`validateCreate`)
- * -> the account's turn and the failure guard's permit (the gate) -> `create` with `maxRetries: 0` and
- * the row's deterministic `Idempotency-Key` -> what the answer means (`classify`), for the row, the
- * pacer and the guard.
+ * -> the account's health, its turn and the failure guard's permit (the gate) -> `create` with
+ * `maxRetries: 0` and the row's deterministic `Idempotency-Key` -> what the answer means (`classify`),
+ * for the row, the account, the pacer and the guard. A row whose account is suspended, or that met an
+ * account-level failure, is held: not final, sent again (with its key) once the account works.
  *
  * What differs between the two lives behind small interfaces: where outcomes are kept (`DoneStore`: the
  * journal file, or Redis) and how a send is admitted (`SendGate`: semaphores and timers in one process,
@@ -12,6 +13,7 @@
  * instead of in a worker).
  */
 import type { AccountTokenMode, EngagementInput, MergeCrmClient, ValidationIssue } from "../index.js";
+import type { FailureOwner } from "./account-health.js";
 import { classify, createdId, problemsOf } from "./answers.js";
 import type { SendResult } from "./failure-guard.js";
 import { idempotencyKeyFor } from "./keys.js";
@@ -32,23 +34,51 @@ export interface DoneStore {
   record(result: BulkRowResult): void | Promise<void>;
 }
 
+/** A suspended linked account, as the gate reports it. */
+export interface AccountSuspension {
+  /** What suspended it: `"403 Forbidden ×3"`, `"RELINK_NEEDED"`. */
+  reason: string;
+  /** Since when, epoch milliseconds. */
+  since: number;
+  /** When its next probe may be sent, epoch milliseconds. */
+  untilMs: number;
+}
+
+/** What the gate made of an answer. */
+export interface SettleAnswer {
+  /** Set when the row's account is suspended after the answer: the row is held. */
+  suspended?: AccountSuspension | undefined;
+}
+
 /** A send the gate let through: settle it exactly once. */
 export interface SendPermit {
   /** When it was admitted, on the gate's clock (what a 429 is compared with). */
   readonly sentAt: number;
-  /** The answer, for the failure guard; `detail` names a failure (for example "400 Bad Request"). */
-  settle(result: SendResult, detail?: string): void | Promise<void>;
+  /**
+   * The answer, for the account's health and the failure guard; `detail` names a failure (for example
+   * "400 Bad Request"), `owner` says whose it is.
+   */
+  settle(result: SendResult, detail?: string, owner?: FailureOwner): SettleAnswer | void | Promise<SettleAnswer | void>;
   /** The answer was 429: pause and slow the account (`Retry-After` in `retryAfterMs`, when it said). */
   throttled(retryAfterMs: number | undefined): void | Promise<void>;
 }
 
-/** The gate's answer: send now, the run stopped, or come back at `untilMs` (epoch milliseconds). */
-export type Admission = { kind: "send"; permit: SendPermit } | { kind: "stopped" } | { kind: "later"; untilMs: number; reason: string };
+/**
+ * The gate's answer: send now, the run stopped, come back at `untilMs` (epoch milliseconds), or held:
+ * the account is suspended, and its next probe is due at `untilMs`.
+ */
+export type Admission =
+  | { kind: "send"; permit: SendPermit }
+  | { kind: "stopped" }
+  | { kind: "later"; untilMs: number; reason: string }
+  | ({ kind: "held" } & AccountSuspension);
 
-/** Admits sends: an account's pacing and the failure guard. */
+/** Admits sends: an account's health and pacing, and the failure guard. */
 export interface SendGate {
   /** Waits for the account's turn and a permit of the guard, or says when to come back. */
   admit(account: string): Promise<Admission>;
+  /** Suspends the account without a send (its meta says it cannot make requests; `reason`: its status). */
+  suspend(account: string, reason: string): Promise<AccountSuspension>;
   /** After a transient failure that asks for `waitMs`: wait and go `again`, `stopped`, or hand the row back (`later`). */
   retryAfter(waitMs: number): Promise<"again" | "stopped" | "later">;
 }
@@ -81,12 +111,15 @@ export interface DeliveryContext {
 /**
  * How a delivery ended:
  * - `settled`: the row has its result (recorded in the done-store when it is one to keep);
+ * - `held`: its account is suspended; `result` (outcome `held`, recorded) says why; its next probe is
+ *   due at `untilMs`;
  * - `later`: not sent now; come back at `untilMs` (the gate's answer: the account is not due);
  * - `retry`: sent, failed transiently; send again after `waitMs` (with the same key);
  * - `not-sent`: the run stopped before anything was sent; no result.
  */
 export type Delivery =
   | { kind: "settled"; result: BulkRowResult }
+  | { kind: "held"; result: BulkRowResult; untilMs: number }
   | { kind: "later"; untilMs: number; reason: string }
   | { kind: "retry"; waitMs: number; error: BulkRowError; attempts: number }
   | { kind: "not-sent" };
@@ -97,6 +130,19 @@ export const INTERRUPTED: BulkRowError = {
   writeMayHaveHappened: true,
 };
 const STOPPED: BulkRowError = { name: "Stopped", message: "The run stopped while the row waited to be retried", writeMayHaveHappened: false };
+
+/** The pointer of the problem `validateCreate` reports for a linked account that cannot make requests. */
+const ACCOUNT_POINTER = "/header/X-Account-Token";
+
+/** The account's `linked_account_status` (`RELINK_NEEDED`), from its cached meta. */
+async function accountStatus(client: MergeCrmClient<AccountTokenMode>, option: { accountToken?: string }): Promise<string> {
+  try {
+    const described = await client.engagements.describeCreate(option);
+    return described.linkedAccountStatus ?? "can_make_request: false";
+  } catch {
+    return "can_make_request: false";
+  }
+}
 
 /** Delivers one row (unique in flight: the caller keeps two rows of one key apart). */
 export async function deliverRow(context: DeliveryContext, row: RowToDeliver): Promise<Delivery> {
@@ -132,6 +178,24 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
     return settled(result, false);
   }
 
+  let sentAt = previous?.sentAt;
+  let attempts = 0;
+  let lastError: BulkRowError | undefined;
+  // Whether any send of this key, in this run or before, may have written: a last 429 does not undo
+  // an earlier 5xx, and the next run's 24 h check depends on it.
+  let mayHaveWritten = previous?.error?.writeMayHaveHappened === true;
+  const stamped = (result: BulkRowResult): BulkRowResult => (sentAt === undefined ? result : { ...result, sentAt });
+  /** Held: kept as not done (with what earlier sends may have done), sent again once the account works. */
+  const held = async (suspension: AccountSuspension, met: BulkRowError | undefined): Promise<Delivery> => {
+    const since = new Date(suspension.since).toISOString();
+    const error: BulkRowError = met
+      ? { ...met, writeMayHaveHappened: mayHaveWritten }
+      : { name: "AccountSuspended", message: `Not sent: linked account ${account} is suspended (${suspension.reason}) since ${since}`, writeMayHaveHappened: mayHaveWritten };
+    const result = stamped({ ...base, outcome: "held", reason: suspension.reason, error, attempts });
+    if (!dryRun) await doneStore?.record(result);
+    return { kind: "held", result, untilMs: suspension.untilMs };
+  };
+
   const accountOption = token === undefined ? {} : { accountToken: token };
   let problems: ValidationIssue[];
   try {
@@ -141,21 +205,19 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
     if (!found) throw error;
     problems = found;
   }
+  // `can_make_request: false` in the account's meta: the account's problem, not the row's.
+  if (!dryRun && problems.some((problem) => problem.pointer === ACCOUNT_POINTER)) {
+    return held(await gate.suspend(account, await accountStatus(client, accountOption)), undefined);
+  }
   if (problems.length > 0) return settled({ ...base, outcome: "rejected", problems, attempts: 0 }, true);
   if (dryRun) return settled({ ...base, outcome: "valid", attempts: 0 }, false);
 
   const idempotencyKey = idempotencyKeyFor(token ?? "", key);
   const attemptsBefore = context.attemptsBefore ?? 0;
-  let sentAt = previous?.sentAt;
-  let attempts = 0;
-  let lastError: BulkRowError | undefined;
-  // Whether any send of this key, in this run or before, may have written: a last 429 does not undo
-  // an earlier 5xx, and the next run's 24 h check depends on it.
-  let mayHaveWritten = previous?.error?.writeMayHaveHappened === true;
-  const stamped = (result: BulkRowResult): BulkRowResult => (sentAt === undefined ? result : { ...result, sentAt });
   for (;;) {
     const admission = await gate.admit(account);
     if (admission.kind === "stopped") break;
+    if (admission.kind === "held") return held(admission, lastError);
     // Not due (after a 429, or before any send): the row goes back; what it learnt is in the done-store.
     if (admission.kind === "later") return admission;
     const { permit } = admission;
@@ -178,13 +240,17 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
       return settled(stamped({ ...base, outcome: "created", id: createdId(value), attempts }), true);
     }
     const verdict = classify(thrown.error);
-    await permit.settle(verdict.guard, verdict.detail);
+    const answer = await permit.settle(verdict.guard, verdict.detail, verdict.owner);
     if (verdict.kind === "created") return settled(stamped({ ...base, outcome: "created", id: null, attempts }), true);
+    if (verdict.kind !== "invalid" && verdict.kind !== "fatal") mayHaveWritten ||= verdict.error.writeMayHaveHappened;
+    // The account is suspended (by this answer or before it): the row is not at fault, or cannot be told.
+    const suspended = answer ? answer.suspended : undefined;
+    if (suspended && verdict.kind !== "invalid" && verdict.kind !== "fatal") return held(suspended, verdict.error);
     if (verdict.kind === "invalid") return settled(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
     if (verdict.kind === "rejected") return settled(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
     lastError = verdict.error;
     mayHaveWritten ||= verdict.error.writeMayHaveHappened;
-    if (verdict.kind === "fatal" || verdict.kind === "unauthorized" || attemptsBefore + attempts >= context.maxAttempts) break;
+    if (verdict.kind === "fatal" || verdict.kind === "account" || attemptsBefore + attempts >= context.maxAttempts) break;
     if (verdict.kind === "rate-limited") {
       await permit.throttled(verdict.retryAfterMs);
       continue;

@@ -37,6 +37,13 @@
  * in send order: the failures sent after the latest request that succeeded, however the answers came
  * back. 429 and requests never sent count neither way.
  *
+ * Failures explained by their linked account (`exempt`: an account on probation, suspended, or a
+ * suspended account's probe; see `account-health.ts`) count in the window like any other, but they
+ * neither start a probation nor enter the failure rate: one broken account must not slow the others.
+ * A probe in flight counts as a certain failure. Probes' failures are not part of the run of failures
+ * either; account-level failures (401, 403) of three or more accounts that had succeeded before, in
+ * one run, are every account failing at once (an API key revoked): the guard stops the run.
+ *
  * Worst case: failures that take as long as successes to answer, starting at once for everything in
  * flight (Merge down behind a gateway's timeout): all that was sent before the first of them is seen
  * can fail, up to `concurrency`, where "strict" allows 20; a share of requests that starts failing
@@ -51,11 +58,22 @@ export type SendResult = "success" | "failure" | "neutral";
 /** Which bound the guard keeps: see the module's comment. */
 export type FailureGuardMode = "adaptive" | "strict";
 
+/** What the guard is told of a failure's sender. */
+export interface SendContext {
+  account: string;
+  /** Explained by its account (probation, suspension, a probe): never starts a probation. */
+  exempt: boolean;
+  /** A 401 or 403: the account's credentials or permissions, not the row. */
+  accountLevel: boolean;
+  /** The account had succeeded before this send. */
+  established: boolean;
+}
+
 /** A request the guard let through: `settle` it exactly once. */
 export interface Permit {
   readonly sentAt: number;
   /** `detail` names a failure in the stop reason (for example "400 Bad Request"). */
-  settle(result: SendResult, detail?: string): void;
+  settle(result: SendResult, detail?: string, context?: SendContext): void;
 }
 
 export interface FailureGuardOptions {
@@ -67,6 +85,8 @@ export interface FailureGuardOptions {
   windowMs?: number;
   /** Consecutive failures that stop the run. @default 20 */
   stopAfterConsecutive?: number;
+  /** Accounts that had succeeded, failing 401 or 403 in one run of failures, that stop the run. @default 3 */
+  stopAfterAccounts?: number;
   logger?: Logger | undefined;
 }
 
@@ -98,6 +118,8 @@ interface Pending {
   readonly at: number;
   /** Send order: what the probation compares (two sends may share a millisecond). */
   readonly seq: number;
+  /** A suspended account's probe: counted as a certain failure while unanswered. */
+  readonly probe: boolean;
 }
 
 export class FailureGuard {
@@ -105,6 +127,7 @@ export class FailureGuard {
   readonly maxFailures: number;
   readonly windowMs: number;
   readonly stopAfterConsecutive: number;
+  readonly stopAfterAccounts: number;
   /** Send times of failed requests, oldest first (pruned past the window). */
   private failures: number[] = [];
   /** Unanswered requests. */
@@ -121,15 +144,17 @@ export class FailureGuard {
   /** The probation: from the earliest failed send, until a success sent after the latest failed one (by `seq`). */
   private probation: { since: number; lastFailure: number } | undefined;
   private sends = 0;
-  /** Unanswered requests sent at or after `probation.since`. */
+  /** Unanswered requests (not probes) sent at or after `probation.since`. */
   private suspects = 0;
-  private readonly queue: Array<(permit: Permit | undefined) => void> = [];
+  /** Unanswered probes of suspended accounts. */
+  private probes = 0;
+  private readonly queue: Array<{ probe: boolean; resolve: (permit: Permit | undefined) => void }> = [];
   private cancelTimer: (() => void) | undefined;
   /**
    * The run of failures: those sent after the latest request that succeeded, in send order (answers
    * come back out of order, and a success sent earlier than a failure does not break the run).
    */
-  private run: Array<{ seq: number; detail: string }> = [];
+  private run: Array<{ seq: number; detail: string; account?: string | undefined; revoked: boolean }> = [];
   private lastSuccess = -1;
   private warnedAt = -Infinity;
   private readonly clock: Clock;
@@ -139,11 +164,12 @@ export class FailureGuard {
     this.maxFailures = options.maxFailures ?? 20;
     this.windowMs = options.windowMs ?? 12_000;
     this.stopAfterConsecutive = options.stopAfterConsecutive ?? 20;
+    this.stopAfterAccounts = options.stopAfterAccounts ?? 3;
     this.clock = stopper.clock;
     stopper.onStop(() => {
       this.cancelTimer?.();
       this.cancelTimer = undefined;
-      for (const waiter of this.queue.splice(0)) waiter(undefined);
+      for (const waiter of this.queue.splice(0)) waiter.resolve(undefined);
     });
   }
 
@@ -159,11 +185,14 @@ export class FailureGuard {
     return { peakInFlight: this.peak, probation: this.probation !== undefined };
   }
 
-  /** Resolves with a permit to send now, or `undefined` when the run stopped first. FIFO. */
-  permit(): Promise<Permit | undefined> {
+  /**
+   * Resolves with a permit to send now, or `undefined` when the run stopped first. FIFO. `probe`: a
+   * suspended account's probe (counted as a certain failure until answered).
+   */
+  permit(probe = false): Promise<Permit | undefined> {
     if (this.stopper.stopped) return Promise.resolve(undefined);
-    if (this.queue.length === 0 && this.allows()) return Promise.resolve(this.grant());
-    const waiting = new Promise<Permit | undefined>((resolve) => this.queue.push(resolve));
+    if (this.queue.length === 0 && this.allows(probe)) return Promise.resolve(this.grant(probe));
+    const waiting = new Promise<Permit | undefined>((resolve) => this.queue.push({ probe, resolve }));
     this.pump();
     return waiting;
   }
@@ -174,8 +203,8 @@ export class FailureGuard {
     this.cancelTimer = undefined;
   }
 
-  /** Whether one more request may be sent now. */
-  private allows(): boolean {
+  /** Whether one more request (a probe, or not) may be sent now. */
+  private allows(probe: boolean): boolean {
     // The strict bound: every request unanswered counted as a failure. Adaptive counts every one, even
     // those older than the window, which is no looser (and needs no walk over them).
     if (this.mode === "strict") return this.inWindow() < this.maxFailures;
@@ -183,14 +212,15 @@ export class FailureGuard {
     const failures = this.failures.length;
     if (failures + this.pending.size < this.maxFailures) return true;
     let suspects = this.suspects;
-    let others = this.pending.size - suspects;
+    let others = this.pending.size - suspects - this.probes;
+    const certain = this.probes + (probe ? 1 : 0);
     if (this.probation) {
       if (suspects > 0) return false; // one probe at a time, and none before the suspects are answered
-      suspects = 1;
-    } else others += 1;
+      if (!probe) suspects = 1;
+    } else if (!probe) others += 1;
     const rate = this.failureRate();
     const expected = others * rate;
-    return failures + suspects + expected + Z * Math.sqrt(expected) <= this.maxFailures;
+    return failures + certain + suspects + expected + Z * Math.sqrt(expected) <= this.maxFailures;
   }
 
   /** Drops failures older than the window; returns the window's start. */
@@ -224,27 +254,35 @@ export class FailureGuard {
     this.answered++;
   }
 
-  private grant(): Permit {
-    const entry: Pending = { at: this.clock.now(), seq: this.sends++ };
+  private grant(probe: boolean): Permit {
+    const entry: Pending = { at: this.clock.now(), seq: this.sends++, probe };
     this.pending.add(entry);
     if (this.pending.size > this.peak) this.peak = this.pending.size;
-    if (this.probation) this.suspects++;
+    if (probe) this.probes++;
+    else if (this.probation) this.suspects++;
     let settled = false;
     return {
       sentAt: entry.at,
-      settle: (result, detail) => {
+      settle: (result, detail, context) => {
         if (settled) return;
         settled = true;
         this.pending.delete(entry);
-        if (this.probation && entry.seq >= this.probation.since) this.suspects--;
-        this.record(entry, result, detail);
+        if (probe) this.probes--;
+        else if (this.probation && entry.seq >= this.probation.since) this.suspects--;
+        this.record(entry, result, detail, context);
         this.pump();
       },
     };
   }
 
-  private record({ at, seq }: Pending, result: SendResult, detail: string | undefined): void {
+  private record({ at, seq, probe }: Pending, result: SendResult, detail: string | undefined, context: SendContext | undefined): void {
     if (result === "neutral") return;
+    if (result === "failure" && (context?.exempt === true || probe)) {
+      // Explained by its account: it counts towards Merge's limit, and nothing else of the guard's.
+      this.insertFailure(at);
+      if (!probe && seq > this.lastSuccess) this.pushRun(seq, detail, context);
+      return;
+    }
     this.remember(result === "failure" ? 1 : 0);
     const took = Math.max(1, this.clock.now() - at);
     if (result === "success") {
@@ -260,20 +298,33 @@ export class FailureGuard {
       return;
     }
     this.failureMs = weighted(this.failureMs, took);
-    // Sorted by send time: answers may come back out of order.
-    let i = this.failures.length;
-    while (i > 0 && (this.failures[i - 1] ?? 0) > at) i--;
-    this.failures.splice(i, 0, at);
+    this.insertFailure(at);
     if (!this.probation || seq < this.probation.since) {
       this.probation = { since: seq, lastFailure: Math.max(seq, this.probation?.lastFailure ?? seq) };
       this.suspects = 0;
-      for (const entry of this.pending) if (entry.seq >= seq) this.suspects++;
+      for (const entry of this.pending) if (entry.seq >= seq && !entry.probe) this.suspects++;
     } else if (seq > this.probation.lastFailure) this.probation.lastFailure = seq;
-    if (seq > this.lastSuccess) this.run.push({ seq, detail: detail ?? "failed" });
-    if (this.run.length >= this.stopAfterConsecutive) {
+    if (seq > this.lastSuccess) this.pushRun(seq, detail, context);
+  }
+
+  /** A failure's send time, in order: answers may come back out of order. */
+  private insertFailure(at: number): void {
+    let i = this.failures.length;
+    while (i > 0 && (this.failures[i - 1] ?? 0) > at) i--;
+    this.failures.splice(i, 0, at);
+  }
+
+  /** A failure joins the run; the run stops the whole run when it is long, or spans accounts that worked. */
+  private pushRun(seq: number, detail: string | undefined, context: SendContext | undefined): void {
+    this.run.push({ seq, detail: detail ?? "failed", account: context?.account, revoked: context?.accountLevel === true && context.established });
+    const accounts = new Set<string | undefined>();
+    for (const failure of this.run) if (failure.revoked) accounts.add(failure.account);
+    const every = accounts.size >= this.stopAfterAccounts;
+    if (this.run.length >= this.stopAfterConsecutive || every) {
       this.stopper.stop(
-        `failure guard: the last ${this.run.length} requests all failed (${summarize(this.run.map((failure) => failure.detail))}); stopped so that Merge's ` +
-          "global limit (more than 20 failing requests from one IP in 10 s) does not block every linked account",
+        `failure guard: the last ${this.run.length} requests all failed (${summarize(this.run.map((failure) => failure.detail))})` +
+          (every ? ` on ${accounts.size} linked accounts that had worked, at once (is the API key revoked?)` : "") +
+          "; stopped so that Merge's global limit (more than 20 failing requests from one IP in 10 s) does not block every linked account",
       );
     }
   }
@@ -282,7 +333,10 @@ export class FailureGuard {
   private pump(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
-    while (this.queue.length > 0 && !this.stopper.stopped && this.allows()) this.queue.shift()?.(this.grant());
+    for (let next = this.queue[0]; next && !this.stopper.stopped && this.allows(next.probe); next = this.queue[0]) {
+      this.queue.shift();
+      next.resolve(this.grant(next.probe));
+    }
     if (this.queue.length === 0 || this.stopper.stopped) return;
     const now = this.clock.now();
     const since = now - this.windowMs;

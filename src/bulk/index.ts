@@ -5,15 +5,17 @@
  *
  * A row's way: key (its own, or derived from content and occurrence) -> journal (done before? skip) ->
  * validation (`validateCreate`: the spec, and the linked account's schema when the client has
- * `accountValidation`; rejected rows never reach Merge) -> its account's lane and turn (pacer) -> a
- * global slot -> the failure guard's permit -> `create` with `maxRetries: 0` and the row's deterministic
- * `Idempotency-Key`, so this layer sees every 429 (pacing) and every failure (the guard), and every
- * retry or rerun replays instead of writing twice.
+ * `accountValidation`; rejected rows never reach Merge) -> its account's health (suspended: held) ->
+ * its account's lane and turn (pacer) -> a global slot -> the failure guard's permit -> `create` with
+ * `maxRetries: 0` and the row's deterministic `Idempotency-Key`, so this layer sees every 429 (pacing)
+ * and every failure (the account's health, the guard), and every retry or rerun replays instead of
+ * writing twice.
  */
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";
+import { AccountHealthBook, healthProblems, type AccountHealthOptions, type Suspension } from "./account-health.js";
 import { backoff } from "./answers.js";
-import { deliverRow, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
+import { deliverRow, type AccountSuspension, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
 import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
 import { accountName, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
@@ -22,7 +24,9 @@ import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowResult, Bul
 import { Semaphore, Stopper } from "./waits.js";
 
 export type { FailureGuardMode } from "./failure-guard.js";
-export type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary, RatePlan } from "./types.js";
+export type { AccountHealthOptions } from "./account-health.js";
+export { HEALTH_DEFAULTS } from "./account-health.js";
+export type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary, RatePlan, SuspendedAccount } from "./types.js";
 export { MergeBulkJournalError, openJournal, readJournal } from "./journal.js";
 export { idempotencyKeyFor } from "./keys.js";
 export { RATE_PLANS } from "./pacer.js";
@@ -63,10 +67,22 @@ export async function bulkCreate(
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
 
-  const summary: BulkSummary = { rows: 0, created: 0, doneBefore: 0, rejected: 0, failed: 0, valid: 0, durationMs: 0 };
+  const summary: BulkSummary = { rows: 0, created: 0, doneBefore: 0, rejected: 0, held: 0, failed: 0, valid: 0, suspended: [], durationMs: 0 };
   const slots = new Semaphore(settings.concurrency, stopper);
   const buffer = new Semaphore(settings.bufferSize, stopper);
   const guard = new FailureGuard(stopper, { logger, mode: settings.failureGuard });
+  const health = new AccountHealthBook(stopper.clock, settings.accountHealth);
+  const unsubscribeHealth = stopper.onStop(() => health.wakeAll());
+  /** Accounts seen suspended in this run (their latest suspension), and the rows each held. */
+  const suspensions = new Map<string, Suspension>();
+  const heldRows = new Map<string, number>();
+  const noteSuspension = (account: string, suspension: Suspension): AccountSuspension => {
+    if (!suspensions.has(account) || suspensions.get(account)?.since !== suspension.since) {
+      logger?.warn?.(`Account ${account}: suspended (${suspension.reason}); its rows are held, one probe in ${Math.round((suspension.probeAt - Date.now()) / 1000)} s`);
+    }
+    suspensions.set(account, suspension);
+    return { reason: suspension.reason, since: suspension.since, untilMs: suspension.probeAt };
+  };
   const pacers = new Map<string, AccountPacer>();
   const keys = new RowKeys();
   /** Rows in progress by account and key: a second row with the same key waits for the first. */
@@ -102,6 +118,7 @@ export async function bulkCreate(
   const settle = (result: BulkRowResult): void => {
     summary.rows++;
     summary[COUNTERS[result.outcome]]++;
+    if (result.outcome === "held") heldRows.set(result.account, (heldRows.get(result.account) ?? 0) + 1);
     if (!options.onResult) return;
     try {
       options.onResult(result);
@@ -111,43 +128,58 @@ export async function bulkCreate(
   };
 
   /**
-   * A send's admission in one process: a lane and a turn of the account, a global slot, a permit of
-   * the guard; all given back when the answer is settled.
+   * A send's admission in one process: the account's health (held while suspended, one write in flight
+   * on probation), a lane and a turn of the account, a global slot, a permit of the guard; all given
+   * back when the answer is settled.
    */
   const gate: SendGate = {
     async admit(account) {
+      let check = health.check(account);
+      while (check.kind === "wait") {
+        await check.ready;
+        if (stopper.stopped) return { kind: "stopped" };
+        check = health.check(account);
+      }
+      if (check.kind === "held") return { kind: "held", ...noteSuspension(account, check.suspension) };
+      const probe = check.probe;
       const pacer = pacerOf(account);
-      if (!(await pacer.lanes.acquire())) return { kind: "stopped" };
-      if (!(await pacer.waitTurn())) {
-        pacer.lanes.release();
-        return { kind: "stopped" };
-      }
-      if (!(await slots.acquire())) {
-        pacer.giveBack();
-        pacer.lanes.release();
-        return { kind: "stopped" };
-      }
-      const permit = await guard.permit();
-      if (!permit) {
-        pacer.giveBack();
-        slots.release();
-        pacer.lanes.release();
-        return { kind: "stopped" };
+      const release = (stage: number): void => {
+        if (stage >= 3) slots.release();
+        if (stage >= 2) pacer.giveBack();
+        if (stage >= 1) pacer.lanes.release();
+        health.cancelled(account, probe);
+      };
+      if (!(await pacer.lanes.acquire())) return release(0), { kind: "stopped" };
+      if (!(await pacer.waitTurn())) return release(1), { kind: "stopped" };
+      if (!(await slots.acquire())) return release(2), { kind: "stopped" };
+      const permit = await guard.permit(probe);
+      if (!permit) return release(3), { kind: "stopped" };
+      // Suspended while this row waited: it is held like the account's others.
+      const suspended = probe ? undefined : health.suspensionOf(account);
+      if (suspended) {
+        permit.settle("neutral");
+        release(3);
+        return { kind: "held", ...noteSuspension(account, suspended) };
       }
       pacer.sent();
+      const established = health.established(account);
       return {
         kind: "send",
         permit: {
           sentAt: permit.sentAt,
-          settle(result, detail) {
+          settle(result, detail, owner) {
             slots.release();
             pacer.lanes.release();
-            permit.settle(result, detail);
+            const answer = health.answered(account, { probe, established }, result, owner, detail);
+            permit.settle(result, detail, { account, exempt: answer.exempt, accountLevel: owner === "account", established });
+            if (answer.resumed) logger?.info?.(`Account ${account}: its probe succeeded; resumed at its rate`);
+            return { suspended: answer.suspended && noteSuspension(account, answer.suspended) };
           },
           throttled: (retryAfterMs) => pacer.throttled(retryAfterMs, permit.sentAt),
         },
       };
     },
+    suspend: async (account, reason) => noteSuspension(account, health.suspendFor(account, reason)),
     retryAfter: async (waitMs) => ((await stopper.sleep(waitMs)) ? "again" : "stopped"),
   };
   const doneStore: DoneStore | undefined = journal && {
@@ -175,7 +207,7 @@ export async function bulkCreate(
     inProgress.set(id, new Promise<void>((resolve) => (done = resolve)));
     try {
       const delivered = await deliverRow(delivery, { ...base, model: row.model, token });
-      if (delivered.kind === "settled") settle(delivered.result);
+      if (delivered.kind === "settled" || delivered.kind === "held") settle(delivered.result);
     } finally {
       inProgress.delete(id);
       done();
@@ -217,20 +249,28 @@ export async function bulkCreate(
     while (tasks.size > 0) await Promise.all([...tasks]);
     guard.dispose();
     unsubscribeGuard();
+    unsubscribeHealth();
     signal?.removeEventListener("abort", onAbort);
     if (ownsJournal) await journal?.close();
   }
   if (fatal) throw fatal.error;
   if (inputError) throw inputError.error;
   if (stopper.reason !== undefined) summary.stopped = stopper.reason;
+  const still = new Set(health.suspended().map((s) => s.account));
+  for (const [account, suspension] of suspensions) {
+    const rowsHeld = heldRows.get(account) ?? 0;
+    if (rowsHeld === 0 && !still.has(account)) continue;
+    summary.suspended.push({ account, reason: suspension.reason, since: new Date(suspension.since).toISOString(), rowsHeld, suspended: still.has(account) });
+  }
   summary.durationMs = Math.round(performance.now() - started);
   return summary;
 }
 
-const COUNTERS: Record<BulkOutcome, "created" | "doneBefore" | "rejected" | "failed" | "valid"> = {
+const COUNTERS: Record<BulkOutcome, "created" | "doneBefore" | "rejected" | "held" | "failed" | "valid"> = {
   created: "created",
   "done-before": "doneBefore",
   rejected: "rejected",
+  held: "held",
   failed: "failed",
   valid: "valid",
 };
@@ -242,6 +282,7 @@ interface Settings {
   perAccountConcurrency: number;
   maxAttempts: number;
   bufferSize: number;
+  accountHealth: AccountHealthOptions;
 }
 
 /**
@@ -281,7 +322,9 @@ function resolveSettings(options: BulkOptions): Settings {
     maxAttempts: whole("maxAttempts", 5),
     // Rows waiting behind those in flight, so each account has its next row ready when its turn comes.
     bufferSize: whole("bufferSize", Math.max(2048, BUFFER_PER_SLOT * concurrency)),
+    accountHealth: options.accountHealth ?? {},
   };
+  problems.push(...healthProblems(options.accountHealth, "/accountHealth"));
   if (options.accountToken !== undefined && (typeof options.accountToken !== "string" || options.accountToken.length === 0)) {
     problems.push({ pointer: "/accountToken", message: "must be a non-empty string" });
   }

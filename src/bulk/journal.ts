@@ -65,7 +65,7 @@ export async function readJournal(path: string): Promise<{ results: BulkRowResul
   } finally {
     closeSync(fd);
   }
-  const counts: Record<BulkOutcome, number> = { created: 0, "done-before": 0, rejected: 0, failed: 0, valid: 0 };
+  const counts: Record<BulkOutcome, number> = { created: 0, "done-before": 0, rejected: 0, held: 0, failed: 0, valid: 0 };
   for (const result of last.values()) counts[result.outcome]++;
   return { results: [...last.values()], counts };
 }
@@ -252,7 +252,7 @@ function readLine(fd: number, offset: number): string {
   return Buffer.concat(parts).toString("utf8");
 }
 
-const OUTCOMES: readonly unknown[] = ["created", "done-before", "rejected", "failed", "valid"] satisfies BulkOutcome[];
+const OUTCOMES: readonly unknown[] = ["created", "done-before", "rejected", "held", "failed", "valid"] satisfies BulkOutcome[];
 
 function isOutcome(value: unknown): value is BulkOutcome {
   return OUTCOMES.includes(value);
@@ -275,6 +275,7 @@ function parseRecord(line: string): BulkRowResult | undefined {
     result.error = parsed;
   }
   if (typeof value.sentAt === "string") result.sentAt = value.sentAt;
+  if (typeof value.reason === "string") result.reason = value.reason;
   return result;
 }
 

@@ -1,5 +1,6 @@
 /** The public types of `merge-crm-engagements/bulk`: rows in, results and a summary out. */
 import type { EngagementInput, Logger, ValidationIssue } from "../index.js";
+import type { AccountHealthOptions } from "./account-health.js";
 import type { FailureGuardMode } from "./failure-guard.js";
 
 /** Merge's plans: 100, 400 and 600 requests a minute per linked account. */
@@ -26,14 +27,17 @@ export interface BulkRow {
  * - `created`: Merge answered 2xx (`id` is the engagement's, `null` when the body did not say);
  * - `done-before`: the journal holds a final outcome (created or rejected) from an earlier run: not sent;
  * - `rejected`: it cannot succeed as it is: it breaks the spec or the linked account's schema (`problems`,
- *   nothing sent), or Merge answered a 4xx other than 401 and 429 (`error`); not retried, in this run or
- *   the next;
- * - `failed`: a transient failure outlasted `maxAttempts`, Merge answered 401 (a bad API key or account
- *   token: not retried in this run), or the run stopped while the row waited for a retry; the next run
- *   with the same journal sends it again, with the same `Idempotency-Key`;
+ *   nothing sent), or Merge answered a 4xx other than 401, 403 and 429 (`error`) while its account worked;
+ *   not retried, in this run or the next;
+ * - `held`: its linked account is suspended (`reason`: `403 Forbidden ×3`, `RELINK_NEEDED`): the row met
+ *   an account-level failure (401, 403, `can_make_request: false`, failures in a row from the account
+ *   while others succeeded), or was not sent because its account was suspended. Not final: the next run
+ *   with the same journal sends it again, with the same `Idempotency-Key`, once the account works;
+ * - `failed`: a transient failure outlasted `maxAttempts`, or the run stopped while the row waited for a
+ *   retry; the next run with the same journal sends it again, with the same `Idempotency-Key`;
  * - `valid`: dry runs only: the row passed validation.
  */
-export type BulkOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
+export type BulkOutcome = "created" | "done-before" | "rejected" | "held" | "failed" | "valid";
 
 /** What a row's error said (no credential: messages are redacted by the client). */
 export interface BulkRowError {
@@ -58,8 +62,10 @@ export interface BulkRowResult {
   id?: string | null;
   /** `rejected` before sending (and `done-before` of such a row): what is wrong, by JSON pointer. */
   problems?: ValidationIssue[];
-  /** `failed`, or `rejected` by a 4xx: the last error. */
+  /** `failed`, `held`, or `rejected` by a 4xx: the last error (`AccountSuspended` for a held row never sent). */
   error?: BulkRowError;
+  /** `held`: why its linked account is suspended (`"403 Forbidden ×3"`, `"RELINK_NEEDED"`). */
+  reason?: string;
   /** Requests sent for this row in this run (0 for `done-before`, `valid` and rows rejected up front). */
   attempts: number;
   /**
@@ -71,17 +77,35 @@ export interface BulkRowResult {
   before?: "created" | "rejected";
 }
 
+/** A linked account suspended during a run, and the rows it held. */
+export interface SuspendedAccount {
+  /** The account's name: 16 hex characters of a hash of its token (never the token). */
+  account: string;
+  /** What suspended it: `"403 Forbidden ×3"`, `"RELINK_NEEDED"`. */
+  reason: string;
+  /** When it was suspended (ISO 8601). */
+  since: string;
+  /** Its rows held in this run: the next run sends them. */
+  rowsHeld: number;
+  /** Whether it was still suspended when the run ended (`false`: a probe succeeded and it resumed). */
+  suspended: boolean;
+}
+
 /** The end of a run. `rows` counts the rows that settled; rows never taken (after a stop) are not in it. */
 export interface BulkSummary {
   rows: number;
   created: number;
   doneBefore: number;
   rejected: number;
+  /** Rows held because their linked account was suspended (see `suspended`). */
+  held: number;
   failed: number;
   /** Dry runs: rows that passed validation. */
   valid: number;
   /** Why the run stopped before the end: "aborted", or the failure guard's reason. */
   stopped?: string;
+  /** Each linked account suspended in the run that held rows, or was still suspended at its end. */
+  suspended: SuspendedAccount[];
   durationMs: number;
 }
 
@@ -123,10 +147,22 @@ export interface BulkOptions {
    *   flight fails at once, answered as slowly as a success (up to `concurrency` failures).
    * - `"strict"`: every request in flight counts as a failure: never more than 20 failures in 10 s,
    *   whatever the answers, and so never more than 20 requests in flight (20 a second at 1 s answers).
-   * Either stops the run after 20 failures in a row.
+   * Either stops the run after 20 failures in a row, or when accounts that had worked all answer 401
+   * or 403 at once (three or more: an API key revoked). Failures explained by one account (see
+   * `accountHealth`) count towards the limit but never slow the other accounts.
    * @default "adaptive"
    */
   failureGuard?: FailureGuardMode;
+  /**
+   * When a linked account is suspended, and how it comes back. An account-level failure (401, 403,
+   * `can_make_request: false` in its meta with `accountValidation` on, or `suspendAfter` failures in a
+   * row from one account while another succeeds) suspends the account: its rows are held (outcome
+   * `held`, not sent) except one probe after `probeBackoffMs` (doubling after each failed probe, up to
+   * `maxProbeBackoffMs`); a probe that succeeds resumes the account at its rate. A new account may have
+   * `probationInFlight` writes in flight until one succeeds.
+   * @default { suspendAfter: 3, probeBackoffMs: 15000, maxProbeBackoffMs: 300000, probationInFlight: 1 }
+   */
+  accountHealth?: AccountHealthOptions;
   /**
    * Attempts per row for transient failures (5xx, 408, connection errors, timeouts, 429) before it is
    * `failed`.

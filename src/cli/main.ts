@@ -191,8 +191,8 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
 
     const rejected = summary.rejected + invalidRows;
     const stoppedByUs = interrupted && summary.stopped !== undefined;
-    const exitCode = stoppedByUs ? INTERRUPTED : rejected + rejectedBefore > 0 || summary.failed > 0 || summary.stopped !== undefined ? ROWS_NOT_WRITTEN : OK;
-    const resume = summary.stopped !== undefined && !command.dryRun ? resumeCommand(argv, command.journal) : undefined;
+    const exitCode = stoppedByUs ? INTERRUPTED : rejected + rejectedBefore > 0 || summary.failed > 0 || summary.held > 0 || summary.stopped !== undefined ? ROWS_NOT_WRITTEN : OK;
+    const resume = (summary.stopped !== undefined || summary.held > 0) && !command.dryRun ? resumeCommand(argv, command.journal) : undefined;
     printSummary(command, { ...summary, rows: summary.rows + invalidRows, rejected }, { total, rejectedBefore, interrupted: stoppedByUs, resume });
     if (command.json) {
       const out = {
@@ -243,7 +243,7 @@ function printSummary(
     const why = interrupted ? "by Ctrl-C" : `(${summary.stopped})`;
     lines.push(`${head} ${command.file} stopped ${why}: ${grouped(summary.rows)} of about ${grouped(Math.max(total, summary.rows))} rows in ${duration(summary.durationMs)}`);
   }
-  const width = Math.max(...[summary.created, summary.doneBefore, summary.rejected, summary.failed, summary.valid].map((n) => grouped(n).length));
+  const width = Math.max(...[summary.created, summary.doneBefore, summary.rejected, summary.held, summary.failed, summary.valid].map((n) => grouped(n).length));
   const row = (label: string, n: number, extra = "") => lines.push(`  ${label.padEnd(12)}${grouped(n).padStart(width)}${extra}`);
   const seeRejects = summary.rejected > 0 && command.rejects !== undefined ? `   (see ${command.rejects})` : "";
   if (command.dryRun) {
@@ -253,11 +253,22 @@ function printSummary(
     row("created", summary.created);
     row("done before", summary.doneBefore, rejectedBefore > 0 ? `   (${grouped(rejectedBefore)} of them rejected in an earlier run)` : "");
     row("rejected", summary.rejected, seeRejects);
+    if (summary.held > 0 || summary.suspended.length > 0) row("held", summary.held, "   (their linked accounts were suspended: see below)");
     row("failed", summary.failed);
     lines.push(`Journal: ${command.journal}   (${NAME} status --journal ${command.journal})`);
   }
+  if (summary.suspended.length > 0) {
+    lines.push("", "Suspended linked accounts (account, reason, since, rows held):");
+    for (const s of summary.suspended) {
+      lines.push(`  ${s.account}  ${s.reason}  since ${s.since}  ${grouped(s.rowsHeld)} held${s.suspended ? "" : "  (resumed: a probe succeeded)"}`);
+    }
+    lines.push(
+      "Held rows were not written. Fix each account in Merge (relink it, restore the integration user's permissions, fill the field its CRM",
+      "now requires), then rerun the same command: it sends exactly the held rows, with the same Idempotency-Keys.",
+    );
+  }
   if (resume !== undefined) {
-    lines.push("Resume with:", `  ${resume}`);
+    lines.push(summary.stopped === undefined ? "Rerun with:" : "Resume with:", `  ${resume}`);
     if (command.accountTokenFromFlag) lines.push("  (with MERGE_ACCOUNT_TOKEN set to the token you gave --account-token)");
   }
   process.stderr.write(`${lines.join("\n")}\n`);
@@ -271,19 +282,21 @@ async function status(command: StatusCommand): Promise<number> {
     return usageError(`--journal: cannot read '${command.journal}' (${error instanceof Error ? error.message : String(error)})`);
   }
   const { counts, results } = journal;
-  const problemRows = results.filter((result) => result.outcome === "failed" || result.outcome === "rejected");
+  const problemRows = results.filter((result) => result.outcome === "failed" || result.outcome === "rejected" || result.outcome === "held");
   if (command.json) {
-    process.stdout.write(`${JSON.stringify({ journal: command.journal, counts, failed: problemRows.filter((r) => r.outcome === "failed").map(describe), rejected: problemRows.filter((r) => r.outcome === "rejected").map(describe) })}\n`);
+    const of = (outcome: BulkRowResult["outcome"]) => problemRows.filter((r) => r.outcome === outcome).map(describe);
+    process.stdout.write(`${JSON.stringify({ journal: command.journal, counts, failed: of("failed"), held: of("held"), rejected: of("rejected") })}\n`);
     return OK;
   }
   const lines = [`Journal ${command.journal}: ${rowCount(results.length)}`];
-  for (const [label, n] of [["created", counts.created], ["done before", counts["done-before"]], ["rejected", counts.rejected], ["failed", counts.failed]] as const) {
+  for (const [label, n] of [["created", counts.created], ["done before", counts["done-before"]], ["rejected", counts.rejected], ["held", counts.held], ["failed", counts.failed]] as const) {
+    if (label === "held" && n === 0) continue;
     lines.push(`  ${label.padEnd(12)}${grouped(n)}`);
   }
-  for (const outcome of ["failed", "rejected"] as const) {
+  for (const outcome of ["failed", "held", "rejected"] as const) {
     const rows = problemRows.filter((result) => result.outcome === outcome);
     if (rows.length === 0) continue;
-    lines.push("", `${outcome === "failed" ? "Failed" : "Rejected"} rows (line, key, reason):`);
+    lines.push("", `${outcome === "failed" ? "Failed" : outcome === "held" ? "Held" : "Rejected"} rows (line, key, reason):`);
     for (const result of rows) {
       const { line, key, reason } = describe(result);
       lines.push(`  ${line === null ? "-" : String(line)}\t${key}\t${reason}`);
@@ -298,6 +311,7 @@ function describe(result: BulkRowResult): { line: number | null; key: string; ac
   let reason = "";
   if (result.problems && result.problems.length > 0) reason = result.problems.map((p) => `${p.pointer || "(row)"} ${p.message}`).join("; ");
   else if (result.error) reason = `${result.error.name}: ${result.error.message}${result.error.writeMayHaveHappened ? " (the write may have happened)" : ""}`;
+  if (result.outcome === "held" && result.reason !== undefined) reason = `account ${result.account} suspended (${result.reason}); ${reason}`;
   return { line: result.line ?? null, key: result.key, account: result.account, reason };
 }
 

@@ -6,7 +6,7 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 
 /** The outcomes counted, in `bulkCreate`'s words. */
-export type ProgressOutcome = "created" | "done-before" | "rejected" | "failed" | "valid";
+export type ProgressOutcome = "created" | "done-before" | "rejected" | "held" | "failed" | "valid";
 
 /** Where and how progress is shown. */
 export interface ProgressOptions {
@@ -31,6 +31,8 @@ export interface ProgressCounts {
   created: number;
   doneBefore: number;
   rejected: number;
+  /** Rows held because their linked account is suspended. */
+  held: number;
   failed: number;
   /** Dry runs: rows that passed validation. */
   valid: number;
@@ -56,7 +58,7 @@ export function startProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
   const now = options.now ?? (() => performance.now());
   const label = options.label ?? "merge-crm-engagements";
-  const counts: ProgressCounts = { created: 0, doneBefore: 0, rejected: 0, failed: 0, valid: 0 };
+  const counts: ProgressCounts = { created: 0, doneBefore: 0, rejected: 0, held: 0, failed: 0, valid: 0 };
   const dryRun = options.dryRun === true;
   const started = now();
   let total = options.total;
@@ -74,7 +76,10 @@ export function startProgress(options: ProgressOptions): Progress {
     return {
       wpm: `${grouped(writes.perMs(t) * 60_000)} writes/min`,
       eta,
-      outcomes: `created ${grouped(counts.created)} · done before ${grouped(counts.doneBefore)} · rejected ${grouped(counts.rejected)} · failed ${grouped(counts.failed)}`,
+      outcomes:
+        `created ${grouped(counts.created)} · done before ${grouped(counts.doneBefore)} · rejected ${grouped(counts.rejected)}` +
+        (counts.held > 0 ? ` · held ${grouped(counts.held)}` : "") +
+        ` · failed ${grouped(counts.failed)}`,
     };
   };
   const line = () => {
@@ -135,6 +140,7 @@ export function startProgress(options: ProgressOptions): Progress {
       } else if (outcome === "done-before") counts.doneBefore += 1;
       else if (outcome === "rejected") counts.rejected += 1;
       else if (outcome === "valid") counts.valid += 1;
+      else if (outcome === "held") counts.held += 1;
       else counts.failed += 1;
       refresh();
     },

@@ -1,4 +1,7 @@
-/** `status --redis URL` (issue 18): BullMQ's counts of the queue and its failed jobs with their reasons. */
+/**
+ * `status --redis URL`: BullMQ's counts of the queue, the linked accounts suspended over the fleet (why,
+ * since when, the next probe, the jobs held), and the failed jobs with their reasons.
+ */
 import type { EngagementQueue, FailedJob } from "../queue/index.js";
 import { redisForDisplay, type QueueStatusCommand } from "./args.js";
 import { NAME, OK, ROWS_NOT_WRITTEN } from "./exit.js";
@@ -16,13 +19,18 @@ export async function runQueueStatus(command: QueueStatusCommand): Promise<numbe
   try {
     queue = library.createEngagementQueue({ connection: command.redis, ...(command.queue === undefined ? {} : { name: command.queue }) });
     const open = queue;
-    const [counts, failed] = await withTimeout(Promise.all([open.counts(), open.failedJobs()]), STATUS_TIMEOUT_MS);
+    const [counts, failed, suspended] = await withTimeout(Promise.all([open.counts(), open.failedJobs(), open.suspendedAccounts()]), STATUS_TIMEOUT_MS);
     if (command.json) {
-      process.stdout.write(`${JSON.stringify({ queue: open.name, counts, failed })}\n`);
+      process.stdout.write(`${JSON.stringify({ queue: open.name, counts, suspended, failed })}\n`);
       return OK;
     }
     const lines = [`Queue ${open.name} at ${redisForDisplay(command.redis)}`];
     for (const name of ["waiting", "delayed", "active", "completed", "failed"] as const) lines.push(`  ${name.padEnd(12)}${grouped(counts[name])}`);
+    if (suspended.length > 0) {
+      lines.push("", "Suspended linked accounts (account, reason, since, next probe, jobs held):");
+      for (const s of suspended) lines.push(`  ${s.account}\t${s.reason}\tsince ${s.since}\tnext probe ${s.nextProbeAt}\t${grouped(s.jobsHeld)} held`);
+      lines.push("Their jobs wait in Redis (delayed, not failed); a worker resumes an account as soon as a probe succeeds.");
+    }
     if (failed.length > 0) {
       const shown = failed.length < counts.failed ? ` (the newest ${grouped(failed.length)} of ${grouped(counts.failed)})` : "";
       lines.push("", `Failed jobs${shown} (line, key, reason):`);

@@ -204,7 +204,7 @@ export class RepeatedLines {
 /** "delivered 12 (created 10, done before 1, rejected 1, failed 0), retried 3, deferred 0, active 2". */
 export function workerLine(stats: EngagementWorkerStats): string {
   const delivered = stats.created + stats.doneBefore + stats.rejected + stats.failed;
-  return `delivered ${grouped(delivered)} (created ${grouped(stats.created)}, done before ${grouped(stats.doneBefore)}, rejected ${grouped(stats.rejected)}, failed ${grouped(stats.failed)}), retried ${grouped(stats.retried)}, deferred ${grouped(stats.deferred)}, active ${grouped(stats.active)}`;
+  return `delivered ${grouped(delivered)} (created ${grouped(stats.created)}, done before ${grouped(stats.doneBefore)}, rejected ${grouped(stats.rejected)}, failed ${grouped(stats.failed)}), retried ${grouped(stats.retried)}, deferred ${grouped(stats.deferred)}${stats.held > 0 ? `, held ${grouped(stats.held)} (accounts suspended)` : ""}, active ${grouped(stats.active)}`;
 }
 
 function deliveryReason(result: QueueDeliveryResult): string {

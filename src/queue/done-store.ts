@@ -33,7 +33,7 @@ export function readRecord(text: string | null | undefined): BulkRowResult | und
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
     const outcome = Reflect.get(value, "outcome");
-    if (outcome !== "created" && outcome !== "rejected" && outcome !== "failed") return undefined;
+    if (outcome !== "created" && outcome !== "rejected" && outcome !== "failed" && outcome !== "held") return undefined;
     // Written by this module from a BulkRowResult: its fields as they were.
     return value as BulkRowResult;
   } catch {

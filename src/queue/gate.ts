@@ -1,14 +1,17 @@
 /**
- * The fleet's `SendGate` (issue 18): a send is admitted by Redis (`scripts.ts`), so pacing per linked
- * account and the failure guard hold over every worker. A start reserved less than a second ahead is
- * waited for in the worker; further than that, or a guard hold, and the job goes back to Redis,
- * delayed (`later`), leaving the worker's slot to jobs of other accounts.
+ * The fleet's `SendGate` (issue 18): a send is admitted by Redis (`scripts.ts`), so each linked
+ * account's health and pacing and the failure guard hold over every worker. A start reserved less than
+ * a second ahead is waited for in the worker; further than that, or a guard hold, and the job goes back
+ * to Redis, delayed (`later`), leaving the worker's slot to jobs of other accounts. A suspended
+ * account's jobs go back until its next probe (`held`); the answer that resumes it is reported, so the
+ * worker can bring its held jobs back at once.
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../index.js";
+import type { AccountHealthOptions } from "../bulk/account-health.js";
 import type { Admission, SendGate } from "../bulk/delivery.js";
 import type { FailureGuardMode } from "../bulk/index.js";
-import { ADMIT, SETTLE } from "./scripts.js";
+import { ADMIT, SETTLE, SUSPEND } from "./scripts.js";
 
 /** Reservations up to this far ahead are waited for in the worker. */
 const HORIZON_MS = 1_000;
@@ -26,22 +29,38 @@ export interface GateSettings {
   mode: FailureGuardMode;
   scope: string;
   worker: string;
+  health: Required<AccountHealthOptions>;
   logger?: Logger | undefined;
+  /** A probe succeeded: the account's held jobs may come back now. */
+  onResumed?: ((account: string) => void) | undefined;
 }
 
 interface Scripted {
   mceAdmit(...args: (string | number)[]): Promise<unknown>;
   mceSettle(...args: (string | number)[]): Promise<unknown>;
+  mceSuspend(...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Registers the scripts on a connection (once: ioredis sends EVALSHA, and the script on NOSCRIPT). */
 function scripted(redis: Redis): Scripted {
   const known = redis as Redis & Partial<Scripted>;
   if (typeof known.mceAdmit !== "function") {
-    redis.defineCommand("mceAdmit", { numberOfKeys: 8, lua: ADMIT });
-    redis.defineCommand("mceSettle", { numberOfKeys: 8, lua: SETTLE });
+    redis.defineCommand("mceAdmit", { numberOfKeys: 10, lua: ADMIT });
+    redis.defineCommand("mceSettle", { numberOfKeys: 10, lua: SETTLE });
+    redis.defineCommand("mceSuspend", { numberOfKeys: 2, lua: SUSPEND });
   }
   return redis as Redis & Scripted;
+}
+
+/** The suspended linked accounts (a sorted set: account -> since), over every queue. */
+export const SUSPENDED_ACCOUNTS = "mce:health:suspended";
+/** A linked account's health (a hash: suspension, probe, probation, failures in a row). */
+export function healthKey(account: string): string {
+  return `mce:health:${account}`;
+}
+/** The jobs of a queue held for a suspended account (a set of job ids). */
+export function heldKey(queue: string, account: string): string {
+  return `mce:${queue}:held:${account}`;
 }
 
 export function guardKeys(scope: string): string[] {
@@ -57,7 +76,19 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
   const answers = `mce:guard:${settings.scope}:a`;
   let warnedAt = -Infinity;
   const paceKeys = (account: string) => [`mce:pace:${account}`, `mce:pace:${account}:starts`];
+  const healthKeys = (account: string) => [healthKey(account), SUSPENDED_ACCOUNTS];
+  const { suspendAfter, probeBackoffMs, maxProbeBackoffMs } = settings.health;
   const logger = settings.logger;
+  /** Logs a suspension once per account and start (every worker sees it; each says it once). */
+  const seen = new Map<string, number>();
+  const suspendedNow = (account: string, reason: string, since: number, untilMs: number) => {
+    if (seen.get(account) !== since) {
+      if (seen.size > 10_000) seen.clear();
+      seen.set(account, since);
+      logger?.warn?.(`Account ${account}: suspended (${reason}) since ${new Date(since).toISOString()}; its jobs are held, one probe at ${new Date(untilMs).toISOString()}`);
+    }
+    return { reason, since, untilMs };
+  };
 
   const warn = (failures: number, pending: number, run: number, waitMs: number) => {
     const now = Date.now();
@@ -71,7 +102,22 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
   };
 
   const admitOnce = async (account: string, pacedOnly: boolean) =>
-    (await commands.mceAdmit(...paceKeys(account), ...guard, workers, settings.ratePerMinute, HORIZON_MS, settings.mode, MAX_FAILURES, WINDOW_MS, STOP_AFTER, settings.worker, DEAD_AFTER_MS, pacedOnly ? "1" : "0")) as [string, string, ...(string | number)[]];
+    (await commands.mceAdmit(
+      ...paceKeys(account),
+      ...guard,
+      workers,
+      ...healthKeys(account),
+      settings.ratePerMinute,
+      HORIZON_MS,
+      settings.mode,
+      MAX_FAILURES,
+      WINDOW_MS,
+      STOP_AFTER,
+      settings.worker,
+      DEAD_AFTER_MS,
+      pacedOnly ? "1" : "0",
+      probeBackoffMs,
+    )) as [string, string, ...(string | number)[]];
 
   return {
     async admit(account) {
@@ -84,16 +130,43 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
         const waitMs = Number(wait);
         if (kind === "send") {
           const seq = Number(answer[2]);
+          const probe = String(answer[3]) === "1";
+          const established = String(answer[4]) === "1";
           const sentAt = waitMs;
-          const settle = (result: string, throttled: boolean, retryAfterMs: number | undefined) =>
-            commands.mceSettle(...paceKeys(account), ...guard, answers, result, seq, settings.worker, sentAt, throttled ? "1" : "0", retryAfterMs === undefined ? "" : retryAfterMs, settings.ratePerMinute) as Promise<[number, string, string]>;
+          const settle = (result: string, throttled: boolean, retryAfterMs: number | undefined, owner = "", detail = "") =>
+            commands.mceSettle(
+              ...paceKeys(account),
+              ...guard,
+              answers,
+              ...healthKeys(account),
+              result,
+              seq,
+              settings.worker,
+              sentAt,
+              throttled ? "1" : "0",
+              retryAfterMs === undefined ? "" : retryAfterMs,
+              settings.ratePerMinute,
+              account,
+              owner,
+              detail,
+              probe ? "1" : "0",
+              established ? "1" : "0",
+              suspendAfter,
+              probeBackoffMs,
+              maxProbeBackoffMs,
+            ) as Promise<[number, string, string, number, string, string, string, number]>;
           return {
             kind: "send",
             permit: {
               sentAt,
-              async settle(result) {
-                const [run] = await settle(result, false, undefined);
+              async settle(result, detail, owner) {
+                const [run, , , suspended, reason, since, probeAt, resumed] = await settle(result, false, undefined, owner, detail);
                 if (result === "failure" && run >= STOP_AFTER) warn(0, 0, run, 0);
+                if (resumed === 1) {
+                  logger?.info?.(`Account ${account}: its probe succeeded; resumed at its rate`);
+                  settings.onResumed?.(account);
+                }
+                return { suspended: suspended === 1 ? suspendedNow(account, reason, Number(since), Number(probeAt)) : undefined };
               },
               async throttled(retryAfterMs) {
                 const [, rate, pauseMs] = await settle("neutral", true, retryAfterMs);
@@ -102,7 +175,8 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
             },
           } satisfies Admission;
         }
-        if (kind === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: "its account is not due" };
+        if (kind === "held") return { kind: "held", ...suspendedNow(account, String(answer[2]), Number(answer[3]), waitMs) };
+        if (kind === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: answer[2] === "probation" ? "its account's first write is in flight" : "its account is not due" };
         if (kind === "reserved") {
           await sleep(waitMs);
           pacedOnly = true;
@@ -115,6 +189,10 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
         guardWaited += waitMs;
         await sleep(waitMs);
       }
+    },
+    async suspend(account, reason) {
+      const [why, since, probeAt] = (await commands.mceSuspend(...healthKeys(account), account, reason, probeBackoffMs, maxProbeBackoffMs)) as [string, string, string];
+      return suspendedNow(account, why, Number(since), Number(probeAt));
     },
     // A transient failure's retry is BullMQ's: the job goes back to Redis with its back-off.
     retryAfter: async () => "later",

@@ -24,4 +24,5 @@ export type {
   QueueCounts,
   QueueDeliveryResult,
   QueueRow,
+  SuspendedQueueAccount,
 } from "./types.js";

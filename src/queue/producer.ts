@@ -12,9 +12,10 @@ import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { doneKey, readRecord } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
+import { healthKey, heldKey, SUSPENDED_ACCOUNTS } from "./gate.js";
 import { accountOf, BACKOFF_TYPE, DEFAULT_QUEUE, JOB_NAME, jobIdOf, readJobData, type JobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
-import type { EngagementQueue, EngagementQueueOptions, EnqueueManyResult, EnqueueResult, FailedJob, QueueRow } from "./types.js";
+import type { EngagementQueue, EngagementQueueOptions, EnqueueManyResult, EnqueueResult, FailedJob, QueueRow, SuspendedQueueAccount } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** Rows checked and added per round trip by `enqueueMany`. */
@@ -181,6 +182,29 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
         if (job.finishedOn !== undefined) failed.failedAt = new Date(job.finishedOn).toISOString();
         return failed;
       });
+    },
+    async suspendedAccounts() {
+      const redis = connection.redis;
+      const accounts = await deadline("the suspended accounts", redis.zrange(SUSPENDED_ACCOUNTS, 0, 999), false);
+      if (accounts.length === 0) return [];
+      const read = redis.pipeline();
+      for (const account of accounts) read.hmget(healthKey(account), "susp", "detail", "count", "since", "probeAt").scard(heldKey(name, account));
+      const answers = (await deadline("the suspended accounts' records", read.exec(), false)) ?? [];
+      const out: SuspendedQueueAccount[] = [];
+      accounts.forEach((account, i) => {
+        const fields = answers[2 * i]?.[1];
+        const held = answers[2 * i + 1]?.[1];
+        if (!Array.isArray(fields) || fields[0] !== "1") return; // resumed since the index was read
+        const [, detail, count, since, probeAt] = fields.map((f: unknown) => (typeof f === "string" ? f : ""));
+        out.push({
+          account,
+          reason: Number(count) > 0 ? `${detail} ×${count}` : (detail ?? ""),
+          since: new Date(Number(since)).toISOString(),
+          nextProbeAt: new Date(Number(probeAt)).toISOString(),
+          jobsHeld: typeof held === "number" ? held : 0,
+        });
+      });
+      return out;
     },
     async close() {
       await queue.close().catch(() => {});

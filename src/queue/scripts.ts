@@ -145,16 +145,126 @@ end
 `;
 
 /**
- * admit(account): KEYS pace, starts, g, pt, ps, f, r, w; ARGV nominalRate, horizonMs, mode, maxFailures,
- * windowMs, stopAfter, worker, deadAfterMs, pacedOnly ("1": the reservation was made; only the guard).
- * Returns { "send", sentAt, seq } | { "reserved", waitMs } | { "later", waitMs, "pace" } |
- * { "guard", waitMs, failures, pending, run }.
+ * A linked account's health over the fleet: the in-process rules (`src/bulk/account-health.ts`) on a
+ * hash per account (KEYS hk), with an index of the suspended ones (KEYS hidx: account -> since). Times
+ * are Redis's epoch milliseconds. Fields: ok (a write succeeded once), trial / trialAt (the probation
+ * write in flight, by guard member), susp, detail, count, since, probeAt, backoff, probing / probingAt
+ * (the probe in flight), streak / streakSince (failures in a row).
  */
-export const ADMIT = `${COMMON}
+const HEALTH = `
+local function healthReason(detail, count)
+  if num(count, 0) > 0 then return (detail or '') .. ' ×' .. count end
+  return detail or ''
+end
+
+local function live(member, at, now, deadAfter)
+  return member ~= false and member ~= nil and member ~= '' and now - num(at, 0) < deadAfter
+end
+
+-- Before a send: 'send' (established 0/1), 'probe', 'trial' (the probation write is in flight) or
+-- 'held' (untilMs, reason, since).
+local function healthCheck(hk, now, deadAfter)
+  local h = redis.call('HMGET', hk, 'susp', 'probeAt', 'probing', 'probingAt', 'ok', 'trial', 'trialAt', 'detail', 'count', 'since', 'backoff')
+  if h[1] == '1' then
+    local probeAt = num(h[2], 0)
+    if live(h[3], h[4], now, deadAfter) then return 'held', now + num(h[11], 15000), healthReason(h[8], h[9]), num(h[10], now) end
+    if now < probeAt then return 'held', probeAt, healthReason(h[8], h[9]), num(h[10], now) end
+    return 'probe', 0
+  end
+  if h[5] == '1' then return 'send', 1 end
+  if live(h[6], h[7], now, deadAfter) then return 'trial', 0 end
+  return 'send', 0
+end
+
+-- A send granted: a probe or a probation write is marked in flight (a dead worker's mark lapses).
+local function healthGrant(hk, kind, established, member, now)
+  if kind == 'probe' then redis.call('HSET', hk, 'probing', member, 'probingAt', now)
+  elseif established == 0 then redis.call('HSET', hk, 'trial', member, 'trialAt', now) end
+end
+
+local function healthSuspend(hk, hidx, account, detail, count, now, backoff)
+  redis.call('HSET', hk, 'susp', 1, 'detail', detail, 'count', count, 'since', now, 'backoff', backoff, 'probeAt', now + backoff, 'probing', '')
+  redis.call('ZADD', hidx, now, account)
+  redis.call('PEXPIRE', hk, 2592000000)
+end
+
+-- An answer: result, owner ('row' | 'account' | 'transient' | ''), detail ("403 Forbidden"), probe and
+-- established (booleans), and okAt, when any account last succeeded (read only when needed).
+-- Returns exempt (the failure is its account's), suspended, reason, since, probeAt, resumed (0/1).
+local function healthSettle(hk, hidx, g, account, member, result, owner, detail, probe, established, now, suspendAfter, backoff0, maxBackoff)
+  local h = redis.call('HMGET', hk, 'susp', 'streak', 'streakSince', 'trial', 'probing', 'count', 'backoff', 'ok', 'detail', 'since', 'probeAt')
+  local susp = h[1] == '1'
+  local exempt = probe or not established or susp
+  local set = {}
+  local function put(k, v) set[#set + 1] = k; set[#set + 1] = v end
+  if h[4] == member then put('trial', '') end
+  if h[5] == member then put('probing', '') end
+  local resumed = 0
+  local count, backoff, probeAt, since, why = num(h[6], 0), num(h[7], backoff0), num(h[11], now), num(h[10], now), h[9]
+  if result == 'success' then
+    if h[8] ~= '1' then put('ok', 1) end
+    if num(h[2], 0) ~= 0 then put('streak', 0) end
+    if susp then
+      put('susp', 0)
+      redis.call('ZREM', hidx, account)
+      susp, resumed = false, 1
+    end
+  elseif result == 'failure' then
+    local streak, streakSince = num(h[2], 0), num(h[3], now)
+    if streak == 0 then streakSince = now end
+    streak = streak + 1
+    put('streak', streak)
+    put('streakSince', streakSince)
+    if susp then
+      count, why = count + 1, detail
+      put('count', count)
+      put('detail', detail)
+      if probe then
+        backoff = math.min(maxBackoff, backoff * 2)
+        probeAt = now + backoff
+        put('backoff', backoff)
+        put('probeAt', probeAt)
+      end
+    elseif owner == 'account' or (streak >= suspendAfter and num(redis.call('HGET', g, 'okAt'), 0) > streakSince) then
+      count, why, since, backoff, probeAt = streak, detail, now, backoff0, now + backoff0
+      if owner == 'account' then count = 1 end
+      healthSuspend(hk, hidx, account, detail, count, now, backoff0)
+      susp = true
+    end
+  elseif susp and probe then
+    probeAt = now + backoff
+    put('probeAt', probeAt)
+  end
+  if #set > 0 then
+    redis.call('HSET', hk, unpack(set))
+    redis.call('PEXPIRE', hk, 2592000000)
+  end
+  local suspended = 0
+  if susp then suspended = 1 end
+  return exempt, suspended, healthReason(why, count), since, probeAt, resumed
+end
+`;
+
+/**
+ * admit(account): KEYS pace, starts, g, pt, ps, f, r, w, hk, hidx; ARGV nominalRate, horizonMs, mode,
+ * maxFailures, windowMs, stopAfter, worker, deadAfterMs, pacedOnly ("1": the reservation was made; only
+ * the guard).
+ * Returns { "send", sentAt, seq, probe, established } | { "reserved", waitMs } | { "later", waitMs,
+ * "pace" | "probation" } | { "guard", waitMs, failures, pending, run } | { "held", untilMs, reason, since }.
+ */
+export const ADMIT = `${COMMON}${HEALTH}
 local nominal, horizon, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local maxFailures, windowMs, stopAfter = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local worker, deadAfter, pacedOnly = ARGV[7], tonumber(ARGV[8]), ARGV[9] == '1'
 local now = nowMs()
+local health, established, reason, heldSince = healthCheck(KEYS[9], now, deadAfter)
+if health == 'held' then return { 'held', tostring(established), reason, tostring(heldSince) } end
+if health == 'trial' then
+  -- A new account's first write is in flight: the others come back after it, an interval apart.
+  local slot = math.max(now + 1000, num(redis.call('HGET', KEYS[9], 'trialNext'), 0))
+  redis.call('HSET', KEYS[9], 'trialNext', slot + 60000 / nominal)
+  return { 'later', tostring(slot - now), 'probation' }
+end
 local s, at, interval
 if not pacedOnly then
   s = paceState(KEYS[1], nominal, now)
@@ -177,21 +287,29 @@ local wait, failures, pending, run = guardWait(KEYS[3], KEYS[4], KEYS[5], KEYS[6
 if wait > 0 then return { 'guard', tostring(wait), failures, pending, run } end
 if not pacedOnly then paceReserve(s, KEYS[1], KEYS[2], now, interval) end
 local seq = grant(KEYS[3], KEYS[4], KEYS[5], KEYS[7], now, worker, stopAfter)
-return { 'send', tostring(now), seq }
+healthGrant(KEYS[9], health, established, seq .. '|' .. worker, now)
+local probe = 0
+if health == 'probe' then probe = 1 end
+return { 'send', tostring(now), seq, probe, established }
 `;
 
 /**
- * settle(answer): KEYS pace, starts, g, pt, ps, f, r; ARGV result ("success" | "failure" | "neutral"),
- * seq, worker, sentAt, throttled ("1" for a 429), retryAfterMs ("" for none), nominalRate.
- * Returns { run, rate, pauseMs }: the failures in a row, and the account's rate and pause after a 429.
+ * settle(answer): KEYS pace, starts, g, pt, ps, f, r, a, hk, hidx; ARGV result ("success" | "failure" |
+ * "neutral"), seq, worker, sentAt, throttled ("1" for a 429), retryAfterMs ("" for none), nominalRate,
+ * account, owner ("row" | "account" | "transient" | ""), detail, probe ("1"), established ("1"),
+ * suspendAfter, probeBackoffMs, maxProbeBackoffMs.
+ * Returns { run, rate, pauseMs, suspended, reason, since, probeAt, resumed }: the failures in a row, the
+ * account's rate and pause after a 429, and its health after the answer.
  */
-export const SETTLE = `${COMMON}
+export const SETTLE = `${COMMON}${HEALTH}
 local result, seq, worker, sentAt = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local g, pt, ps, f, r = KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local now = nowMs()
 local member = seq .. '|' .. worker
 redis.call('ZREM', pt, member)
 redis.call('ZREM', ps, member)
+local probe = ARGV[11] == '1'
+local exempt, suspended, reason, since, probeAt, resumed = healthSettle(KEYS[9], KEYS[10], g, ARGV[8], member, result, ARGV[9], ARGV[10], probe, ARGV[12] == '1', now, tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]))
 local rate, pauseMs = '', ''
 if ARGV[5] == '1' then
   local nominal = tonumber(ARGV[7])
@@ -209,7 +327,11 @@ if ARGV[5] == '1' then
   redis.call('PEXPIRE', KEYS[1], 3600000)
   rate, pauseMs = tostring(s.rate), tostring(pause)
 end
-if result ~= 'neutral' then
+if result == 'failure' and exempt then
+  -- Explained by its account: it counts towards Merge's limit, and nothing else of the guard's.
+  redis.call('ZADD', f, sentAt, member)
+  if not probe and seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then redis.call('ZADD', r, seq, member) end
+elseif result ~= 'neutral' then
   local failed = 0
   if result == 'failure' then failed = 1 end
   -- The answers: newest first; the 1,001st and the 101st leave the two memories.
@@ -225,7 +347,7 @@ if result ~= 'neutral' then
   if failed == 1 then field = 'failureMs' end
   local mean = num(redis.call('HGET', g, field), nil)
   if mean == nil then mean = took else mean = mean + 0.05 * (took - mean) end
-  redis.call('HSET', g, field, mean)
+  if failed == 1 then redis.call('HSET', g, field, mean) else redis.call('HSET', g, field, mean, 'okAt', now) end
   local since = num(redis.call('HGET', g, 'probSince'), -1)
   local lastFailure = num(redis.call('HGET', g, 'probLast'), -1)
   if failed == 0 then
@@ -246,5 +368,27 @@ if result ~= 'neutral' then
     if seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then redis.call('ZADD', r, seq, member) end
   end
 end
-return { redis.call('ZCARD', r), rate, pauseMs }
+return { redis.call('ZCARD', r), rate, pauseMs, suspended, reason, tostring(since), tostring(probeAt), resumed }
+`;
+
+/**
+ * suspend(account, reason): KEYS hk, hidx; ARGV account, reason (its meta's `linked_account_status`),
+ * probeBackoffMs, maxProbeBackoffMs. Suspends the account without a send; a suspension whose probe was
+ * due is re-armed with the back-off doubled. Returns { reason, since, probeAt }.
+ */
+export const SUSPEND = `${COMMON}${HEALTH}
+local now = nowMs()
+local h = redis.call('HMGET', KEYS[1], 'susp', 'since', 'probeAt', 'backoff', 'count')
+local backoff0, maxBackoff = tonumber(ARGV[3]), tonumber(ARGV[4])
+if h[1] ~= '1' then
+  healthSuspend(KEYS[1], KEYS[2], ARGV[1], ARGV[2], 0, now, backoff0)
+  return { ARGV[2], tostring(now), tostring(now + backoff0) }
+end
+local probeAt, backoff = num(h[3], now), num(h[4], backoff0)
+if now >= probeAt then
+  backoff = math.min(maxBackoff, backoff * 2)
+  probeAt = now + backoff
+  redis.call('HSET', KEYS[1], 'backoff', backoff, 'probeAt', probeAt, 'probing', '', 'detail', ARGV[2])
+end
+return { healthReason(ARGV[2], h[5]), tostring(num(h[2], now)), tostring(probeAt) }
 `;

@@ -1,6 +1,6 @@
 /** The public types of `merge-crm-engagements/queue`: rows in, jobs in Redis, deliveries out. */
 import type { AccountTokenMode, EngagementInput, Logger, MergeCrmClient, ValidationIssue } from "../index.js";
-import type { BulkRowResult, FailureGuardMode, RatePlan } from "../bulk/index.js";
+import type { AccountHealthOptions, BulkRowResult, FailureGuardMode, RatePlan } from "../bulk/index.js";
 import type { Redis, RedisOptions } from "ioredis";
 
 /** Where Redis is: a URL (`redis://host:6379/0`), ioredis options, or an ioredis client (not closed by us). */
@@ -84,6 +84,20 @@ export interface FailedJob {
   failedAt?: string;
 }
 
+/** A linked account suspended over the fleet. */
+export interface SuspendedQueueAccount {
+  /** The account's name: 16 hex characters of a hash of its token or reference. */
+  account: string;
+  /** What suspended it: `"403 Forbidden ×3"`, `"RELINK_NEEDED"`. */
+  reason: string;
+  /** Since when (ISO 8601). */
+  since: string;
+  /** When its next probe may be sent (ISO 8601). */
+  nextProbeAt: string;
+  /** Its jobs of this queue waiting (delayed) for it to resume. */
+  jobsHeld: number;
+}
+
 /** A producer's handle on the queue. */
 export interface EngagementQueue {
   readonly name: string;
@@ -94,6 +108,8 @@ export interface EngagementQueue {
   counts(): Promise<QueueCounts>;
   /** The failed jobs, newest first. */
   failedJobs(limit?: number): Promise<FailedJob[]>;
+  /** The linked accounts suspended now (over every worker), with their jobs of this queue held. */
+  suspendedAccounts(): Promise<SuspendedQueueAccount[]>;
   /** Closes the connections it opened. */
   close(): Promise<void>;
 }
@@ -122,6 +138,13 @@ export interface EngagementWorkerOptions {
   failureScope?: string;
   /** Decrypts the account tokens jobs carry. @default process.env.MERGE_QUEUE_SECRET */
   secret?: string;
+  /**
+   * When a linked account is suspended over the fleet, and how it comes back (see `bulkCreate`'s
+   * `accountHealth`): its jobs wait in Redis, delayed, until one probe after the back-off; a probe
+   * that succeeds brings them back at once. `probationInFlight` is 1 over the fleet.
+   * @default { suspendAfter: 3, probeBackoffMs: 15000, maxProbeBackoffMs: 300000, probationInFlight: 1 }
+   */
+  accountHealth?: AccountHealthOptions;
   /** Turns a row's `accountRef` into its account token (for apps that keep tokens in their database). */
   resolveAccountToken?: (accountRef: string) => string | Promise<string>;
   /** Called once per job that ends (created, rejected, failed, done before); an exception it throws is logged. */
@@ -152,6 +175,8 @@ export interface EngagementWorkerStats {
   retried: number;
   /** Jobs put back (delayed) because their account was not due. */
   deferred: number;
+  /** Jobs put back (delayed) because their linked account is suspended. */
+  held: number;
   /** Jobs in progress now. */
   active: number;
 }

@@ -8,7 +8,10 @@
  * - failed (401, attempts spent, a stale key): failed, with the error;
  * - a transient failure with attempts left: back to Redis for BullMQ's retry, its back-off honouring
  *   `Retry-After`;
- * - not due (its account paced or paused, the guard holding): delayed in Redis, not counted as an attempt.
+ * - not due (its account paced or paused, the guard holding): delayed in Redis, not counted as an attempt;
+ * - held (its linked account suspended: 401, 403, `can_make_request: false`, failures in a row): delayed
+ *   in Redis until the account's next probe, not failed; when a probe succeeds, the worker that sent it
+ *   brings the account's held jobs of this queue back at once.
  * A worker killed at any instant leaves its job locked; BullMQ's stalled-job check gives it to another
  * worker, which sends it with the same `Idempotency-Key` (the done-store says it may have been sent).
  */
@@ -18,12 +21,13 @@ import { MergeValidationError, type ValidationIssue } from "../index.js";
 import { backoff } from "../bulk/answers.js";
 import { deliverRow, type Delivery } from "../bulk/delivery.js";
 import { resolveRate } from "../bulk/pacer.js";
+import { HEALTH_DEFAULTS, healthProblems } from "../bulk/account-health.js";
 import type { BulkRowResult } from "../bulk/index.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { redisDoneStore } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
-import { heartbeat, redisGate } from "./gate.js";
+import { heartbeat, heldKey, redisGate } from "./gate.js";
 import { DEFAULT_QUEUE, readJobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
 import type { EngagementWorker, EngagementWorkerOptions, EngagementWorkerStats, QueueDeliveryResult } from "./types.js";
@@ -58,6 +62,10 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
   if (!Number.isInteger(concurrency) || concurrency < 1) problems.push({ pointer: "/concurrency", message: "must be a whole number >= 1" });
   if (mode !== "adaptive" && mode !== "strict") problems.push({ pointer: "/failureGuard", message: 'must be "adaptive" or "strict"' });
   if (typeof scope !== "string" || !/^[\w.-]{1,100}$/.test(scope)) problems.push({ pointer: "/failureScope", message: "must be 1 to 100 letters, digits, '.', '_' or '-'" });
+  problems.push(...healthProblems(options.accountHealth, "/accountHealth"));
+  if (options.accountHealth?.probationInFlight !== undefined && options.accountHealth.probationInFlight !== 1) {
+    problems.push({ pointer: "/accountHealth/probationInFlight", message: "must be 1 in the fleet (one write of a new account in flight over every worker)" });
+  }
   if (problems.length > 0 || rate === undefined) throw new MergeValidationError(problems);
 
   const secret = options.secret ?? process.env["MERGE_QUEUE_SECRET"];
@@ -66,10 +74,26 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
   const id = `${name}-${randomUUID().slice(0, 8)}`;
   const connection = connect(options.connection, true);
   let closing = false;
-  const gate = redisGate(connection.redis, { ratePerMinute: rate, mode, scope, worker: id, logger }, () => closing);
+  const health = { ...HEALTH_DEFAULTS, ...options.accountHealth };
+  // Held jobs come back (promoted from delayed) as soon as a probe of their account succeeds.
+  let promoter: InstanceType<typeof bullmq.Queue> | undefined;
+  const promoteHeld = async (account: string): Promise<void> => {
+    promoter ??= new bullmq.Queue(name, { connection: connection.redis, skipWaitingForReady: true });
+    const key = heldKey(name, account);
+    for (let ids = await connection.redis.spop(key, 500); ids.length > 0; ids = await connection.redis.spop(key, 500)) {
+      await Promise.all(
+        ids.map(async (jobId) => {
+          const job = await bullmq.Job.fromId(promoter!, jobId);
+          if (job && (await job.isDelayed())) await job.promote();
+        }),
+      ).catch((error: unknown) => logger?.warn?.(`engagement worker: bringing back held jobs of ${account}: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  };
+  const onResumed = (account: string) => void promoteHeld(account).catch(() => {});
+  const gate = redisGate(connection.redis, { ratePerMinute: rate, mode, scope, worker: id, logger, health, onResumed }, () => closing);
   const doneStore = redisDoneStore(connection.redis, name, 7 * DAY_MS);
   const stopBeating = heartbeat(connection.redis, scope, id);
-  const stats: EngagementWorkerStats = { created: 0, doneBefore: 0, rejected: 0, failed: 0, retried: 0, deferred: 0, active: 0 };
+  const stats: EngagementWorkerStats = { created: 0, doneBefore: 0, rejected: 0, failed: 0, retried: 0, deferred: 0, held: 0, active: 0 };
 
   const report = (result: BulkRowResult, jobId: string) => {
     if (result.outcome === "created") stats.created++;
@@ -114,6 +138,13 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
       { client: options.client, gate, doneStore, maxAttempts: job.opts.attempts ?? DEFAULT_ATTEMPTS, attemptsBefore: job.attemptsMade, backoff },
       row,
     );
+    if (delivery.kind === "held") {
+      // Waits in Redis until the account's next probe (a second's spread, so they do not all come at once).
+      stats.held++;
+      await connection.redis.sadd(heldKey(name, data.account), jobId);
+      await job.moveToDelayed(delivery.untilMs + Math.floor(Math.random() * 1_000), lockToken);
+      throw new bullmq.DelayedError();
+    }
     if (delivery.kind === "later" || delivery.kind === "not-sent") {
       stats.deferred++;
       await job.moveToDelayed(delivery.kind === "later" ? delivery.untilMs : Date.now(), lockToken);
@@ -175,6 +206,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
         }
       }
       await Promise.race([stopBeating(), sleep(CLOSE_GRACE_MS)]);
+      await Promise.race([promoter?.close(), sleep(CLOSE_GRACE_MS)]);
       if (connection.owned) connection.redis.disconnect();
       resolveClosed();
     })());

@@ -4,6 +4,7 @@ import {
   MergeAuthenticationError,
   MergeBadRequestError,
   MergeConnectionError,
+  MergePermissionError,
   MergeRateLimitError,
   MergeResponseValidationError,
   MergeServerError,
@@ -27,7 +28,8 @@ test.each([
   ["429", new MergeRateLimitError(init(429, { "retry-after": "3" })), "rate-limited", "neutral"],
   ["400", new MergeBadRequestError(init(400)), "rejected", "failure"],
   ["409", new MergeApiError(init(409)), "rejected", "failure"],
-  ["401 (the key or token, not the row)", new MergeAuthenticationError(init(401)), "unauthorized", "failure"],
+  ["401 (the key or token, not the row)", new MergeAuthenticationError(init(401)), "account", "failure"],
+  ["403 (the account's permissions, not the row)", new MergePermissionError(init(403)), "account", "failure"],
   ["408", new MergeApiError(init(408)), "transient", "failure"],
   ["503", new MergeServerError(init(503)), "transient", "failure"],
   ["a reset connection", new MergeConnectionError("socket hang up", { writeMayHaveHappened: true }), "transient", "failure"],
@@ -38,6 +40,9 @@ test.each([
   const verdict = classify(error);
   expect(verdict.kind).toBe(kind);
   expect(verdict.guard).toBe(guard);
+  // Whose failure it is: the account's health reads it.
+  const owners: Record<string, string | undefined> = { account: "account", rejected: "row", transient: "transient" };
+  expect(verdict.owner).toBe(owners[kind]);
 });
 
 test("a 429 carries Retry-After in ms; errors carry name, message, status and writeMayHaveHappened (true unless said otherwise)", () => {

@@ -28,6 +28,8 @@ export class BulkServer {
   decide: Decide = () => "store";
   /** The answer to GET meta/post (the linked account's request_schema), when set. */
   meta: unknown;
+  /** The answer to GET meta/post for one account (its token), when set and not `undefined`: beats `meta`. */
+  metaFor: ((account: string) => unknown) | undefined;
   /** Delay before answering, in milliseconds. */
   latencyMs = 0;
   /** Delay before answering a write given its status, when set (else `latencyMs`). */
@@ -52,7 +54,8 @@ export class BulkServer {
         const decision = request.method === "POST" ? this.decide({ account, key, body, at }) : "store";
         if (request.method !== "POST") {
           status = 200;
-          text = JSON.stringify(request.url === "/crm/v1/engagements/meta/post" && this.meta !== undefined ? this.meta : { next: null, previous: null, results: [] });
+          const meta = this.metaFor?.(account) ?? this.meta;
+          text = JSON.stringify(request.url === "/crm/v1/engagements/meta/post" && meta !== undefined ? meta : { next: null, previous: null, results: [] });
         } else if (decision === "store") {
           const existing = key === undefined ? undefined : this.stored.get(key);
           if (existing && existing.body !== body) {
@@ -100,6 +103,7 @@ export class BulkServer {
     this.inFlight = 0;
     this.peakInFlight = 0;
     this.meta = undefined;
+    this.metaFor = undefined;
     this.arrivals.length = 0;
     this.stored.clear();
   }

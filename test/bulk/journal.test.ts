@@ -34,7 +34,7 @@ test("records are found after reopening; the last record of a row wins; other ro
 
   const { results, counts } = await readJournal(path);
   expect(results).toHaveLength(3);
-  expect(counts).toEqual({ created: 3, "done-before": 0, rejected: 0, failed: 0, valid: 0 });
+  expect(counts).toEqual({ created: 3, "done-before": 0, rejected: 0, held: 0, failed: 0, valid: 0 });
 });
 
 test("one line per record, starting with the journal's header; problems and errors kept", async () => {

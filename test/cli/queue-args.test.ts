@@ -88,8 +88,11 @@ test("a Redis URL is shown without its password", () => {
 });
 
 test("the worker's progress line", () => {
-  expect(workerLine({ created: 1200, doneBefore: 3, rejected: 2, failed: 1, retried: 7, deferred: 40, active: 5 })).toBe(
+  expect(workerLine({ created: 1200, doneBefore: 3, rejected: 2, failed: 1, retried: 7, deferred: 40, held: 0, active: 5 })).toBe(
     "delivered 1,206 (created 1,200, done before 3, rejected 2, failed 1), retried 7, deferred 40, active 5",
+  );
+  expect(workerLine({ created: 1200, doneBefore: 3, rejected: 2, failed: 1, retried: 7, deferred: 40, held: 60, active: 5 })).toBe(
+    "delivered 1,206 (created 1,200, done before 3, rejected 2, failed 1), retried 7, deferred 40, held 60 (accounts suspended), active 5",
   );
 });
 

@@ -6,6 +6,7 @@
  */
 import { Redis } from "ioredis";
 import type { Admission, SendGate, SendPermit } from "../../src/bulk/delivery.js";
+import { HEALTH_DEFAULTS } from "../../src/bulk/account-health.js";
 import { redisGate } from "../../src/queue/gate.js";
 import { useRedis } from "../setup/redis.js";
 
@@ -19,9 +20,16 @@ afterAll(async () => {
 });
 beforeEach(() => redis.flushall());
 
-function gate(worker: string, options: { rate?: number; mode?: "adaptive" | "strict"; warnings?: string[] } = {}): SendGate {
+function gate(worker: string, options: { rate?: number; mode?: "adaptive" | "strict"; warnings?: string[]; probeBackoffMs?: number; resumed?: string[] } = {}): SendGate {
   const warnings = options.warnings;
-  return redisGate(redis, { ratePerMinute: options.rate ?? 600_000, mode: options.mode ?? "adaptive", scope: "test", worker, logger: warnings && { warn: (m) => warnings.push(m) } }, () => false);
+  const health = { ...HEALTH_DEFAULTS, probeBackoffMs: options.probeBackoffMs ?? HEALTH_DEFAULTS.probeBackoffMs };
+  const onResumed = (account: string) => options.resumed?.push(account);
+  return redisGate(redis, { ratePerMinute: options.rate ?? 600_000, mode: options.mode ?? "adaptive", scope: "test", worker, health, onResumed, logger: warnings && { warn: (m) => warnings.push(m) } }, () => false);
+}
+
+/** Accounts that have had a write succeed (past their probation: more than one write in flight). */
+async function established(...accounts: string[]): Promise<void> {
+  for (const account of accounts) await redis.hset(`mce:health:${account}`, "ok", 1);
 }
 
 async function send(g: SendGate, account = "acct"): Promise<SendPermit> {
@@ -33,6 +41,7 @@ async function send(g: SendGate, account = "acct"): Promise<SendPermit> {
 test("pacing: starts a rate's interval apart, shared by two gates of one account, and another account's are its own", async () => {
   const a = gate("w1", { rate: 600 });
   const b = gate("w2", { rate: 600 });
+  await established("acct", "another");
   const sentAt: number[] = [];
   await Promise.all(Array.from({ length: 8 }, (_, i) => send(i % 2 ? a : b).then((p) => sentAt.push(p.sentAt))));
   // The schedule in Redis: starts 100 ms apart (600/min), whichever gate reserved them.
@@ -49,6 +58,7 @@ test("pacing: starts a rate's interval apart, shared by two gates of one account
 
 test("pacing: a start further ahead than the horizon is refused (the job waits in Redis), then granted when due", async () => {
   const g = gate("w1", { rate: 30 }); // one every 2 s
+  await established("acct");
   await send(g);
   const later = await g.admit("acct");
   expect(later.kind).toBe("later");
@@ -83,6 +93,7 @@ test("adaptive: a failure starts a probation; nothing more is sent while a suspe
   const g = gate("w1");
   // 200 successes: the failure rate's estimate is low enough for 30 in flight, beyond the strict bound.
   for (let i = 0; i < 200; i++) await (await send(g, `warm${i % 50}`)).settle("success");
+  await established(...Array.from({ length: 30 }, (_, i) => `acct${i}`));
   const early = await Promise.all(Array.from({ length: 30 }, (_, i) => send(g, `acct${i}`)));
   await early[0]!.settle("failure", "500 Internal Server Error");
   // 29 unanswered, sent after the failed one: suspects, each counted as a failure; the probation holds
@@ -122,3 +133,64 @@ test("a worker that stops beating its heart has its unanswered requests dropped"
   expect((await alive.admit("acct-z")).kind).toBe("send");
   expect(await redis.zcard("mce:guard:test:ps")).toBe(1);
 });
+
+test("a new account has one write in flight until one succeeds; the others come back later, an interval apart", async () => {
+  const g = gate("w1", { rate: 600 });
+  const first = await send(g, "acct-new");
+  const second = await g.admit("acct-new");
+  expect(second).toMatchObject({ kind: "later", reason: "its account's first write is in flight" });
+  await first.settle("success");
+  // Established: several in flight at once.
+  await send(g, "acct-new");
+  await send(g, "acct-new");
+});
+
+test("a 403 suspends the account over every gate: its sends are held until the probe, the probe's failure doubles the back-off, its success resumes the account", async () => {
+  const resumed: string[] = [];
+  const a = gate("w1", { probeBackoffMs: 300, resumed });
+  const b = gate("w2", { probeBackoffMs: 300, resumed });
+  await established("acct");
+  const answer = await (await send(a)).settle("failure", "403 Forbidden", "account");
+  expect(answer).toEqual({ suspended: { reason: "403 Forbidden ×1", since: expect.any(Number), untilMs: expect.any(Number) } });
+  const held = await b.admit("acct");
+  expect(held).toMatchObject({ kind: "held", reason: "403 Forbidden ×1" });
+  expect(Number(await redis.zscore("mce:health:suspended", "acct"))).toBeGreaterThan(0);
+  // Its failure was the account's: the guard holds nobody else.
+  await establishedSend(b, "other");
+  // After the back-off: one probe, and only one.
+  await new Promise((resolve) => setTimeout(resolve, 320));
+  const probe = await send(b);
+  expect((await a.admit("acct")).kind).toBe("held");
+  const failedProbe = await probe.settle("failure", "403 Forbidden", "account");
+  expect(failedProbe).toMatchObject({ suspended: { reason: "403 Forbidden ×2" } });
+  const again = await a.admit("acct");
+  if (again.kind !== "held") throw new Error(`not held: ${again.kind}`);
+  expect(again.untilMs - Date.now()).toBeGreaterThan(450); // doubled: 600 ms
+  await new Promise((resolve) => setTimeout(resolve, 620));
+  const healed = await (await send(a)).settle("success");
+  expect(healed).toEqual({ suspended: undefined });
+  expect(resumed).toEqual(["acct"]);
+  expect(await redis.zscore("mce:health:suspended", "acct")).toBeNull();
+  await send(b);
+});
+
+test("400s in a row from one account while another succeeds suspend it after 3; alone they do not", async () => {
+  const g = gate("w1");
+  await established("acct", "fine");
+  for (let i = 0; i < 2; i++) expect(await (await send(g)).settle("failure", "400 Bad Request", "row")).toEqual({ suspended: undefined });
+  // No other account has succeeded since the first of them: the row's, not the account's.
+  expect(await (await send(g)).settle("failure", "400 Bad Request", "row")).toEqual({ suspended: undefined });
+  await (await send(g, "fine")).settle("success");
+  await redis.hset("mce:health:acct", "streak", 0);
+  for (let i = 0; i < 2; i++) await (await send(g)).settle("failure", "400 Bad Request", "row");
+  await (await send(g, "fine")).settle("success");
+  const third = await (await send(g)).settle("failure", "400 Bad Request", "row");
+  expect(third).toMatchObject({ suspended: { reason: "400 Bad Request ×3" } });
+});
+
+async function establishedSend(g: SendGate, account: string): Promise<void> {
+  await established(account);
+  const started = performance.now();
+  await (await send(g, account)).settle("success");
+  expect(performance.now() - started).toBeLessThan(500);
+}
