@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { AccountHealthOptions } from "../../src/bulk/index.js";
 import type { EngagementWorkerStats } from "../../src/queue/index.js";
 
 const SCRIPT = fileURLToPath(new URL("./fleet-worker-process.ts", import.meta.url));
@@ -25,6 +26,8 @@ export interface FleetWorkerSettings {
   logInfo?: boolean;
   /** The client's transport: Node's `fetch`, or `merge-crm-engagements/undici` (what the CLI uses). @default "fetch" */
   transport?: "fetch" | "undici";
+  /** The workers' `accountHealth` (a short probe back-off for tests). */
+  accountHealth?: AccountHealthOptions;
 }
 
 /** A line of a worker process's stdout. */

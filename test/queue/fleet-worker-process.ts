@@ -36,6 +36,7 @@ const worker = await startEngagementWorker({
   name: settings.queue,
   ratePerMinute: settings.ratePerMinute,
   concurrency: settings.concurrency,
+  ...(settings.accountHealth === undefined ? {} : { accountHealth: settings.accountHealth }),
   logger,
 });
 emit({ event: "ready", pid: process.pid });
