@@ -6,7 +6,10 @@
  * every account:
  *
  * - An account-level failure suspends the account: a 401 or 403, `can_make_request: false` in its meta,
- *   or `suspendAfter` failures in a row from it while another account succeeded meanwhile.
+ *   or failures in a row from it while another account succeeded meanwhile: `suspendAfter` of them, or
+ *   more when rows fail often anyway (one in five refused for their content makes three in a row
+ *   common): as many as make such a run a one-in-a-million chance at the failure rate of recent
+ *   answers (`runNeeded`).
  * - A suspended account sends nothing but one probe after a back-off (`probeBackoffMs`, doubling after
  *   each failed probe up to `maxProbeBackoffMs`). A probe that succeeds resumes the account at its rate.
  * - A new account is on probation until one of its writes succeeds: at most `probationInFlight` writes
@@ -32,6 +35,21 @@ export interface AccountHealthOptions {
 }
 
 export const HEALTH_DEFAULTS = { suspendAfter: 3, probeBackoffMs: 15_000, maxProbeBackoffMs: 300_000, probationInFlight: 1 } as const;
+
+/** A run of failures that suspends an account must be at most this likely from rows failing on their own. */
+export const RUN_CHANCE = 1e-6;
+/** Never more failures in a row than this: the failure guard stops a run at 20. */
+const MOST_NEEDED = 20;
+
+/**
+ * Failures in a row that suspend an account when a share `rate` of answers fail anyway: at least
+ * `suspendAfter`, and enough that `rate` to that power is at most `RUN_CHANCE`.
+ */
+export function runNeeded(suspendAfter: number, rate: number): number {
+  if (!(rate > 0)) return suspendAfter;
+  if (rate >= 1) return Math.max(suspendAfter, MOST_NEEDED);
+  return Math.max(suspendAfter, Math.min(MOST_NEEDED, Math.ceil(Math.log(RUN_CHANCE) / Math.log(rate))));
+}
 
 /** Who a failed answer belongs to: the row, the account, or nobody in particular (transient). */
 export type FailureOwner = "row" | "account" | "transient";
@@ -82,7 +100,16 @@ export class AccountHealthBook {
   /** When any account last had a write succeed (the clock's time, at the answer). */
   private lastSuccessAt = -Infinity;
 
-  constructor(private readonly clock: Clock, options: AccountHealthOptions = {}, private readonly epoch: () => number = Date.now) {
+  /**
+   * `failureRate`: the share of recent answers that failed (the failure guard's estimate), which sets
+   * how many failures in a row suspend an account (`runNeeded`).
+   */
+  constructor(
+    private readonly clock: Clock,
+    options: AccountHealthOptions = {},
+    private readonly failureRate: () => number = () => 0,
+    private readonly epoch: () => number = Date.now,
+  ) {
     this.settings = { ...HEALTH_DEFAULTS, ...options };
   }
 
@@ -164,7 +191,7 @@ export class AccountHealthBook {
         suspension.count++;
         suspension.detail = detail;
         if (send.probe) this.rearm(suspension, true);
-      } else if (owner === "account" || (account.streak >= this.settings.suspendAfter && this.lastSuccessAt > account.streakSince)) {
+      } else if (owner === "account" || (account.streak >= runNeeded(this.settings.suspendAfter, this.failureRate()) && this.lastSuccessAt > account.streakSince)) {
         this.suspend(account, detail, owner === "account" ? 1 : account.streak);
       }
     }

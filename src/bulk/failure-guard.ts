@@ -181,6 +181,14 @@ export class FailureGuard {
     return count;
   }
 
+  /**
+   * The share of recent answers that failed, with a prior of one failure in ten answers before there
+   * are many (failures explained by their account are not in it).
+   */
+  answerFailureRate(): number {
+    return (this.failedAnswers + 1) / (Math.min(this.answered, MEMORY) + 10);
+  }
+
   stats(): FailureGuardStats {
     return { peakInFlight: this.peak, probation: this.probation !== undefined };
   }

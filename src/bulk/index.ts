@@ -71,7 +71,7 @@ export async function bulkCreate(
   const slots = new Semaphore(settings.concurrency, stopper);
   const buffer = new Semaphore(settings.bufferSize, stopper);
   const guard = new FailureGuard(stopper, { logger, mode: settings.failureGuard });
-  const health = new AccountHealthBook(stopper.clock, settings.accountHealth);
+  const health = new AccountHealthBook(stopper.clock, settings.accountHealth, () => guard.answerFailureRate());
   const unsubscribeHealth = stopper.onStop(() => health.wakeAll());
   /** Accounts seen suspended in this run (their latest suspension), and the rows each held. */
   const suspensions = new Map<string, Suspension>();

@@ -19,6 +19,8 @@
  * (1 s, doubling to 60 s) and then lets one probe through.
  */
 
+import { RUN_CHANCE } from "../bulk/account-health.js";
+
 /** Shared helpers: the time, the guard's decision and the pacer's schedule, prepended to each script. */
 const COMMON = `
 local function nowMs()
@@ -188,6 +190,15 @@ local function healthSuspend(hk, hidx, account, detail, count, now, backoff)
   redis.call('PEXPIRE', hk, 2592000000)
 end
 
+-- Failures in a row that suspend an account (runNeeded in account-health.ts): at least suspendAfter,
+-- and enough to be a one-in-RUN_CHANCE run at the guard's failure rate of recent answers.
+local function runNeeded(suspendAfter, g)
+  local h = redis.call('HMGET', g, 'answered', 'failedAnswers')
+  local rate = (num(h[2], 0) + 1) / (math.min(num(h[1], 0), 1000) + 10)
+  if rate >= 1 then return math.max(suspendAfter, 20) end
+  return math.max(suspendAfter, math.min(20, math.ceil(math.log(${RUN_CHANCE}) / math.log(rate))))
+end
+
 -- An answer: result, owner ('row' | 'account' | 'transient' | ''), detail ("403 Forbidden"), probe and
 -- established (booleans), and okAt, when any account last succeeded (read only when needed).
 -- Returns exempt (the failure is its account's), suspended, reason, since, probeAt, resumed (0/1).
@@ -225,7 +236,7 @@ local function healthSettle(hk, hidx, g, account, member, result, owner, detail,
         put('backoff', backoff)
         put('probeAt', probeAt)
       end
-    elseif owner == 'account' or (streak >= suspendAfter and num(redis.call('HGET', g, 'okAt'), 0) > streakSince) then
+    elseif owner == 'account' or (streak >= suspendAfter and num(redis.call('HGET', g, 'okAt'), 0) > streakSince and streak >= runNeeded(suspendAfter, g)) then
       count, why, since, backoff, probeAt = streak, detail, now, backoff0, now + backoff0
       if owner == 'account' then count = 1 end
       healthSuspend(hk, hidx, account, detail, count, now, backoff0)

@@ -101,9 +101,14 @@ test("an account answering 400 to every row while the others succeed is suspende
   server.latencyMs = 20;
   const result = collect();
   const summary = await bulkCreate(client(), rows([...healthy, "acct_custom_field"], 20), { ratePerMinute: 60_000, onResult: result.onResult });
-  expect(summary).toMatchObject({ created: 100, rejected: 2, held: 18 });
-  expect(summary.suspended).toEqual([expect.objectContaining({ account: accountName("acct_custom_field"), reason: "400 Bad Request ×3", rowsHeld: 18 })]);
-  expect(server.posts("acct_custom_field")).toHaveLength(3);
+  // At least 3 in a row, more while few answers are in (a run must be a one-in-a-million chance at the
+  // failure rate of recent answers): the first ones are the rows' (rejected), the last suspends.
+  const run = server.posts("acct_custom_field").length;
+  report(`400 account: suspended after ${run} in a row; ${JSON.stringify({ ...summary, durationMs: undefined })}`);
+  expect(run).toBeGreaterThanOrEqual(3);
+  expect(run).toBeLessThanOrEqual(6);
+  expect(summary).toMatchObject({ created: 100, rejected: run - 1, held: 21 - run });
+  expect(summary.suspended).toEqual([expect.objectContaining({ account: accountName("acct_custom_field"), reason: `400 Bad Request ×${run}`, rowsHeld: 21 - run })]);
 
   server.arrivals.length = 0;
   const alone = await bulkCreate(client(), rows(["acct_custom_field"], 30), { ratePerMinute: 60_000 });
