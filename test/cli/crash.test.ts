@@ -1,8 +1,10 @@
 /**
  * Crash test (issue 11): the CLI imports rows over 3 linked accounts into a real local server that stores
  * writes by Idempotency-Key and injects 5xx after the write, connection resets after the write and 429
- * with Retry-After; the CLI is killed with SIGKILL at random moments and rerun each time. After the last
- * run every row is stored exactly once, the exit code is 0 and `status` agrees with the server.
+ * with Retry-After; the CLI is killed with SIGKILL at random moments and rerun each time. A fourth
+ * account answers every write 403 (its permissions revoked) until the last run: its rows are held, not
+ * rejected, in every run before. After the last run every row is stored exactly once, the exit code is
+ * 0 and `status` agrees with the server.
  *
  * Short by default (300 rows, 3 kills); `npm run test:crash` runs 2,000 rows and 10 kills.
  * CRASH_ROWS, CRASH_KILLS and CRASH_SEED change them.
@@ -18,7 +20,7 @@ import { OPEN_META, runCli, startCli } from "./run-cli.js";
 const ROWS = Number(process.env["CRASH_ROWS"] ?? 300);
 const KILLS = Number(process.env["CRASH_KILLS"] ?? 3);
 const SEED = Number(process.env["CRASH_SEED"] ?? Date.now() % 100_000);
-const ACCOUNTS = ["crash-account-a", "crash-account-b", "crash-account-c"];
+const ACCOUNTS = ["crash-account-a", "crash-account-b", "crash-account-c", "crash-account-revoked"];
 
 let server: FaultServer;
 let dir: string;
@@ -32,7 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test(`${ROWS} rows over 3 linked accounts, SIGKILL at ${KILLS} random moments, faults after the write: every row stored exactly once`, async () => {
+test(`${ROWS} rows over 4 linked accounts (one answering 403 until the last run), SIGKILL at ${KILLS} random moments, faults after the write: every row stored exactly once`, async () => {
   const rand = seeded(SEED);
   const file = join(dir, "rows.ndjson");
   const journal = join(dir, "rows.journal");
@@ -40,15 +42,22 @@ test(`${ROWS} rows over 3 linked accounts, SIGKILL at ${KILLS} random moments, f
   for (let i = 0; i < ROWS; i++) {
     const model = { subject: `row-${i}`, direction: "OUTBOUND", start_time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() };
     // Two rows in three carry a key; the third gets one derived from its content.
-    const row = i % 3 === 2 ? { model, account_token: ACCOUNTS[i % 3] } : { model, account_token: ACCOUNTS[i % 3], key: `k-${i}` };
+    const account = ACCOUNTS[i % ACCOUNTS.length];
+    const row = i % 3 === 2 ? { model, account_token: account } : { model, account_token: account, key: `k-${i}` };
     lines.push(JSON.stringify(row));
   }
   writeFileSync(file, `${lines.join("\n")}\n`);
 
   // Each write meets one of: stored then 500, stored then the connection reset, 429 with Retry-After, or a 201.
   const injected = { "store-then-500": 0, "reset-after-store": 0, "429": 0, ok: 0 };
-  server.reset([], (url) => {
+  let relinked = false;
+  let refused = 0;
+  server.reset([], (url, account) => {
     if (url.includes("/meta/")) return { status: 200, body: OPEN_META };
+    if (account === "crash-account-revoked" && !relinked) {
+      refused += 1;
+      return { status: 403 };
+    }
     const r = rand();
     const behaviour: Behaviour = r < 0.04 ? "store-then-500" : r < 0.08 ? "reset-after-store" : r < 0.1 ? { status: 429, retryAfter: "1" } : "ok";
     injected[typeof behaviour === "string" ? behaviour : "429"] += 1;
@@ -73,8 +82,10 @@ test(`${ROWS} rows over 3 linked accounts, SIGKILL at ${KILLS} random moments, f
     const run = await done;
     runs.push(`run ${kill + 1}: ${run.signal ?? `exit ${run.code}`} after ${server.stored.size - storedBefore} new rows stored (${server.stored.size}/${ROWS})`);
   }
+  const heldBefore = (await readJournal(journal)).counts.held;
+  relinked = true;
   const final = await runCli(args, env);
-  runs.push(`final run: exit ${final.code}, ${server.stored.size}/${ROWS} stored`);
+  runs.push(`the revoked account's ${heldBefore} rows held before the last run (${refused} requests refused 403 in all); final run: exit ${final.code}, ${server.stored.size}/${ROWS} stored`);
 
   // Every row stored exactly once: one stored write per row, whatever the keys it was sent with.
   const timesStored = new Map<string, number>();
@@ -107,6 +118,9 @@ test(`${ROWS} rows over 3 linked accounts, SIGKILL at ${KILLS} random moments, f
   expect({ code: final.code, duplicates, missing, stored: server.stored.size }).toEqual({ code: 0, duplicates: 0, missing: 0, stored: ROWS });
   expect(injected["store-then-500"] + injected["reset-after-store"]).toBeGreaterThan(0);
   expect(status.code).toBe(0);
-  expect({ rows: (counts["created"] ?? 0) + (counts["done-before"] ?? 0), rejected: counts["rejected"], failed: counts["failed"] }).toEqual({ rows: ROWS, rejected: 0, failed: 0 });
+  expect({ rows: (counts["created"] ?? 0) + (counts["done-before"] ?? 0), rejected: counts["rejected"], failed: counts["failed"], held: counts["held"] }).toEqual({ rows: ROWS, rejected: 0, failed: 0, held: 0 });
+  // One probation write a run, at most, met the 403 (the account suspended at once, its rows held).
+  expect(refused).toBeGreaterThan(0);
+  expect(refused).toBeLessThanOrEqual(KILLS);
   expect({ ids: new Set(journalIds).size, idsNotOnServer }).toEqual({ ids: ROWS, idsNotOnServer: 0 });
 }, 900_000);

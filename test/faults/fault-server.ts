@@ -35,7 +35,7 @@ export class FaultServer {
   /** Engagements stored: one per distinct write that got through. */
   readonly stored = new Map<string, Stored>();
   private script: Behaviour[] = [];
-  private fallback: (url: string) => Behaviour = () => "ok";
+  private fallback: (url: string, account: string) => Behaviour = () => "ok";
   private readonly server: Server;
   private loopback: Loopback | undefined;
   url = "";
@@ -55,9 +55,9 @@ export class FaultServer {
 
   /**
    * Sets what the next requests meet, in order; after the script runs out, each request gets what
-   * `fallback` picks for its URL ("ok" unless given).
+   * `fallback` picks for its URL and linked account (its X-Account-Token; "ok" unless given).
    */
-  reset(script: Behaviour[], fallback: (url: string) => Behaviour = () => "ok"): void {
+  reset(script: Behaviour[], fallback: (url: string, account: string) => Behaviour = () => "ok"): void {
     this.script = [...script];
     this.fallback = fallback;
     this.arrivals.length = 0;
@@ -73,7 +73,7 @@ export class FaultServer {
     const key = request.headers["idempotency-key"];
     const idempotencyKey = typeof key === "string" ? key : undefined;
     this.arrivals.push({ at: performance.now(), method: request.method ?? "", url: request.url ?? "", idempotencyKey });
-    const behaviour = this.script.shift() ?? this.fallback(request.url ?? "");
+    const behaviour = this.script.shift() ?? this.fallback(request.url ?? "", String(request.headers["x-account-token"] ?? ""));
     if (behaviour === "reset-before-body") {
       request.socket.destroy();
       return;

@@ -3,7 +3,9 @@
  * fsync on every write) and delivered by 3 worker processes (fleet-worker.ts) into a local server that
  * stores writes by Idempotency-Key and injects 5xx after the write, connection resets after the write
  * and 429 with Retry-After. Workers are killed with SIGKILL at random moments and restarted, and Redis
- * itself is killed and restarted once. At the end every row is stored exactly once, under its own
+ * itself is killed and restarted once. Two of the accounts answer every write 403 until a third of the
+ * rows are stored (their jobs held in Redis, then brought back by a probe that succeeds, 1 s back-off).
+ * At the end every row is stored exactly once, under its own
  * key, the queue's counts (and `status --redis --json`) agree, and enqueueing the same rows again
  * writes nothing.
  *
@@ -71,7 +73,7 @@ afterAll(async () => {
  */
 function startWorker(slot: number, url: string): WorkerLife {
   const args = ["--import", "tsx", WORKER_SCRIPT];
-  const env = cliEnv({ REDIS_URL: url, QUEUE_NAME: QUEUE, MERGE_BASE_URL: server.url, MERGE_API_KEY: API_KEY, MERGE_QUEUE_SECRET: SECRET });
+  const env = cliEnv({ REDIS_URL: url, QUEUE_NAME: QUEUE, MERGE_BASE_URL: server.url, MERGE_API_KEY: API_KEY, MERGE_QUEUE_SECRET: SECRET, WORKER_PROBE_BACKOFF_MS: "1000" });
   const options = { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"] };
   const child = existsSync("/usr/bin/setpriv")
     ? spawn("/usr/bin/setpriv", ["--pdeathsig", "KILL", process.execPath, ...args], options)
@@ -127,8 +129,14 @@ test(`${ROWS} rows over 10 linked accounts, 3 worker processes, SIGKILL at ${KIL
 
   // Each write meets one of: stored then 500, stored then the connection reset, 429 with Retry-After, or a 201.
   const injected = { "store-then-500": 0, "reset-after-store": 0, "429": 0, ok: 0 };
-  server.reset([], (url) => {
+  const revoked = new Set([ACCOUNTS[3], ACCOUNTS[7]]);
+  let refused = 0;
+  server.reset([], (url, account) => {
     if (url.includes("/meta/")) return { status: 200, body: OPEN_META };
+    if (revoked.has(account) && server.stored.size < ROWS / 3) {
+      refused += 1;
+      return { status: 403 };
+    }
     const r = faultRand();
     const behaviour: Behaviour = r < 0.04 ? "store-then-500" : r < 0.08 ? "reset-after-store" : r < 0.1 ? { status: 429, retryAfter: "1" } : "ok";
     injected[typeof behaviour === "string" ? behaviour : "429"] += 1;
@@ -264,7 +272,7 @@ test(`${ROWS} rows over 10 linked accounts, 3 worker processes, SIGKILL at ${KIL
     [
       `queue crash test (seed ${SEED}): ${ROWS} rows over ${ACCOUNTS.length} accounts, ${WORKERS} workers, ${kills} kills, ${redisRestarts} Redis restart; ` +
         `server ${server.stored.size} stored, ${duplicates} duplicates, ${missing.length} missing, ${postsAfterDelivery} POSTs; ` +
-        `injected ${injected["store-then-500"]} store-then-500, ${injected["reset-after-store"]} reset-after-store, ${injected["429"]} 429; ` +
+        `injected ${injected["store-then-500"]} store-then-500, ${injected["reset-after-store"]} reset-after-store, ${injected["429"]} 429, ${refused} 403 (2 accounts until a third was stored); ` +
         `delivered in ${(deliveredMs / 1000).toFixed(1)} s (${((Date.now() - started) / 1000).toFixed(1)} s in all)${timedOut ? " (TIMED OUT)" : ""}`,
       ...events.map((line) => `  ${line}`),
       `  workers: ${lives.length} processes in all, results ${JSON.stringify(outcomes)}; ${reconnected} reconnected to the restarted Redis by themselves`,
@@ -283,6 +291,7 @@ test(`${ROWS} rows over 10 linked accounts, 3 worker processes, SIGKILL at ${KIL
   expect({ stored: server.stored.size, duplicates, missing: missing.length, notUnderOwnKey }).toEqual({ stored: ROWS, duplicates: 0, missing: 0, notUnderOwnKey: 0 });
   expect({ kills, redisRestarts }).toEqual({ kills: KILLS, redisRestarts: 1 });
   expect(injected["store-then-500"] + injected["reset-after-store"]).toBeGreaterThan(0);
+  expect(refused).toBeGreaterThan(0);
   expect(reconnected).toBeGreaterThan(0);
   const done: QueueCounts = { waiting: 0, delayed: 0, active: 0, completed: ROWS, failed: 0 };
   expect(counts).toEqual(done);

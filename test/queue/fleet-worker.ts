@@ -29,6 +29,7 @@ const worker = await startEngagementWorker({
   concurrency: number("WORKER_CONCURRENCY", 20),
   lockDurationMs: number("WORKER_LOCK_MS", 3_000),
   stalledIntervalMs: number("WORKER_STALLED_MS", 1_000),
+  accountHealth: { probeBackoffMs: number("WORKER_PROBE_BACKOFF_MS", 15_000) },
   logger: { error: (message: string) => process.stderr.write(`${message}\n`) },
   onResult: (result) =>
     process.stdout.write(`${JSON.stringify({ at: Date.now(), jobId: result.jobId, key: result.key, outcome: result.outcome, attempts: result.attempts, error: result.error?.name })}\n`),
