@@ -130,6 +130,8 @@ export class FailureGuard {
   readonly stopAfterAccounts: number;
   /** Send times of failed requests, oldest first (pruned past the window). */
   private failures: number[] = [];
+  /** Those of them explained by their account, oldest first: no reason to warn of a hold. */
+  private explained: number[] = [];
   /** Unanswered requests. */
   private readonly pending = new Set<Pending>();
   private peak = 0;
@@ -235,6 +237,7 @@ export class FailureGuard {
   private prune(): number {
     const since = this.clock.now() - this.windowMs;
     while (this.failures.length > 0 && (this.failures[0] ?? 0) <= since) this.failures.shift();
+    while (this.explained.length > 0 && (this.explained[0] ?? 0) <= since) this.explained.shift();
     return since;
   }
 
@@ -288,6 +291,8 @@ export class FailureGuard {
     if (result === "failure" && (context?.exempt === true || probe)) {
       // Explained by its account: it counts towards Merge's limit, and nothing else of the guard's.
       this.insertFailure(at);
+      this.explained.push(at);
+      this.explained.sort((a, b) => a - b);
       if (!probe && seq > this.lastSuccess) this.pushRun(seq, detail, context);
       return;
     }
@@ -350,8 +355,9 @@ export class FailureGuard {
     const since = now - this.windowMs;
     let oldest = this.failures[0] ?? Infinity;
     if (this.mode === "strict") for (const entry of this.pending) if (entry.at > since && entry.at < oldest) oldest = entry.at;
-    // Adaptive waits with no failure in sight are its slow start, not news.
-    if ((this.mode === "strict" || this.failures.length > 0) && now - this.warnedAt >= this.windowMs) {
+    // Adaptive waits with no failure in sight are its slow start, not news; nor are those of failures
+    // explained by a suspended account (reported as such).
+    if ((this.mode === "strict" || this.failures.length > this.explained.length) && now - this.warnedAt >= this.windowMs) {
       this.warnedAt = now;
       this.options.logger?.warn?.(
         `Failure guard: ${this.failures.length} failing requests in the last ${this.windowMs / 1000} s and ${this.pending.size} unanswered; sending waits so that ` +
