@@ -9,8 +9,11 @@
  *
  * A 429 pauses the account for its `Retry-After` (or two intervals, at least 1 s, without one) and
  * halves its rate (once per burst: answers to requests sent before the last cut do not cut again, down
- * to 1/64 of the nominal rate); every 10 s without a 429 gives back 10% of the nominal rate. Each
- * account has its own pacer, lanes and pause, so one throttled account never slows another.
+ * to 1/64 of the nominal rate); every 3 s without a 429 after the pause, the rate doubles (by at least
+ * 10% of the nominal rate), up to the nominal rate. The next start is an interval at the rate now after the last
+ * one, so a rate that grew back applies to the very next turn. Each account has its own pacer, lanes
+ * and pause, so one throttled account never slows another. The fleet's scripts (`src/queue/scripts.ts`)
+ * apply the same rule with the same numbers.
  */
 import { Semaphore, type Stopper } from "./waits.js";
 
@@ -27,11 +30,24 @@ const WINDOW_MS = 10_000;
 /** Without `Retry-After`, a 429 pauses for this many intervals (and at least `MIN_PAUSE_MS`). */
 const PAUSE_INTERVALS = 2;
 const MIN_PAUSE_MS = 1_000;
-/** Recovery: every `RECOVERY_STEP_MS` without a 429, `RECOVERY_SHARE` of the nominal rate comes back. */
-const RECOVERY_STEP_MS = 10_000;
-const RECOVERY_SHARE = 0.1;
+/**
+ * Recovery: every `RECOVERY_STEP_MS` without a 429 the rate doubles, and grows by at least
+ * `RECOVERY_SHARE` of the nominal rate, up to the nominal rate. A cut is a guess at how far over the
+ * limit the account was, so the way back is as steep as the way down: one cut is undone in one step, and
+ * the floor in five (15 s). A step of 3 s is long enough for the answers to the writes sent at the rate
+ * just reached (Merge answers a write in about a second) to report a 429 before the next doubling; a
+ * 10% share keeps the first steps up from the floor from crawling (1/64, then 1/32, would take 30 s).
+ */
+export const RECOVERY_STEP_MS = 3_000;
+export const RECOVERY_SHARE = 0.1;
 /** The rate is never cut below this share of the nominal rate. */
-const FLOOR_SHARE = 1 / 64;
+export const FLOOR_SHARE = 1 / 64;
+
+/** The rate `steps` recovery steps after `rate`, of an account whose nominal rate is `nominal`. */
+function recoveredRate(rate: number, nominal: number, steps: number): number {
+  for (let i = 0; i < steps && rate < nominal; i++) rate = Math.min(nominal, Math.max(2 * rate, rate + RECOVERY_SHARE * nominal));
+  return rate;
+}
 
 /** What a pacer reports when its rate changes. */
 export interface PaceChange {
@@ -47,13 +63,14 @@ export class AccountPacer {
   /** Requests in flight for this account, at most `perAccountConcurrency`. */
   readonly lanes: Semaphore;
   private rate: number;
-  /** When the next request is due on the schedule. */
-  private nextStart = -Infinity;
+  /** When the last request was due on the schedule: the next is due an interval (at the rate now) after. */
+  private lastDue = -Infinity;
   /** Start times within the last `WINDOW_MS`, oldest first. */
   private readonly starts: number[] = [];
   private pausedUntil = -Infinity;
-  /** When the rate was last cut, or grew back (recovery counts from the later of them). */
+  /** When the rate was last cut. */
   private lastCut = -Infinity;
+  /** Where the next recovery step counts from: the end of the last 429's pause, or the last step. */
   private lastChange = -Infinity;
   /** One row at a time between its turn and its send: the gap between sends is the gap between turns. */
   private readonly turn: Semaphore;
@@ -74,7 +91,7 @@ export class AccountPacer {
     const now = this.stopper.clock.now();
     if (this.rate < this.nominalPerMinute && now - this.lastChange >= RECOVERY_STEP_MS) {
       const steps = Math.floor((now - this.lastChange) / RECOVERY_STEP_MS);
-      this.rate = Math.min(this.nominalPerMinute, this.rate + steps * RECOVERY_SHARE * this.nominalPerMinute);
+      this.rate = recoveredRate(this.rate, this.nominalPerMinute, steps);
       this.lastChange += steps * RECOVERY_STEP_MS;
       this.onChange({ kind: "recovered", ratePerMinute: this.rate });
     }
@@ -93,9 +110,11 @@ export class AccountPacer {
   async waitTurn(): Promise<boolean> {
     if (!(await this.turn.acquire())) return false;
     const clock = this.stopper.clock;
-    // A 429 may arrive during the wait and push the start further: look again after each sleep.
+    // A 429 may arrive during the wait and push the start further, and a recovery step bring it nearer:
+    // look again after each sleep, and at the next step.
     for (let wait = this.readyAt() - clock.now(); wait > 0; wait = this.readyAt() - clock.now()) {
-      if (!(await this.stopper.sleep(wait))) {
+      const step = this.rate < this.nominalPerMinute ? this.lastChange + RECOVERY_STEP_MS - clock.now() : Infinity;
+      if (!(await this.stopper.sleep(Math.max(1, Math.min(wait, step))))) {
         this.turn.release();
         return false;
       }
@@ -106,10 +125,10 @@ export class AccountPacer {
   /** The request of the current turn starts now. */
   sent(): void {
     const now = this.stopper.clock.now();
-    const due = Math.max(this.nextStart, this.pausedUntil);
+    const due = Math.max(this.lastDue + this.interval(), this.pausedUntil);
     // On schedule, or late by a busy event loop: the next is due an interval after this one was due.
     // Far behind (idle, a long wait elsewhere): the schedule restarts from now.
-    this.nextStart = (now - due <= MAX_LAG_MS ? due : now) + this.interval();
+    this.lastDue = now - due <= MAX_LAG_MS ? due : now;
     this.starts.push(now);
     this.turn.release();
   }
@@ -132,7 +151,8 @@ export class AccountPacer {
       this.rate = Math.max(this.nominalPerMinute * FLOOR_SHARE, this.rate / 2);
       this.lastCut = now;
     }
-    this.lastChange = now;
+    // Recovery counts from the end of the pause: a pause as long as a step must not undo the cut unseen.
+    this.lastChange = this.pausedUntil;
     this.onChange({ kind: "throttled", ratePerMinute: this.rate, pauseMs });
   }
 
@@ -141,7 +161,7 @@ export class AccountPacer {
     const now = this.stopper.clock.now();
     while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - WINDOW_MS) this.starts.shift();
     const interval = this.interval();
-    let at = Math.max(this.nextStart, this.pausedUntil, (this.starts.at(-1) ?? -Infinity) + interval * MIN_GAP_SHARE);
+    let at = Math.max(this.lastDue + interval, this.pausedUntil, (this.starts.at(-1) ?? -Infinity) + interval * MIN_GAP_SHARE);
     const most = Math.max(1, Math.floor(((this.rate / 6) * WINDOW_SHARE * WINDOW_MS) / 10_000));
     if (this.starts.length >= most) at = Math.max(at, (this.starts[this.starts.length - most] ?? 0) + WINDOW_MS);
     return at;

@@ -75,7 +75,7 @@ test("a turn delayed 5 s elsewhere (the failure guard, a global slot) restarts t
   expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
 });
 
-test("a 429 pauses the account for Retry-After and halves its rate once per burst; 10 s without 429 gives back 10% each", async () => {
+test("a 429 pauses the account for Retry-After and halves its rate once per burst; every 3 s without a 429 the rate doubles, up to nominal", async () => {
   const clock = new FakeClock();
   const changes: PaceChange[] = [];
   const pacer = new AccountPacer(600, 8, new Stopper(clock), (change) => changes.push(change));
@@ -98,14 +98,48 @@ test("a 429 pauses the account for Retry-After and halves its rate once per burs
   // A 429 to a request sent after the cut cuts again.
   pacer.throttled(0, clock.now());
   expect(pacer.ratePerMinute()).toBe(150);
-  // Recovery: +60/min (10% of 600) every 10 s without a 429, up to 600.
-  await clock.advance(10_000);
-  expect(pacer.ratePerMinute()).toBe(210);
-  await clock.advance(25_000);
-  expect(pacer.ratePerMinute()).toBe(330);
-  await clock.advance(100_000);
+  // Recovery: doubles every 3 s without a 429, up to 600; a 429 starts the count again.
+  await clock.advance(2_999);
+  expect(pacer.ratePerMinute()).toBe(150);
+  await clock.advance(1);
+  expect(pacer.ratePerMinute()).toBe(300);
+  pacer.throttled(0, clock.now());
+  expect(pacer.ratePerMinute()).toBe(150);
+  await clock.advance(3_000);
+  expect(pacer.ratePerMinute()).toBe(300);
+  await clock.advance(3_000);
   expect(pacer.ratePerMinute()).toBe(600);
-  expect(changes.at(-1)).toEqual({ kind: "recovered", ratePerMinute: 600 });
+  await clock.advance(30_000);
+  expect(pacer.ratePerMinute()).toBe(600);
+  expect(changes.filter((c) => c.kind === "recovered").map((c) => c.ratePerMinute)).toEqual([300, 300, 600]);
+});
+
+test("from the floor, the rate grows by at least 10% of nominal a step: back to nominal in 15 s, and the next turn is an interval at the new rate after the last", async () => {
+  const clock = new FakeClock();
+  const pacer = new AccountPacer(600, 8, new Stopper(clock));
+  for (let i = 0; i < 7; i++) {
+    await clock.advance(1);
+    pacer.throttled(0, clock.now());
+  }
+  expect(pacer.ratePerMinute()).toBe(600 / 64); // a start every 6.4 s
+  expect(await pacer.waitTurn()).toBe(true);
+  pacer.sent();
+  const sent = clock.now();
+  // The turn after it would wait the floor's 6.4 s; 3 s after the last 429 the rate grows back (to
+  // 9.375 + 60 = 69.375/min: 865 ms apart), and the turn, 865 ms after the last start, is granted then.
+  const turn = pacer.waitTurn();
+  let grantedAt = -1;
+  void turn.then(() => (grantedAt = clock.now()));
+  for (let i = 0; i < 40 && grantedAt < 0; i++) await clock.advance(100);
+  expect(grantedAt - sent).toBeGreaterThanOrEqual(3_000);
+  expect(grantedAt - sent).toBeLessThanOrEqual(3_100);
+  pacer.sent();
+  const rates = [];
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(3_000);
+    rates.push(pacer.ratePerMinute());
+  }
+  expect(rates).toEqual([138.75, 277.5, 555, 600, 600]);
 });
 
 test("without Retry-After a 429 pauses two intervals, at least 1 s; the rate never drops below 1/64 of nominal", async () => {
