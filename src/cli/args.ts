@@ -26,8 +26,11 @@ Through a queue (BullMQ on Redis), delivered by workers on any number of machine
 
 The API key comes from MERGE_API_KEY (without it, and without --base-url, import and worker send to the
 embedded mock). A row's account token comes from its account_token, else --account-token, else
-MERGE_ACCOUNT_TOKEN. Exit codes: 0 every row written or done before, 1 some rows rejected or failed,
-2 a usage or configuration error, 130 interrupted.
+MERGE_ACCOUNT_TOKEN. Exit codes: 0 every row written or done before, 1 some rows rejected, held or
+failed, 2 a usage or configuration error, 130 interrupted. A linked account that answers 401 or 403 (or
+fails row after row while others succeed) is suspended: its rows are held, not sent, and listed by
+status; run the same import again once the account is fixed to send them. status --redis lists the
+accounts suspended over the fleet, with their reason and jobs held.
 
 export appends the linked account's engagement changes to --out, one NDJSON line each
 ({"op":"upsert","id":...,"modified_at":...,"engagement":{...}} or {"op":"delete","id":...,"modified_at":...}),
