@@ -6,9 +6,10 @@
  * on shared state. A send reserves its start on the account's schedule, `60000 / rate` ms after the
  * previous one, never more than 105% of a sixth of the rate in any 10 s; a reservation more than
  * `horizon` ms ahead is refused instead (the job waits in Redis, delayed, not in a worker, until a turn
- * of its own: those sent back are spread an interval apart). A 429 pauses
- * the account for its `Retry-After` and halves its rate (once per burst); every 10 s without one gives
- * back 10% of the nominal rate.
+ * of its own: those sent back are spread an interval apart, each at the rate the account will have
+ * recovered to by its turn). A 429 pauses the account for its `Retry-After` and halves its rate (once
+ * per burst); every `RECOVERY_STEP_MS` without one after the pause the rate doubles (by at least
+ * `RECOVERY_SHARE` of the nominal rate): the in-process pacer's rule and numbers.
  *
  * **Failure guard** (per scope, one egress IP by default): the in-process guard's rules
  * (`src/bulk/failure-guard.ts`, strict and adaptive) on shared state: failures by send time in the
@@ -18,6 +19,7 @@
  * `stopAfter` failures in a row a worker does not stop: the guard holds every send for a back-off
  * (1 s, doubling to 60 s) and then lets one probe through.
  */
+import { FLOOR_SHARE, RECOVERY_SHARE, RECOVERY_STEP_MS } from "../bulk/pacer.js";
 
 import { RUN_CHANCE } from "../bulk/account-health.js";
 
@@ -29,16 +31,25 @@ local function nowMs()
 end
 local function num(v, d) if v == false or v == nil then return d end return tonumber(v) end
 
--- The pacer's state: when the next start is due (ms), after recovery.
+-- The rate at time t of an account at rate at lastChange, if no 429 comes: every RECOVERY_STEP_MS
+-- (${RECOVERY_STEP_MS} ms) it doubles, by at least RECOVERY_SHARE (${RECOVERY_SHARE}) of nominal. And the steps taken.
+local function paceRecovered(rate, lastChange, nominal, t)
+  if rate >= nominal or t - lastChange < ${RECOVERY_STEP_MS} then return rate, 0 end
+  local steps = math.floor((t - lastChange) / ${RECOVERY_STEP_MS})
+  for _ = 1, math.min(steps, 64) do rate = math.min(nominal, math.max(2 * rate, rate + ${RECOVERY_SHARE} * nominal)) end
+  return rate, steps
+end
+
+-- The pacer's state, after recovery. The next start is due an interval (at the rate now) after lastDue.
 local function paceState(key, nominal, now)
-  local h = redis.call('HMGET', key, 'rate', 'nextStart', 'pausedUntil', 'lastCut', 'lastChange')
-  local s = { rate = num(h[1], nominal), nextStart = num(h[2], -1e15), pausedUntil = num(h[3], -1e15),
+  local h = redis.call('HMGET', key, 'rate', 'lastDue', 'pausedUntil', 'lastCut', 'lastChange')
+  local s = { rate = num(h[1], nominal), lastDue = num(h[2], -1e15), pausedUntil = num(h[3], -1e15),
               lastCut = num(h[4], -1e15), lastChange = num(h[5], -1e15) }
   if s.rate > nominal then s.rate = nominal end
-  if s.rate < nominal and now - s.lastChange >= 10000 then
-    local steps = math.floor((now - s.lastChange) / 10000)
-    s.rate = math.min(nominal, s.rate + steps * 0.1 * nominal)
-    s.lastChange = s.lastChange + steps * 10000
+  local steps
+  s.rate, steps = paceRecovered(s.rate, s.lastChange, nominal, now)
+  if steps > 0 then
+    s.lastChange = s.lastChange + steps * ${RECOVERY_STEP_MS}
     s.recovered = true
   end
   return s
@@ -51,7 +62,7 @@ local function paceDue(s, startsKey, now)
   end
   local interval = 60000 / s.rate
   local last = redis.call('LINDEX', startsKey, -1)
-  local at = math.max(s.nextStart, s.pausedUntil, num(last, -1e15) + interval * 0.5)
+  local at = math.max(s.lastDue + interval, s.pausedUntil, num(last, -1e15) + interval * 0.5)
   local most = math.max(1, math.floor(s.rate / 6 * 1.05))
   local n = redis.call('LLEN', startsKey)
   if n >= most then
@@ -62,10 +73,10 @@ local function paceDue(s, startsKey, now)
 end
 
 local function paceReserve(s, key, startsKey, at, interval)
-  local due = math.max(s.nextStart, s.pausedUntil)
+  local due = math.max(s.lastDue + interval, s.pausedUntil)
   local from = at
   if at - due <= 250 then from = due end
-  redis.call('HSET', key, 'rate', s.rate, 'nextStart', from + interval, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
+  redis.call('HSET', key, 'rate', s.rate, 'lastDue', from, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
   redis.call('RPUSH', startsKey, at)
   redis.call('PEXPIRE', key, 3600000)
   redis.call('PEXPIRE', startsKey, 3600000)
@@ -145,6 +156,7 @@ local function grant(g, pt, ps, r, now, worker, stopAfter)
   return seq
 end
 `;
+
 
 /**
  * A linked account's health over the fleet: the in-process rules (`src/bulk/account-health.ts`) on a
@@ -282,9 +294,13 @@ if not pacedOnly then
   at, interval = paceDue(s, KEYS[2], now)
   if at - now > horizon then
     -- Not due: the job waits in Redis. Jobs sent back are given turns an interval apart, so that they
-    -- come back one at a time instead of all at once when the account is next due.
+    -- come back one at a time instead of all at once when the account is next due; the interval at
+    -- the rate the account will have recovered to by then, not its rate now, or the jobs of an account
+    -- cut to its floor would keep the floor's spacing long after it recovered. A 429 meanwhile makes
+    -- them early: they are sent back again, to the end of the line.
     local slot = math.max(at, num(redis.call('HGET', KEYS[1], 'deferNext'), 0))
-    redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastChange', s.lastChange, 'deferNext', slot + interval)
+    local rateThen = paceRecovered(s.rate, s.lastChange, nominal, slot)
+    redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastChange', s.lastChange, 'deferNext', slot + 60000 / rateThen)
     redis.call('PEXPIRE', KEYS[1], 3600000)
     return { 'later', tostring(slot - now), 'pace' }
   end
@@ -330,11 +346,11 @@ if ARGV[5] == '1' then
   if ARGV[6] ~= '' then pause = tonumber(ARGV[6]) end
   s.pausedUntil = math.max(s.pausedUntil, now + pause)
   if sentAt > s.lastCut then
-    s.rate = math.max(nominal / 64, s.rate / 2)
+    s.rate = math.max(nominal * ${FLOOR_SHARE}, s.rate / 2) -- FLOOR_SHARE
     s.lastCut = now
   end
-  s.lastChange = now
-  redis.call('HSET', KEYS[1], 'rate', s.rate, 'nextStart', s.nextStart, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
+  s.lastChange = s.pausedUntil -- recovery counts from the end of the pause, as in AccountPacer
+  redis.call('HSET', KEYS[1], 'rate', s.rate, 'lastDue', s.lastDue, 'pausedUntil', s.pausedUntil, 'lastCut', s.lastCut, 'lastChange', s.lastChange)
   redis.call('PEXPIRE', KEYS[1], 3600000)
   rate, pauseMs = tostring(s.rate), tostring(pause)
 end

@@ -20,8 +20,12 @@
  *   server's arrival times, no 10 s window holds more than 20 of them, while the run goes on past
  *   Merge's window (the guard lets a write through again once its window allows one); the workers
  *   keep running and warn.
+ * - Recovery: the server answers an account's first 30 writes 429 (`Retry-After: 2`), then stores them.
+ *   The burst cuts its rate to the floor; its 200 rows must all be written within 30 s of the last 429
+ *   (the rate doubling every 3 s from the end of the pause, and the jobs deferred meanwhile spaced at the
+ *   rate it will have by their turn), each once.
  */
-import { accountName } from "../../src/bulk/keys.js";
+import { accountName, idempotencyKeyFor } from "../../src/bulk/keys.js";
 import { createEngagementQueue, type QueueRow } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
 import { perMinute, rateBetween } from "../bulk/rates.js";
@@ -179,3 +183,39 @@ test(`${WORKERS} worker processes, an account whose every write is answered 400:
   expect(alive).toEqual(Array(WORKERS).fill(true));
   expect(warnings.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 }, 60_000);
+
+test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry-After: 2) for its first 30 requests: its 200 rows all written within 30 s of the last 429, each once`, async () => {
+  const ACCOUNT = "acct_recovering";
+  const COUNT = 200;
+  let answered = 0;
+  server.decide = ({ account }) => (account === ACCOUNT && answered++ < 30 ? { status: 429, retryAfter: "2" } : "store");
+  const name = await freshQueue();
+  await enqueue(name, { [ACCOUNT]: COUNT });
+  const running = await startWorkers(name, true);
+  // Until every row is written, or 32 s have passed since the 30th 429 (how long the 429s take is not
+  // what is measured: the new account's probation and the pauses decide it).
+  const lastOf30 = () => server.posts(ACCOUNT).filter((a) => a.status === 429)[29]?.at ?? Infinity;
+  await until(() => storedOf(ACCOUNT) === COUNT || performance.now() > lastOf30() + 32_000, 60_000);
+  const closed = await running.stop();
+  fleet = undefined;
+
+  const arrivals = server.posts(ACCOUNT);
+  const refusals = arrivals.filter((a) => a.status === 429).map((a) => a.at);
+  const lastRefusal = Math.max(...refusals);
+  const seen = new Set<string | undefined>();
+  const written = arrivals.filter((a) => a.status === 201 && !seen.has(a.key) && seen.add(a.key)).map((a) => a.at).sort((a, b) => a - b);
+  const recoveredIn = ((written.at(-1) ?? Infinity) - lastRefusal) / 1000;
+  const afterLast = written.filter((t) => t > lastRefusal);
+  // Each 429's info line: "Account …: 429, paused … ms for every worker, rate now …/min".
+  const cuts = running.workers.flatMap((w) => w.logs.map((l) => /^Account \w+: 429, paused \d+ ms for every worker, rate now ([\d.]+)\/min/.exec(l.message)?.[1]).filter((rate) => rate !== undefined));
+  report(
+    `fleet pacing, recovery (${WORKERS} processes, ${RATE}/min): ${refusals.length} answered 429 over ${((lastRefusal - (arrivals[0]?.at ?? lastRefusal)) / 1000).toFixed(1)} s, ${cuts.length} pauses logged, the rate cut to ${Math.min(...cuts.map(Number))}/min at the lowest; ` +
+      `${storedOf(ACCOUNT)} of ${COUNT} written in ${arrivals.length} requests, the last ${recoveredIn.toFixed(1)} s after the last 429 ` +
+      `(${afterLast.length} after it, ${perMinute(afterLast).toFixed(0)}/min); deferrals by worker ${closed.map((c) => c.stats.deferred).join("/")}`,
+  );
+  expect(refusals.length).toBe(30);
+  // One engagement per row: each row's key stored once, and nothing else.
+  const keys = [...server.stored].filter(([, s]) => s.account === ACCOUNT).map(([key]) => key);
+  expect(keys.sort()).toEqual(Array.from({ length: COUNT }, (_, i) => idempotencyKeyFor(ACCOUNT, `${ACCOUNT}-${i}`)).sort());
+  expect(recoveredIn).toBeLessThanOrEqual(30);
+}, 90_000);
