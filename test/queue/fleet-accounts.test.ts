@@ -7,12 +7,12 @@
  * to write them at the account's rate), each row exactly once.
  */
 import { accountName } from "../../src/bulk/keys.js";
-import { createEngagementQueue, type QueueRow, type SuspendedQueueAccount } from "../../src/queue/index.js";
+import { createEngagementQueue, type SuspendedQueueAccount } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
 import { rateBetween } from "../bulk/rates.js";
 import { runCli } from "../cli/run-cli.js";
 import { useRedis } from "../setup/redis.js";
-import { startFleet, type Fleet } from "./fleet-processes.js";
+import { interleaved, startFleet, until, type Fleet } from "./fleet-processes.js";
 
 const redis = useRedis();
 const { server } = useBulkServer("fleet-accounts-");
@@ -32,23 +32,7 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-function* interleaved(perAccount: Record<string, number>): Generator<QueueRow> {
-  const most = Math.max(...Object.values(perAccount));
-  for (let i = 0; i < most; i++) {
-    for (const [token, count] of Object.entries(perAccount)) {
-      if (i < count) yield { model: { subject: `Call ${i} of ${token}`, direction: "OUTBOUND" }, accountToken: token, key: `${token}-${i}` };
-    }
-  }
-}
 
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
-}
 
 const storedOf = (token: string) => [...server.stored.values()].filter((s) => s.account === token).length;
 

@@ -28,11 +28,11 @@
  *   rate it will have by their turn), each once.
  */
 import { accountName, idempotencyKeyFor } from "../../src/bulk/keys.js";
-import { createEngagementQueue, type QueueRow } from "../../src/queue/index.js";
+import { createEngagementQueue } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
 import { perMinute, rateBetween } from "../bulk/rates.js";
 import { useRedis } from "../setup/redis.js";
-import { startFleet, type Fleet } from "./fleet-processes.js";
+import { interleaved, startFleet, until, type Fleet } from "./fleet-processes.js";
 
 const redis = useRedis();
 const { server } = useBulkServer("fleet-pacing-");
@@ -62,14 +62,6 @@ function perAccountWindow(limit: (account: string) => number): (account: string,
   };
 }
 
-function* interleaved(perAccount: Record<string, number>): Generator<QueueRow> {
-  const most = Math.max(...Object.values(perAccount));
-  for (let i = 0; i < most; i++) {
-    for (const [token, count] of Object.entries(perAccount)) {
-      if (i < count) yield { model: { subject: `Call ${i} of ${token}`, direction: "OUTBOUND" }, accountToken: token, key: `${token}-${i}` };
-    }
-  }
-}
 
 /** A fresh Redis and queue name. */
 async function freshQueue(): Promise<string> {
@@ -91,15 +83,6 @@ async function startWorkers(name: string, logInfo: boolean): Promise<Fleet> {
   return fleet;
 }
 
-/** Waits until `check()` holds; `false` after `timeoutMs` (the figures then say what happened). */
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = performance.now() + timeoutMs;
-  while (!check()) {
-    if (performance.now() > end) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return true;
-}
 
 /** Engagements written for an account: one per Idempotency-Key stored (a replay writes nothing). */
 const storedOf = (token: string) => [...server.stored.values()].filter((s) => s.account === token).length;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AccountHealthOptions } from "../../src/bulk/index.js";
-import type { EngagementWorkerStats } from "../../src/queue/index.js";
+import type { EngagementWorkerStats, QueueRow } from "../../src/queue/index.js";
 
 const SCRIPT = fileURLToPath(new URL("./fleet-worker-process.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -126,4 +126,24 @@ function startProcess(settings: FleetWorkerSettings, env: Record<string, string>
     return closedReport;
   };
   return { process: { pid: child.pid ?? -1, child, logs, alive } satisfies FleetProcess, ready, stop };
+}
+
+/** Rows for each token (`perAccount[token]` of them), interleaved, keyed `<token>-<i>`. */
+export function* interleaved(perAccount: Record<string, number>): Generator<QueueRow> {
+  const most = Math.max(...Object.values(perAccount));
+  for (let i = 0; i < most; i++) {
+    for (const [token, count] of Object.entries(perAccount)) {
+      if (i < count) yield { model: { subject: `Call ${i} of ${token}`, direction: "OUTBOUND" }, accountToken: token, key: `${token}-${i}` };
+    }
+  }
+}
+
+/** Waits until `check()` holds; `false` after `timeoutMs` (the figures then say what happened). */
+export async function until(check: () => boolean, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) return false;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return true;
 }
