@@ -16,9 +16,17 @@
  *    server's CPU time, and rows lost.
  *    Targets (50 accounts, adaptive): >= 95% of 500 writes/s after the ramp, no account below 80% of
  *    its rate, done in <= 40 s, 0 rows lost.
+ * 4. Broken accounts (issue 25): the same server and 50 accounts × 200 rows at 600/min, all healthy, then
+ *    with 1 and with 5 accounts answering every write 403 after 200 ms. Each prints the healthy accounts'
+ *    writes/s from 5 s to 15 s after the first write beside the all-healthy run's, the slowest healthy
+ *    account, failing requests (403 and 429) in the worst 10 s, rows held (the --json summary), the
+ *    import's time against the all-healthy run's, the exit code and healthy rows lost.
+ *    Targets: >= 95% of the healthy accounts' rate, <= 20 failing requests in any 10 s, done within 2 s of
+ *    the all-healthy run, 0 healthy rows lost, every row of the broken accounts held (exit 1).
  * RSS is read from /proc/<pid>/status (VmRSS, and VmHWM for the peak) and CPU time from /proc/<pid>/stat
  * every 50 ms. BENCH_DRY_ROWS, BENCH_REAL_ROWS and BENCH_LONG_ROWS change the sizes; BENCH_ONLY=latency
- * runs the latency scenarios alone. Exits 1 when a target is missed.
+ * runs the latency scenarios alone, BENCH_ONLY=accounts the broken-account ones. Exits 1 when a target is
+ * missed.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -27,7 +35,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { perMinute, steadyRate } from "../test/bulk/rates.js";
+import { perMinute, rateBetween, steadyRate } from "../test/bulk/rates.js";
 import { integerFromEnvironment } from "../test/setup/prism.js";
 import { seeded } from "../test/setup/seeded.js";
 import { root, run, step } from "./lib.js";
@@ -37,6 +45,7 @@ const REAL_ROWS = integerFromEnvironment("BENCH_REAL_ROWS", 20_000);
 const LONG_ROWS = integerFromEnvironment("BENCH_LONG_ROWS", 100_000);
 const ACCOUNTS = 4;
 const ONLY = process.env["BENCH_ONLY"];
+if (ONLY !== undefined && ONLY !== "latency" && ONLY !== "accounts") throw new Error(`BENCH_ONLY=${ONLY}: expected "latency" or "accounts"`);
 const MB = 1024 * 1024;
 
 const META = JSON.stringify({
@@ -134,11 +143,12 @@ async function runCli(args: string[], env: Record<string, string>, stopAfterMs =
 
 /**
  * A local Merge whose CRMs answer after 1 s ±20%: 201 for each write (stored by Idempotency-Key), 429
- * beyond 110% of a sixth of `perMinute` in any 10 s for an account. Counts writes in flight (arrived,
- * not yet answered) and keeps each account's arrival times.
+ * beyond 110% of a sixth of `perMinute` in any 10 s for an account, and 403 after 200 ms for every write
+ * of the accounts in `forbidden` (their permissions revoked). Counts writes in flight (arrived, not yet
+ * answered) and keeps each account's arrival times, and those of every write it failed.
  */
-async function startLatencyServer(perMinute: number): Promise<{ url: string; stats: LatencyStats; close: () => Promise<void> }> {
-  const stats: LatencyStats = { inFlight: 0, peakInFlight: 0, refused: 0, keys: new Set(), arrivals: new Map() };
+async function startLatencyServer(perMinute: number, forbidden: ReadonlySet<string> = new Set()): Promise<{ url: string; stats: LatencyStats; close: () => Promise<void> }> {
+  const stats: LatencyStats = { inFlight: 0, peakInFlight: 0, refused: 0, forbidden: 0, keys: new Set(), arrivals: new Map(), failing: [] };
   const per10s = Math.floor((perMinute / 6) * 1.1);
   const random = seeded(42);
   const server = createServer((request, response) => {
@@ -154,18 +164,22 @@ async function startLatencyServer(perMinute: number): Promise<{ url: string; sta
       stats.arrivals.set(account, times);
       let recent = 0;
       for (let i = times.length - 1; i >= 0 && (times[i] ?? 0) > now - 10_000; i--) recent++;
-      const throttled = recent >= per10s;
-      if (throttled) stats.refused++;
-      else {
+      const status = forbidden.has(account) ? 403 : recent >= per10s ? 429 : 201;
+      if (status === 201) {
         times.push(now);
         stats.keys.add(String(request.headers["idempotency-key"]));
+      } else {
+        stats.failing.push(now);
+        if (status === 429) stats.refused++;
+        else stats.forbidden++;
       }
       stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
       setTimeout(() => {
         stats.inFlight--;
-        if (throttled) response.writeHead(429, { "content-type": "application/json", "retry-after": "1" }).end(JSON.stringify({ detail: "rate limited" }));
+        if (status === 429) response.writeHead(429, { "content-type": "application/json", "retry-after": "1" }).end(JSON.stringify({ detail: "rate limited" }));
+        else if (status === 403) response.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ detail: "You do not have permission to perform this action." }));
         else response.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ model: { id: randomUUID(), subject: "bench" }, warnings: [], errors: [] }));
-      }, throttled ? 50 : 800 + 400 * random());
+      }, status === 429 ? 50 : status === 403 ? 200 : 800 + 400 * random());
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -186,10 +200,14 @@ interface LatencyStats {
   peakInFlight: number;
   /** Writes answered 429. */
   refused: number;
+  /** Writes answered 403 (the `forbidden` accounts'). */
+  forbidden: number;
   /** Idempotency-Keys of the writes stored: one per row written. */
   keys: Set<string>;
   /** Arrival times of stored writes, by account token. */
   arrivals: Map<string, number[]>;
+  /** Arrival times of the writes answered 403 or 429: what Merge's limit of failing requests counts. */
+  failing: number[];
 }
 
 /** The latency scenarios of issue 17: adaptive and strict, 50 and 200 accounts at 600/min. */
@@ -252,6 +270,79 @@ async function latencyScenarios(dir: string): Promise<void> {
   for (const row of table) console.log(row);
 }
 
+/**
+ * Issue 25: one broken linked account must not slow the others. 50 accounts × 200 rows at 600/min into
+ * the latency server, all healthy, then with 1 and with 5 of them answering every write 403 after
+ * 200 ms. Times are the server's arrival times, from the first write.
+ */
+async function accountScenarios(dir: string): Promise<void> {
+  const RATE = 600;
+  const ACCOUNTS_OF_RUN = 50;
+  const PER_ACCOUNT = 200;
+  const WINDOW = { fromMs: 5_000, toMs: 15_000 };
+  const file = join(dir, "accounts.ndjson");
+  await generate(file, ACCOUNTS_OF_RUN * PER_ACCOUNT, ACCOUNTS_OF_RUN);
+  const table: string[] = [];
+  let allHealthy: { rate: number; share: number; durationMs: number } | undefined;
+  for (const brokenCount of [0, 1, 5]) {
+    // Spread over the input's interleaving: accounts 0, 10, 20, 30 and 40.
+    const broken = new Set(Array.from({ length: brokenCount }, (_, i) => `bench-account-${i * 10}`));
+    const healthyAccounts = ACCOUNTS_OF_RUN - brokenCount;
+    const wanted = (healthyAccounts * RATE) / 60;
+    const label = brokenCount === 0 ? "all healthy" : `${brokenCount} broken`;
+    step(`accounts: ${ACCOUNTS_OF_RUN} × ${PER_ACCOUNT} rows at ${RATE}/min, answers in 1 s ±20%, ${label}${brokenCount > 0 ? ` (${[...broken].join(", ")}: 403 after 200 ms)` : ""}`);
+    const latency = await startLatencyServer(RATE, broken);
+    try {
+      const cli = await runCli(
+        ["import", file, "--journal", join(dir, `accounts-${brokenCount}.journal`), "--base-url", latency.url, "--rate", String(RATE), "--json"],
+        { MERGE_API_KEY: "bench-key" },
+      );
+      const summary = JSON.parse(cli.stdout) as { created: number; held: number; failed: number; rejected: number; durationMs: number; stopped?: string; suspended: Array<{ account: string; reason: string; rowsHeld: number }> };
+      const { stats } = latency;
+      const healthyTimes = [...stats.arrivals].filter(([account]) => !broken.has(account)).map(([, times]) => times);
+      const healthy = healthyTimes.flat().sort((a, b) => a - b);
+      const failing = [...stats.failing].sort((a, b) => a - b);
+      const first = Math.min(healthy[0] ?? Infinity, failing[0] ?? Infinity);
+      const rate = rateBetween(healthy, first + WINDOW.fromMs, first + WINDOW.toMs);
+      const slowest = Math.min(...healthyTimes.map(perMinute));
+      // Failing requests in any 10 s: the most in a window opening at one of them.
+      const worstFailing = Math.round(Math.max(0, ...failing.map((t) => rateBetween(failing, t, t + 10_000) * 10)));
+      const lost = healthyAccounts * PER_ACCOUNT - stats.keys.size;
+      const heldWanted = brokenCount * PER_ACCOUNT;
+      const expectedExit = brokenCount > 0 ? 1 : 0;
+      allHealthy ??= { rate, share: rate / wanted, durationMs: summary.durationMs };
+      const slower = (summary.durationMs - allHealthy.durationMs) / 1000;
+      const seconds = Array.from({ length: Math.ceil(((healthy.at(-1) ?? first) - first) / 1000) }, (_, s) => Math.round(rateBetween(healthy, first + s * 1000, first + (s + 1) * 1000)));
+      const failingAt = failing.map((t) => ((t - first) / 1000).toFixed(1));
+      console.log(
+        `exit ${cli.code}; ${summary.created.toLocaleString("en-US")} created, ${summary.held} held, ${summary.failed} failed, ${summary.rejected} rejected in ${(summary.durationMs / 1000).toFixed(1)} s${summary.stopped ? ` (stopped: ${summary.stopped})` : ""}; ` +
+          `server stored ${stats.keys.size.toLocaleString("en-US")} rows, answered ${stats.forbidden} with 403 and ${stats.refused} with 429; suspended: ${summary.suspended.map((s) => `${s.account} (${s.reason}, ${s.rowsHeld} rows held)`).join(", ") || "none"}`,
+      );
+      console.log(
+        `healthy accounts: ${rate.toFixed(1)} writes/s from ${WINDOW.fromMs / 1000} s to ${WINDOW.toMs / 1000} s (${((rate / wanted) * 100).toFixed(1)}% of ${wanted}; all-healthy run ${allHealthy.rate.toFixed(1)}, ${(allHealthy.share * 100).toFixed(1)}%); slowest healthy account ${slowest.toFixed(0)}/min; ` +
+          `failing requests in the worst 10 s: ${worstFailing}; import ${(summary.durationMs / 1000).toFixed(1)} s (${slower >= 0 ? "+" : ""}${slower.toFixed(1)} s on the all-healthy run); healthy rows lost ${lost}`,
+      );
+      console.log(`healthy writes each second from the first write: ${seconds.join(" ")}`);
+      if (failing.length > 0) console.log(`failing requests at (s from the first write): ${failingAt.slice(0, 60).join(" ")}${failingAt.length > 60 ? ` … (${failingAt.length} in all)` : ""}`);
+      table.push(
+        `| ${label} | ${rate.toFixed(1)} (${((rate / wanted) * 100).toFixed(1)}% of ${wanted}) | ${allHealthy.rate.toFixed(1)} (${(allHealthy.share * 100).toFixed(1)}%) | ${slowest.toFixed(0)}/min | ${worstFailing} | ${summary.held} | ${(summary.durationMs / 1000).toFixed(1)} s (${slower >= 0 ? "+" : ""}${slower.toFixed(1)} s) | ${cli.code} | ${lost} |`,
+      );
+      if (rate < 0.95 * wanted) problems.push(`${label}: healthy accounts at ${rate.toFixed(1)} writes/s from 5 s to 15 s (target >= ${0.95 * wanted})`);
+      if (worstFailing > 20) problems.push(`${label}: ${worstFailing} failing requests in the worst 10 s (target <= 20)`);
+      if (slower > 2) problems.push(`${label}: the import took ${(summary.durationMs / 1000).toFixed(1)} s, ${slower.toFixed(1)} s more than the all-healthy run (target <= 2 s)`);
+      if (lost !== 0) problems.push(`${label}: ${lost} healthy rows lost`);
+      if (summary.held !== heldWanted) problems.push(`${label}: ${summary.held} rows held (the broken accounts have ${heldWanted})`);
+      if (cli.code !== expectedExit) problems.push(`${label}: exit ${cli.code} (expected ${expectedExit})`);
+    } finally {
+      await latency.close();
+    }
+  }
+  rmSync(file);
+  console.log(`\n| ${ACCOUNTS_OF_RUN} accounts × ${PER_ACCOUNT} rows | healthy writes/s 5–15 s (of wanted) | all-healthy run | slowest healthy account | failing in the worst 10 s | rows held | import time (vs all-healthy) | exit | healthy rows lost |`);
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const row of table) console.log(row);
+}
+
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const problems: string[] = [];
 
@@ -260,7 +351,7 @@ run("tsup", [], { quiet: true });
 const dir = mkdtempSync(join(tmpdir(), "bench-bulk-"));
 const server = await startServer();
 try {
-  if (ONLY !== "latency") {
+  if (ONLY === undefined) {
     step(`generate ${DRY_ROWS.toLocaleString("en-US")} NDJSON rows`);
     const dryFile = join(dir, "dry.ndjson");
     const bytes = await generate(dryFile, DRY_ROWS);
@@ -310,7 +401,8 @@ try {
     if (longPeak - shortPeak > 20 * MB) problems.push(`peak RSS grew by ${mb(longPeak - shortPeak)} from ${REAL_ROWS} to ${LONG_ROWS} rows (flat: at most 20 MB)`);
   }
 
-  await latencyScenarios(dir);
+  if (ONLY === undefined || ONLY === "latency") await latencyScenarios(dir);
+  if (ONLY === undefined || ONLY === "accounts") await accountScenarios(dir);
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });

@@ -2,16 +2,23 @@
  * bench:queue's local Merge, in a process of its own so that its CPU time is nobody else's: every write
  * is answered after `latencyMs` (its first argument; 1000), 201 for a new Idempotency-Key (a replay of a
  * known key is counted apart), 429 (`Retry-After: 1`) past 110% of a sixth of 600 writes in 10 s for an
- * account (what the pacer must keep under). `GET /bench/stats` answers its counters and its own CPU
- * time; it prints `{"url": ...}` once it listens.
+ * account (what the pacer must keep under), and 403 after 200 ms for every write of the account tokens
+ * its second argument lists, comma-separated (their permissions revoked). `GET /bench/stats` answers its
+ * counters, its own CPU time and its clock (`now`, `performance.now()`); `GET /bench/times` the arrival
+ * times, on that clock, of the writes it created (by account token) and of those it failed (403 and
+ * 429). It prints
+ * `{"url": ...}` once it listens.
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
 const latencyMs = Number(process.argv[2] ?? "1000");
+const forbidden = new Set((process.argv[3] ?? "").split(",").filter((token) => token !== ""));
+const FORBIDDEN_AFTER_MS = 200;
 const PER_10S = Math.floor((600 / 6) * 1.1);
-const stats = { posts: 0, created: 0, replays: 0, refused: 0, inFlight: 0, peakInFlight: 0 };
+const stats = { posts: 0, created: 0, replays: 0, refused: 0, forbidden: 0, inFlight: 0, peakInFlight: 0 };
+const arrivals = { created: {} as Record<string, number[]>, failing: [] as number[] };
 const keys = new Set<string>();
 const recent = new Map<string, number[]>();
 const created = () => JSON.stringify({ model: { id: randomUUID(), subject: "bench" }, warnings: [], errors: [] });
@@ -21,7 +28,8 @@ const server = createServer((request, response) => {
   request.on("end", () => {
     if (request.method !== "POST") {
       const { user, system } = process.cpuUsage();
-      const body = request.url === "/bench/stats" ? { ...stats, cpuMs: (user + system) / 1000 } : {};
+      const now = performance.now();
+      const body = request.url === "/bench/stats" ? { ...stats, cpuMs: (user + system) / 1000, now } : request.url === "/bench/times" ? { ...arrivals, now } : {};
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
       return;
     }
@@ -31,23 +39,28 @@ const server = createServer((request, response) => {
     const times = recent.get(account) ?? [];
     recent.set(account, times);
     while (times.length > 0 && (times[0] ?? 0) <= now - 10_000) times.shift();
-    const throttled = times.length >= PER_10S;
-    if (throttled) stats.refused++;
-    else {
+    const status = forbidden.has(account) ? 403 : times.length >= PER_10S ? 429 : 201;
+    if (status === 201) {
       times.push(now);
       const key = String(request.headers["idempotency-key"]);
       if (keys.has(key)) stats.replays++;
       else {
         keys.add(key);
         stats.created++;
+        (arrivals.created[account] ??= []).push(now);
       }
+    } else {
+      arrivals.failing.push(now);
+      if (status === 429) stats.refused++;
+      else stats.forbidden++;
     }
     stats.peakInFlight = Math.max(stats.peakInFlight, ++stats.inFlight);
     setTimeout(() => {
       stats.inFlight--;
-      if (throttled) response.writeHead(429, { "content-type": "application/json", "retry-after": "1" }).end('{"detail":"rate limited"}');
+      if (status === 429) response.writeHead(429, { "content-type": "application/json", "retry-after": "1" }).end('{"detail":"rate limited"}');
+      else if (status === 403) response.writeHead(403, { "content-type": "application/json" }).end('{"detail":"You do not have permission to perform this action."}');
       else response.writeHead(201, { "content-type": "application/json" }).end(created());
-    }, latencyMs);
+    }, status === 403 ? FORBIDDEN_AFTER_MS : latencyMs);
   });
 });
 server.keepAliveTimeout = 60_000;
