@@ -179,7 +179,8 @@ export class AccountHealthBook {
       this.lastSuccessAt = this.clock.now();
       account.succeeded = true;
       account.streak = 0;
-      if (suspension) {
+      // Only a probe resumes: a write sent before the suspension proves nothing of the account now.
+      if (suspension && send.probe) {
         account.suspension = undefined;
         answer.resumed = true;
       }

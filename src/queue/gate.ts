@@ -17,6 +17,8 @@ import { ADMIT, SETTLE, SUSPEND } from "./scripts.js";
 const HORIZON_MS = 1_000;
 /** Guard waits longer than this, in all, send the job back to Redis. */
 const GUARD_PATIENCE_MS = 2_000;
+/** A new account's first write unanswered longer than this, and the job goes back to Redis. */
+const PROBATION_PATIENCE_MS = 3_000;
 /** A worker silent this long is dead: its requests in flight no longer count. */
 export const DEAD_AFTER_MS = 15_000;
 const MAX_FAILURES = 20;
@@ -123,6 +125,7 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
     async admit(account) {
       let pacedOnly = false;
       let guardWaited = 0;
+      let probationWaited = 0;
       for (;;) {
         if (closing()) return { kind: "later", untilMs: Date.now(), reason: "the worker is closing" };
         const answer = await admitOnce(account, pacedOnly);
@@ -176,7 +179,13 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
           } satisfies Admission;
         }
         if (kind === "held") return { kind: "held", ...suspendedNow(account, String(answer[2]), Number(answer[3]), waitMs) };
-        if (kind === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: answer[2] === "probation" ? "its account's first write is in flight" : "its account is not due" };
+        if (kind === "trial") {
+          if (probationWaited + waitMs > PROBATION_PATIENCE_MS) return { kind: "later", untilMs: Date.now() + waitMs, reason: "its account's first write is in flight" };
+          probationWaited += waitMs;
+          await sleep(waitMs);
+          continue;
+        }
+        if (kind === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: "its account is not due" };
         if (kind === "reserved") {
           await sleep(waitMs);
           pacedOnly = true;

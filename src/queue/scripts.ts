@@ -227,7 +227,8 @@ local function healthSettle(hk, hidx, g, account, member, result, owner, detail,
   if result == 'success' then
     if h[8] ~= '1' then put('ok', 1) end
     if num(h[2], 0) ~= 0 then put('streak', 0) end
-    if susp then
+    -- Only a probe resumes: a write sent before the suspension proves nothing of the account now.
+    if susp and probe then
       put('susp', 0)
       redis.call('ZREM', hidx, account)
       susp, resumed = false, 1
@@ -272,8 +273,9 @@ end
  * admit(account): KEYS pace, starts, g, pt, ps, f, r, w, hk, hidx; ARGV nominalRate, horizonMs, mode,
  * maxFailures, windowMs, stopAfter, worker, deadAfterMs, pacedOnly ("1": the reservation was made; only
  * the guard).
- * Returns { "send", sentAt, seq, probe, established } | { "reserved", waitMs } | { "later", waitMs,
- * "pace" | "probation" } | { "guard", waitMs, failures, pending, run } | { "held", untilMs, reason, since }.
+ * Returns { "send", sentAt, seq, probe, established } | { "reserved", waitMs } | { "later", waitMs, "pace" }
+ * | { "trial", waitMs } (a new account's first write is in flight) | { "guard", waitMs, failures, pending,
+ * run } | { "held", untilMs, reason, since }.
  */
 export const ADMIT = `${COMMON}${HEALTH}
 local nominal, horizon, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
@@ -282,12 +284,9 @@ local worker, deadAfter, pacedOnly = ARGV[7], tonumber(ARGV[8]), ARGV[9] == '1'
 local now = nowMs()
 local health, established, reason, heldSince = healthCheck(KEYS[9], now, deadAfter)
 if health == 'held' then return { 'held', tostring(established), reason, tostring(heldSince) } end
-if health == 'trial' then
-  -- A new account's first write is in flight: the others come back after it, an interval apart.
-  local slot = math.max(now + 1000, num(redis.call('HGET', KEYS[9], 'trialNext'), 0))
-  redis.call('HSET', KEYS[9], 'trialNext', slot + 60000 / nominal)
-  return { 'later', tostring(slot - now), 'probation' }
-end
+-- A new account's first write is in flight: the others wait for its answer in their workers (about a
+-- latency, once per account), then go on in the account's line.
+if health == 'trial' then return { 'trial', '200' } end
 local s, at, interval
 if not pacedOnly then
   s = paceState(KEYS[1], nominal, now)

@@ -18,7 +18,10 @@ test("plain lines: rows done of total, writes per minute over the window, ETA, c
     progress.add(i < 240 ? "created" : i < 270 ? "done-before" : i < 290 ? "rejected" : "failed");
   }
   expect(progress.line()).toBe("300/1,000 rows (30%) | 1,440 writes/min | ETA 23s | created 240 · done before 30 · rejected 20 · failed 10");
-  expect(progress.counts).toEqual({ created: 240, doneBefore: 30, rejected: 20, failed: 10, valid: 0 });
+  expect(progress.counts).toEqual({ created: 240, doneBefore: 30, rejected: 20, held: 0, failed: 10, valid: 0 });
+  // Held rows (a suspended account) are shown once there are some.
+  progress.add("held");
+  expect(progress.line()).toContain("rejected 20 · held 1 · failed 10");
   progress.note("a warning");
   progress.stop();
   expect(out.text()).toBe("a warning\n");

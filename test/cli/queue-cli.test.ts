@@ -69,8 +69,8 @@ test("enqueue (a bad row: exit 1, the good rows queued), status, a worker delive
   expect(first.stderr).toMatch(/queued\s+4\n\s+delivered before\s+0\n\s+rejected\s+2/);
 
   const queued = await queueStatus();
-  expect(Object.keys(queued)).toEqual(["queue", "counts", "failed"]);
-  expect(queued).toEqual({ queue: "merge-crm-engagements", counts: { waiting: 4, delayed: 0, active: 0, completed: 0, failed: 0 }, failed: [] });
+  expect(Object.keys(queued)).toEqual(["queue", "counts", "suspended", "failed"]);
+  expect(queued).toEqual({ queue: "merge-crm-engagements", counts: { waiting: 4, delayed: 0, active: 0, completed: 0, failed: 0 }, suspended: [], failed: [] });
   expect(posts()).toBe(0);
 
   const worker = startCli(["worker", "--redis", redis().url, "--base-url", server.url, "--rate", "6000", "--concurrency", "8"], { ...KEY, ...env });

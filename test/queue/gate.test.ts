@@ -134,16 +134,23 @@ test("a worker that stops beating its heart has its unanswered requests dropped"
   expect(await redis.zcard("mce:guard:test:ps")).toBe(1);
 });
 
-test("a new account has one write in flight until one succeeds; the others come back later, an interval apart", async () => {
+test("a new account has one write in flight until one succeeds: the others wait for its answer in the worker, then go; unanswered for 3 s, they go back to Redis", async () => {
   const g = gate("w1", { rate: 600 });
   const first = await send(g, "acct-new");
-  const second = await g.admit("acct-new");
-  expect(second).toMatchObject({ kind: "later", reason: "its account's first write is in flight" });
+  const second = g.admit("acct-new");
+  await new Promise((resolve) => setTimeout(resolve, 300));
   await first.settle("success");
+  expect((await second).kind).toBe("send");
   // Established: several in flight at once.
   await send(g, "acct-new");
   await send(g, "acct-new");
-});
+  // Another new account whose first write is never answered (its worker died, or a slow CRM).
+  await send(g, "acct-silent");
+  const started = Date.now();
+  const waited = await g.admit("acct-silent");
+  expect(waited).toMatchObject({ kind: "later", reason: "its account's first write is in flight" });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+}, 15_000);
 
 test("a 403 suspends the account over every gate: its sends are held until the probe, the probe's failure doubles the back-off, its success resumes the account", async () => {
   const resumed: string[] = [];
