@@ -289,10 +289,13 @@ export class FailureGuard {
   private record({ at, seq, probe }: Pending, result: SendResult, detail: string | undefined, context: SendContext | undefined): void {
     if (result === "neutral") return;
     if (result === "failure" && (context?.exempt === true || probe)) {
-      // Explained by its account: it counts towards Merge's limit, and nothing else of the guard's.
+      // Explained by its account: it counts towards Merge's limit and never starts a probation. A row's
+      // failure on a new account still says how often rows fail: it enters the failure rate (an
+      // account-level one, or a probe's, says nothing of the others).
       this.insertFailure(at);
       this.explained.push(at);
       this.explained.sort((a, b) => a - b);
+      if (!probe && context?.accountLevel !== true) this.remember(1);
       if (!probe && seq > this.lastSuccess) this.pushRun(seq, detail, context);
       return;
     }

@@ -357,14 +357,8 @@ if ARGV[5] == '1' then
   redis.call('PEXPIRE', KEYS[1], 3600000)
   rate, pauseMs = tostring(s.rate), tostring(pause)
 end
-if result == 'failure' and exempt then
-  -- Explained by its account: it counts towards Merge's limit, and nothing else of the guard's.
-  redis.call('ZADD', f, sentAt, member)
-  if not probe and seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then redis.call('ZADD', r, seq, member) end
-elseif result ~= 'neutral' then
-  local failed = 0
-  if result == 'failure' then failed = 1 end
-  -- The answers: newest first; the 1,001st and the 101st leave the two memories.
+-- The answers: newest first; the 1,001st and the 101st leave the two memories.
+local function remember(failed)
   local answered = redis.call('HINCRBY', g, 'answered', 1) - 1
   redis.call('LPUSH', KEYS[8], failed)
   redis.call('HINCRBY', g, 'failedAnswers', failed)
@@ -372,6 +366,17 @@ elseif result ~= 'neutral' then
   -- (Only a leaving 1 changes a count: HINCRBY refuses "-0".)
   if answered >= 100 and redis.call('LINDEX', KEYS[8], 100) == '1' then redis.call('HINCRBY', g, 'failedRecently', -1) end
   if answered >= 1000 and redis.call('RPOP', KEYS[8]) == '1' then redis.call('HINCRBY', g, 'failedAnswers', -1) end
+end
+if result == 'failure' and exempt then
+  -- Explained by its account: it counts towards Merge's limit and never starts a probation. A row's
+  -- failure on a new account still says how often rows fail (an account-level one, or a probe's, not).
+  redis.call('ZADD', f, sentAt, member)
+  if not probe and ARGV[9] ~= 'account' then remember(1) end
+  if not probe and seq > num(redis.call('HGET', g, 'lastSuccess'), -1) then redis.call('ZADD', r, seq, member) end
+elseif result ~= 'neutral' then
+  local failed = 0
+  if result == 'failure' then failed = 1 end
+  remember(failed)
   local took = math.max(1, now - sentAt)
   local field = 'successMs'
   if failed == 1 then field = 'failureMs' end
