@@ -85,10 +85,9 @@ export interface HealthAnswer {
 interface Account {
   succeeded: boolean;
   inFlight: number;
-  /** Failures in a row, and when the first of them was sent. */
+  /** Failures in a row, and when the first of them was answered. */
   streak: number;
   streakSince: number;
-  streakDetail: string;
   suspension: { detail: string; count: number; since: number; probeAt: number; backoffMs: number; probing: boolean } | undefined;
   waiters: Array<() => void>;
 }
@@ -119,7 +118,7 @@ export class AccountHealthBook {
       if (this.accounts.size >= 10_000) {
         for (const [key, value] of this.accounts) if (!value.suspension && value.inFlight === 0 && value.waiters.length === 0) this.accounts.delete(key);
       }
-      account = { succeeded: false, inFlight: 0, streak: 0, streakSince: 0, streakDetail: "", suspension: undefined, waiters: [] };
+      account = { succeeded: false, inFlight: 0, streak: 0, streakSince: 0, suspension: undefined, waiters: [] };
       this.accounts.set(name, account);
     }
     return account;
@@ -187,7 +186,6 @@ export class AccountHealthBook {
     } else {
       if (account.streak === 0) account.streakSince = this.clock.now();
       account.streak++;
-      account.streakDetail = detail;
       if (suspension) {
         suspension.count++;
         suspension.detail = detail;

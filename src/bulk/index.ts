@@ -15,7 +15,7 @@ import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index
 import { MergeValidationError } from "../index.js";
 import { AccountHealthBook, healthProblems, type AccountHealthOptions, type Suspension } from "./account-health.js";
 import { backoff } from "./answers.js";
-import { deliverRow, type AccountSuspension, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
+import { deliverRow, type AccountSuspension, type Admission, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
 import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
 import { accountName, RowKeys } from "./keys.js";
 import { openJournal } from "./journal.js";
@@ -149,11 +149,15 @@ export async function bulkCreate(
         if (stage >= 1) pacer.lanes.release();
         health.cancelled(account, probe);
       };
-      if (!(await pacer.lanes.acquire())) return release(0), { kind: "stopped" };
-      if (!(await pacer.waitTurn())) return release(1), { kind: "stopped" };
-      if (!(await slots.acquire())) return release(2), { kind: "stopped" };
+      const stopped = (stage: number): Admission => {
+        release(stage);
+        return { kind: "stopped" };
+      };
+      if (!(await pacer.lanes.acquire())) return stopped(0);
+      if (!(await pacer.waitTurn())) return stopped(1);
+      if (!(await slots.acquire())) return stopped(2);
       const permit = await guard.permit(probe);
-      if (!permit) return release(3), { kind: "stopped" };
+      if (!permit) return stopped(3);
       // Suspended while this row waited: it is held like the account's others.
       const suspended = probe ? undefined : health.suspensionOf(account);
       if (suspended) {
