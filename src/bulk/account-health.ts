@@ -74,8 +74,6 @@ export type HealthCheck =
 export interface HealthAnswer {
   /** The failure is its account's (probation, suspension, probe): the guard must not slow the others for it. */
   exempt: boolean;
-  /** The account had succeeded before this send. */
-  established: boolean;
   /** Set when the account is suspended after this answer. */
   suspended?: Suspension;
   /** Set when this answer resumed the account (a probe succeeded). */
@@ -157,21 +155,15 @@ export class AccountHealthBook {
 
   /** The send `check` allowed did not happen (the run stopped, or the account was suspended meanwhile). */
   cancelled(name: string, probe: boolean): void {
-    const account = this.of(name);
-    account.inFlight = Math.max(0, account.inFlight - 1);
-    for (const wake of account.waiters.splice(0)) wake();
+    const account = this.ended(name);
     if (probe && account.suspension) account.suspension.probing = false;
   }
 
   /** The answer to a send: success, failure (with its owner and detail, "403 Forbidden"), or neutral (429). */
   answered(name: string, send: { probe: boolean; established: boolean }, result: "success" | "failure" | "neutral", owner?: FailureOwner, detail = "failed"): HealthAnswer {
-    const account = this.of(name);
-    account.inFlight = Math.max(0, account.inFlight - 1);
-    for (const wake of account.waiters.splice(0)) wake();
-    const wasSuspended = account.suspension !== undefined;
-    const exempt = send.probe || !send.established || wasSuspended;
-    const answer: HealthAnswer = { exempt, established: send.established };
+    const account = this.ended(name);
     const suspension = account.suspension;
+    const answer: HealthAnswer = { exempt: send.probe || !send.established || suspension !== undefined };
     if (result === "neutral") {
       if (send.probe && suspension) this.rearm(suspension, false);
     } else if (result === "success") {
@@ -221,6 +213,14 @@ export class AccountHealthBook {
   /** Wakes every account's probation waiters (the run stopped). */
   wakeAll(): void {
     for (const account of this.accounts.values()) for (const wake of account.waiters.splice(0)) wake();
+  }
+
+  /** A send of the account is over (answered or cancelled): its probation waiters may look again. */
+  private ended(name: string): Account {
+    const account = this.of(name);
+    account.inFlight = Math.max(0, account.inFlight - 1);
+    for (const wake of account.waiters.splice(0)) wake();
+    return account;
   }
 
   private suspend(account: Account, detail: string, count: number): NonNullable<Account["suspension"]> {

@@ -242,14 +242,13 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
     const verdict = classify(thrown.error);
     const answer = await permit.settle(verdict.guard, verdict.detail, verdict.owner);
     if (verdict.kind === "created") return settled(stamped({ ...base, outcome: "created", id: null, attempts }), true);
-    if (verdict.kind !== "invalid" && verdict.kind !== "fatal") mayHaveWritten ||= verdict.error.writeMayHaveHappened;
+    if (verdict.kind === "invalid") return settled(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
+    mayHaveWritten ||= verdict.error.writeMayHaveHappened;
     // The account is suspended (by this answer or before it): the row is not at fault, or cannot be told.
     const suspended = answer ? answer.suspended : undefined;
-    if (suspended && verdict.kind !== "invalid" && verdict.kind !== "fatal") return held(suspended, verdict.error);
-    if (verdict.kind === "invalid") return settled(stamped({ ...base, outcome: "rejected", problems: verdict.problems, attempts }), true);
+    if (suspended && verdict.kind !== "fatal") return held(suspended, verdict.error);
     if (verdict.kind === "rejected") return settled(stamped({ ...base, outcome: "rejected", error: verdict.error, attempts }), true);
     lastError = verdict.error;
-    mayHaveWritten ||= verdict.error.writeMayHaveHappened;
     if (verdict.kind === "fatal" || verdict.kind === "account" || attemptsBefore + attempts >= context.maxAttempts) break;
     if (verdict.kind === "rate-limited") {
       await permit.throttled(verdict.retryAfterMs);

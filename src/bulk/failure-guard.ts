@@ -38,9 +38,10 @@
  * back. 429 and requests never sent count neither way.
  *
  * Failures explained by their linked account (`exempt`: an account on probation, suspended, or a
- * suspended account's probe; see `account-health.ts`) count in the window like any other, but they
- * neither start a probation nor enter the failure rate: one broken account must not slow the others.
- * A probe in flight counts as a certain failure. Probes' failures are not part of the run of failures
+ * suspended account's probe; see `account-health.ts`) count in the window like any other, but never
+ * start a probation: one broken account must not slow the others. Of them, only a row's failure on a
+ * new account enters the failure rate (it says how often rows fail); account-level ones (401, 403) and
+ * probes' do not. A probe in flight counts as a certain failure. Probes' failures are not part of the run of failures
  * either; account-level failures (401, 403) of three or more accounts that had succeeded before, in
  * one run, are every account failing at once (an API key revoked): the guard stops the run.
  *
@@ -185,7 +186,7 @@ export class FailureGuard {
 
   /**
    * The share of recent answers that failed, with a prior of one failure in ten answers before there
-   * are many (failures explained by their account are not in it).
+   * are many (account-level failures and probes' are not in it).
    */
   answerFailureRate(): number {
     return (this.failedAnswers + 1) / (Math.min(this.answered, MEMORY) + 10);
@@ -292,9 +293,8 @@ export class FailureGuard {
       // Explained by its account: it counts towards Merge's limit and never starts a probation. A row's
       // failure on a new account still says how often rows fail: it enters the failure rate (an
       // account-level one, or a probe's, says nothing of the others).
-      this.insertFailure(at);
-      this.explained.push(at);
-      this.explained.sort((a, b) => a - b);
+      insertSorted(this.failures, at);
+      insertSorted(this.explained, at);
       if (!probe && context?.accountLevel !== true) this.remember(1);
       if (!probe && seq > this.lastSuccess) this.pushRun(seq, detail, context);
       return;
@@ -314,20 +314,13 @@ export class FailureGuard {
       return;
     }
     this.failureMs = weighted(this.failureMs, took);
-    this.insertFailure(at);
+    insertSorted(this.failures, at);
     if (!this.probation || seq < this.probation.since) {
       this.probation = { since: seq, lastFailure: Math.max(seq, this.probation?.lastFailure ?? seq) };
       this.suspects = 0;
       for (const entry of this.pending) if (entry.seq >= seq && !entry.probe) this.suspects++;
     } else if (seq > this.probation.lastFailure) this.probation.lastFailure = seq;
     if (seq > this.lastSuccess) this.pushRun(seq, detail, context);
-  }
-
-  /** A failure's send time, in order: answers may come back out of order. */
-  private insertFailure(at: number): void {
-    let i = this.failures.length;
-    while (i > 0 && (this.failures[i - 1] ?? 0) > at) i--;
-    this.failures.splice(i, 0, at);
   }
 
   /** A failure joins the run; the run stops the whole run when it is long, or spans accounts that worked. */
@@ -370,6 +363,13 @@ export class FailureGuard {
     // An unanswered request wakes the queue when it settles; the timer covers entries ageing out.
     if (oldest !== Infinity) this.cancelTimer = this.clock.setTimeout(() => this.pump(), oldest + this.windowMs - now + 1);
   }
+}
+
+/** Inserts a failure's send time in order: answers may come back out of order. */
+function insertSorted(times: number[], at: number): void {
+  let i = times.length;
+  while (i > 0 && (times[i - 1] ?? 0) > at) i--;
+  times.splice(i, 0, at);
 }
 
 /** An exponentially weighted mean with the next value added (the value itself when there is none yet). */

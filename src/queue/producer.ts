@@ -12,6 +12,7 @@ import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { doneKey, readRecord } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
+import { suspensionReason } from "../bulk/account-health.js";
 import { healthKey, heldKey, SUSPENDED_ACCOUNTS } from "./gate.js";
 import { accountOf, BACKOFF_TYPE, DEFAULT_QUEUE, JOB_NAME, jobIdOf, readJobData, type JobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
@@ -198,7 +199,7 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
         const [, detail, count, since, probeAt] = fields.map((f: unknown) => (typeof f === "string" ? f : ""));
         out.push({
           account,
-          reason: Number(count) > 0 ? `${detail} ×${count}` : (detail ?? ""),
+          reason: suspensionReason(detail ?? "", Number(count)),
           since: new Date(Number(since)).toISOString(),
           nextProbeAt: new Date(Number(probeAt)).toISOString(),
           jobsHeld: typeof held === "number" ? held : 0,
