@@ -108,6 +108,13 @@ export class BulkServer {
     this.stored.clear();
   }
 
+  /** Engagements written for an account (its token): one per Idempotency-Key stored, a replay writes nothing. */
+  storedFor(account: string): number {
+    let n = 0;
+    for (const stored of this.stored.values()) if (stored.account === account) n++;
+    return n;
+  }
+
   /** POSTs that arrived for one account (all accounts without one). */
   posts(account?: string): Arrival[] {
     return account === undefined ? this.arrivals : this.arrivals.filter((a) => a.account === account);

@@ -12,7 +12,7 @@ import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
 import { rateBetween } from "../bulk/rates.js";
 import { runCli } from "../cli/run-cli.js";
 import { useRedis } from "../setup/redis.js";
-import { interleaved, startFleet, until, type Fleet } from "./fleet-processes.js";
+import { interleaved, until, useFleet } from "./fleet-processes.js";
 
 const redis = useRedis();
 const { server } = useBulkServer("fleet-accounts-");
@@ -26,15 +26,10 @@ const BROKEN_ROWS = 60;
 const HEAL_AFTER_MS = 5_000;
 const report = (line: string) => process.stdout.write(`${line}\n`);
 
-let fleet: Fleet | undefined;
-afterEach(async () => {
-  await fleet?.stop().catch(() => {});
-  fleet = undefined;
-});
+const fleets = useFleet();
 
 
 
-const storedOf = (token: string) => [...server.stored.values()].filter((s) => s.account === token).length;
 
 test("two accounts answering 403 until they heal mid-run: their jobs are held in Redis and listed by status --redis; once healed, every held job is delivered within one probe back-off, each row once; the healthy accounts keep their rate", async () => {
   let healedAt = Infinity;
@@ -44,7 +39,7 @@ test("two accounts answering 403 until they heal mid-run: their jobs are held in
   const queue = createEngagementQueue({ connection: redis().url, name, secret: SECRET });
   try {
     await queue.enqueueMany(interleaved({ [HEALTHY[0]!]: HEALTHY_ROWS, [HEALTHY[1]!]: HEALTHY_ROWS, [BROKEN[0]!]: BROKEN_ROWS, [BROKEN[1]!]: BROKEN_ROWS }));
-    fleet = await startFleet(3, { redisUrl: redis().url, queue: name, baseUrl: server.url, ratePerMinute: RATE, concurrency: 50, transport: "undici", accountHealth: { probeBackoffMs: PROBE_BACKOFF_MS } }, { MERGE_QUEUE_SECRET: SECRET });
+    const fleet = await fleets.start(3, { redisUrl: redis().url, queue: name, baseUrl: server.url, ratePerMinute: RATE, concurrency: 50, transport: "undici", accountHealth: { probeBackoffMs: PROBE_BACKOFF_MS } }, { MERGE_QUEUE_SECRET: SECRET });
     const started = performance.now();
 
     // While suspended: what a user sees.
@@ -59,10 +54,9 @@ test("two accounts answering 403 until they heal mid-run: their jobs are held in
     await until(() => performance.now() > started + HEAL_AFTER_MS, HEAL_AFTER_MS, 10);
     healedAt = performance.now();
 
-    const done = await until(() => HEALTHY.every((t) => storedOf(t) === HEALTHY_ROWS) && BROKEN.every((t) => storedOf(t) === BROKEN_ROWS), 40_000);
+    const done = await until(() => HEALTHY.every((t) => server.storedFor(t) === HEALTHY_ROWS) && BROKEN.every((t) => server.storedFor(t) === BROKEN_ROWS), 40_000);
     const alive = fleet.workers.every((w) => w.alive());
     const closed = await fleet.stop();
-    fleet = undefined;
     const counts = await queue.counts();
     const afterwards = await queue.suspendedAccounts();
 
@@ -107,7 +101,7 @@ test("two accounts answering 403 until they heal mid-run: their jobs are held in
     expect(text.stdout).toContain("Suspended linked accounts");
     // Every row once, nothing failed, nothing suspended any more.
     expect(server.stored.size).toBe(2 * HEALTHY_ROWS + 2 * BROKEN_ROWS);
-    for (const token of [...HEALTHY, ...BROKEN]) expect(storedOf(token)).toBe(token.startsWith("acct_ok") ? HEALTHY_ROWS : BROKEN_ROWS);
+    for (const token of [...HEALTHY, ...BROKEN]) expect(server.storedFor(token)).toBe(token.startsWith("acct_ok") ? HEALTHY_ROWS : BROKEN_ROWS);
     expect(counts).toMatchObject({ failed: 0, waiting: 0, delayed: 0, active: 0 });
     expect(afterwards).toEqual([]);
     // Within one probe back-off of the healing, and the time to write the held rows at the account's rate.

@@ -32,7 +32,7 @@ import { createEngagementQueue } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
 import { perMinute, rateBetween } from "../bulk/rates.js";
 import { useRedis } from "../setup/redis.js";
-import { interleaved, startFleet, until, type Fleet } from "./fleet-processes.js";
+import { interleaved, until, useFleet, type Fleet } from "./fleet-processes.js";
 
 const redis = useRedis();
 const { server } = useBulkServer("fleet-pacing-");
@@ -43,11 +43,7 @@ const RATE = 3_000;
 const ROWS = 600;
 const report = (line: string) => process.stdout.write(`${line}\n`);
 
-let fleet: Fleet | undefined;
-afterEach(async () => {
-  await fleet?.stop().catch(() => {});
-  fleet = undefined;
-});
+const fleets = useFleet();
 
 /** Merge's per-account limit: `limit(account)` writes let through in any 10 s; those past it are refused. */
 function perAccountWindow(limit: (account: string) => number): (account: string, at: number) => boolean {
@@ -79,13 +75,10 @@ async function enqueue(name: string, rows: Record<string, number>): Promise<void
 }
 
 async function startWorkers(name: string, logInfo: boolean): Promise<Fleet> {
-  fleet = await startFleet(WORKERS, { redisUrl: redis().url, queue: name, baseUrl: server.url, ratePerMinute: RATE, concurrency: 50, logInfo, transport: "undici" }, { MERGE_QUEUE_SECRET: SECRET });
-  return fleet;
+  return fleets.start(WORKERS, { redisUrl: redis().url, queue: name, baseUrl: server.url, ratePerMinute: RATE, concurrency: 50, logInfo, transport: "undici" }, { MERGE_QUEUE_SECRET: SECRET });
 }
 
 
-/** Engagements written for an account: one per Idempotency-Key stored (a replay writes nothing). */
-const storedOf = (token: string) => [...server.stored.values()].filter((s) => s.account === token).length;
 
 test(`${WORKERS} worker processes at ${RATE}/min: two accounts written at >= 95% of ${RATE}/min with <= 1% 429s while a third is throttled by the server`, async () => {
   const allow = perAccountWindow((account) => (account === "acct_throttled" ? 100 : 600));
@@ -96,10 +89,9 @@ test(`${WORKERS} worker processes at ${RATE}/min: two accounts written at >= 95%
   await enqueue(name, { acct_one: ROWS, acct_two: ROWS, acct_throttled: 400 });
   const running = await startWorkers(name, true);
   const from = performance.now() + 1_000;
-  await until(() => storedOf("acct_one") === ROWS && storedOf("acct_two") === ROWS, 40_000);
+  await until(() => server.storedFor("acct_one") === ROWS && server.storedFor("acct_two") === ROWS, 40_000);
   const allAlive = running.workers.every((w) => w.alive());
   const closed = await running.stop();
-  fleet = undefined;
 
   const figures = ["acct_one", "acct_two"].map((token) => {
     const arrivals = server.posts(token);
@@ -120,13 +112,13 @@ test(`${WORKERS} worker processes at ${RATE}/min: two accounts written at >= 95%
       figures
         .map((f) =>
           `${f.token} ${f.steady.toFixed(0)}/min over ${f.window.toFixed(0)} s steady (${((f.steady / RATE) * 100).toFixed(1)}%), ${perMinute(f.written).toFixed(0)}/min first to last, ` +
-            `${storedOf(f.token)} written in ${f.arrivals.length} requests, ${f.refused} 429 (${((f.refused / Math.max(1, f.arrivals.length)) * 100).toFixed(2)}%), max ${maxInWindow(f.written, 10_000)} in 10 s, sent by worker ${f.shares.join("/")}`,
+            `${server.storedFor(f.token)} written in ${f.arrivals.length} requests, ${f.refused} 429 (${((f.refused / Math.max(1, f.arrivals.length)) * 100).toFixed(2)}%), max ${maxInWindow(f.written, 10_000)} in 10 s, sent by worker ${f.shares.join("/")}`,
         )
         .join("; ") +
-      `; acct_throttled ${throttled.length} requests, ${storedOf("acct_throttled")} written, ${throttled.filter((a) => a.status === 429).length} answered 429, ${pauses} pauses logged`,
+      `; acct_throttled ${throttled.length} requests, ${server.storedFor("acct_throttled")} written, ${throttled.filter((a) => a.status === 429).length} answered 429, ${pauses} pauses logged`,
   );
   for (const f of figures) {
-    expect(storedOf(f.token)).toBe(ROWS);
+    expect(server.storedFor(f.token)).toBe(ROWS);
     expect(f.arrivals.length - f.refused).toBe(ROWS); // each row sent once, but for a 429's resend
     expect(f.window).toBeGreaterThanOrEqual(10);
     expect(f.steady).toBeGreaterThanOrEqual(0.95 * RATE);
@@ -135,8 +127,8 @@ test(`${WORKERS} worker processes at ${RATE}/min: two accounts written at >= 95%
   }
   expect(throttled.filter((a) => a.status === 429).length).toBeGreaterThan(0);
   // Written, and still throttled when the two others were done.
-  expect(storedOf("acct_throttled")).toBeGreaterThan(0);
-  expect(storedOf("acct_throttled")).toBeLessThan(400);
+  expect(server.storedFor("acct_throttled")).toBeGreaterThan(0);
+  expect(server.storedFor("acct_throttled")).toBeLessThan(400);
   expect(allAlive).toBe(true);
 }, 60_000);
 
@@ -157,7 +149,6 @@ test(`${WORKERS} worker processes, an account whose every write is answered 400:
   const failing = server.posts().filter((a) => a.status === 400).map((a) => a.at).sort((a, b) => a - b);
   const warnings = running.workers.map((w) => w.logs.filter((l) => l.level === "warn" && l.message.startsWith("Failure guard:")).length);
   const closed = await running.stop();
-  fleet = undefined;
   const most = maxInWindow(failing, 10_000);
   report(
     `fleet failure guard (${WORKERS} processes, all 400): ${failing.length} failing requests in ${(span / 1000).toFixed(1)} s, max ${most} in any 10 s; ` +
@@ -182,9 +173,8 @@ test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry
   // Until every row is written, or 32 s have passed since the last 429 (how long the 429s take is not
   // what is measured: the new account's probation and the pauses decide it).
   const lastOfThem = () => server.posts(ACCOUNT).filter((a) => a.status === 429)[REFUSALS - 1]?.at ?? Infinity;
-  await until(() => storedOf(ACCOUNT) === COUNT || performance.now() > lastOfThem() + 32_000, REFUSALS * 2_500 + 60_000);
+  await until(() => server.storedFor(ACCOUNT) === COUNT || performance.now() > lastOfThem() + 32_000, REFUSALS * 2_500 + 60_000);
   const closed = await running.stop();
-  fleet = undefined;
 
   const arrivals = server.posts(ACCOUNT);
   const refusals = arrivals.filter((a) => a.status === 429).map((a) => a.at);
@@ -197,7 +187,7 @@ test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry
   const cuts = running.workers.flatMap((w) => w.logs.map((l) => /^Account \w+: 429, paused \d+ ms for every worker, rate now ([\d.]+)\/min/.exec(l.message)?.[1]).filter((rate) => rate !== undefined));
   report(
     `fleet pacing, recovery (${WORKERS} processes, ${RATE}/min): ${refusals.length} answered 429 over ${((lastRefusal - (arrivals[0]?.at ?? lastRefusal)) / 1000).toFixed(1)} s, ${cuts.length} pauses logged, the rate cut to ${Math.min(...cuts.map(Number))}/min at the lowest; ` +
-      `${storedOf(ACCOUNT)} of ${COUNT} written in ${arrivals.length} requests, the last ${recoveredIn.toFixed(1)} s after the last 429 ` +
+      `${server.storedFor(ACCOUNT)} of ${COUNT} written in ${arrivals.length} requests, the last ${recoveredIn.toFixed(1)} s after the last 429 ` +
       `(${afterLast.length} after it, ${perMinute(afterLast).toFixed(0)}/min); deferrals by worker ${closed.map((c) => c.stats.deferred).join("/")}`,
   );
   expect(refusals.length).toBe(REFUSALS);

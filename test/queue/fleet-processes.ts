@@ -147,3 +147,28 @@ export async function until(check: () => boolean, timeoutMs: number, everyMs = 1
   }
   return true;
 }
+
+/**
+ * One fleet at a time for a test file: `start` it, and it is stopped after each test unless the test
+ * stopped it (its `stop` resolves with the workers' reports).
+ */
+export function useFleet(): { start: (count: number, settings: FleetWorkerSettings, env: Record<string, string>) => Promise<Fleet> } {
+  let running: Fleet | undefined;
+  afterEach(async () => {
+    await running?.stop().catch(() => {});
+    running = undefined;
+  });
+  return {
+    async start(count, settings, env) {
+      const fleet = await startFleet(count, settings, env);
+      running = fleet;
+      return {
+        workers: fleet.workers,
+        stop: () => {
+          running = undefined;
+          return fleet.stop();
+        },
+      };
+    },
+  };
+}
