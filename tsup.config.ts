@@ -4,7 +4,7 @@ import { defineConfig } from "tsup";
 const CORE = resolve("src/index.ts");
 
 /**
- * Layers (src/bulk/, src/cli/) import the core through "../index.js". In dist/ that import stays an
+ * Layers (src/bulk/, src/cli/ and the rest) import the core through its entry, "../index.js" (or "../../index.js"). In dist/ that import stays an
  * import of the core's own entry beside them (./index.js, ./index.cjs) instead of a second copy of the
  * core inlined: one copy, so a client made by the core and errors it throws are the same classes the
  * layer sees, and an app that bundles both bundles the core once.
@@ -13,8 +13,8 @@ const coreAsSibling = {
   name: "core-as-sibling",
   setup(build: EsbuildPluginBuild) {
     const sibling = `./index${build.initialOptions.outExtension?.[".js"] ?? ".js"}`;
-    build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) =>
-      resolve(args.resolveDir, "../index.ts") === CORE ? { path: sibling, external: true } : undefined,
+    build.onResolve({ filter: /^(\.\.\/)+index\.js$/ }, (args) =>
+      resolve(args.resolveDir, args.path.replace(/\.js$/, ".ts")) === CORE ? { path: sibling, external: true } : undefined,
     );
   },
 };
@@ -22,7 +22,7 @@ const coreAsSibling = {
 /** The part of esbuild's plugin API used above (esbuild comes with tsup, not as a dependency of ours). */
 interface EsbuildPluginBuild {
   initialOptions: { outExtension?: Record<string, string> };
-  onResolve(options: { filter: RegExp }, callback: (args: { resolveDir: string }) => { path: string; external: boolean } | undefined): void;
+  onResolve(options: { filter: RegExp }, callback: (args: { path: string; resolveDir: string }) => { path: string; external: boolean } | undefined): void;
 }
 
 // The published build: ESM and CommonJS, each with its own declarations, from src/ only.
@@ -36,11 +36,11 @@ export default defineConfig({
   // sync: merge-crm-engagements/sync, incremental reads of an account's engagements (web APIs only).
   entry: {
     index: "src/index.ts",
-    mock: "src/mock.ts",
-    "mock-runner": "src/mock-runner.ts",
+    mock: "src/mock/index.ts",
+    "mock-runner": "src/mock/runner.ts",
     bulk: "src/bulk/index.ts",
     cli: "src/cli/main.ts",
-    undici: "src/undici.ts",
+    undici: "src/undici/index.ts",
     queue: "src/queue/index.ts",
     webhooks: "src/webhooks/index.ts",
     sync: "src/sync/index.ts",

@@ -194,8 +194,8 @@ row(
 );
 const batchRatio = http.latency["ours-account"].medianUs / http.latency.ours.medianUs;
 row("create latency, account validation ÷ without (the batch medians above)", LABELS["ours-account"], us(http.latency["ours-account"].medianUs), "—", ratio(batchRatio));
-row(`compile a ${accountSchema.fields}-field meta request_schema (median of ${int(accountSchema.runs)})`, "ours (src/schema-compiler.ts)", us(accountSchema.compileUs), "—", "—", "< 1 ms", met(accountSchema.compileUs < 1000));
-row(`check a body against it (median of ${int(accountSchema.runs)})`, "ours (src/validation-runtime.ts)", us(accountSchema.checkUs));
+row(`compile a ${accountSchema.fields}-field meta request_schema (median of ${int(accountSchema.runs)})`, "ours (src/core/validation/schema-compiler.ts)", us(accountSchema.compileUs), "—", "—", "< 1 ms", met(accountSchema.compileUs < 1000));
+row(`check a body against it (median of ${int(accountSchema.runs)})`, "ours (src/core/validation/runtime.ts)", us(accountSchema.checkUs));
 const vsSdk = http.latency.ours.medianUs / http.latency["merge-sdk"].medianUs;
 row("create latency, ours ÷ official SDK", LABELS.ours, us(http.latency.ours.medianUs), "—", ratio(vsSdk), "≤ 0.85× official SDK", met(vsSdk <= 0.85));
 // Issue 12: the undici transport against raw fetch and against its floor, undici.request.

@@ -3,7 +3,7 @@
  * Do not edit: generated from openapi/ by `npm run generate` (scripts/generate.ts).
  */
 
-import type { CompiledSchema } from "../src/validation-runtime.js";
+import type { CompiledSchema } from "../src/core/validation/runtime.js";
 
 /** Every schema of the spec, compiled; schemas refer to each other by index. */
 export const schemas: readonly CompiledSchema[] = [

@@ -35,7 +35,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { perMinute, rateBetween, steadyRate } from "../test/bulk/rates.js";
+import { perMinute, rateBetween, steadyRate } from "../test/support/rates.js";
 import { integerFromEnvironment } from "../test/setup/prism.js";
 import { seeded } from "../test/setup/seeded.js";
 import { root, run, step } from "./lib.js";

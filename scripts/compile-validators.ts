@@ -1,13 +1,13 @@
 /**
  * Compiles the spec's schemas ahead of time into generated/validators.ts: a table of compact schemas
- * (see `CompiledSchema` in src/validation-runtime.ts) with every `$ref` resolved, identical schemas
+ * (see `CompiledSchema` in src/core/validation/runtime.ts) with every `$ref` resolved, identical schemas
  * shared and annotations dropped, plus the validators of each operation by parameter location. The
  * package then compiles no schema and calls no `new Function` at run time. A keyword this compiler does
  * not know stops generation: a spec change can never go unvalidated silently.
  */
-import type { CompiledSchema } from "../src/validation-runtime.js";
-import { TYPES } from "../src/validation-runtime.js";
-import { FORMATS } from "../src/formats.js";
+import type { CompiledSchema } from "../src/core/validation/runtime.js";
+import { TYPES } from "../src/core/validation/runtime.js";
+import { FORMATS } from "../src/core/validation/formats.js";
 
 type Schema = Record<string, unknown>;
 type Parameter = { name: string; in: string; required?: boolean; schema: Schema };
@@ -150,7 +150,7 @@ export function compileValidators(spec: Spec): string {
   }
 
   return [
-    `import type { CompiledSchema } from "../src/validation-runtime.js";`,
+    `import type { CompiledSchema } from "../src/core/validation/runtime.js";`,
     "",
     "/** Every schema of the spec, compiled; schemas refer to each other by index. */",
     "export const schemas: readonly CompiledSchema[] = [",

@@ -10,7 +10,7 @@
  * against that account's schema as well as the spec (accountValidation "warn").
  */
 import { createMergeCrmClient, isMergeError, isRegion, type EngagementInput } from "../src/index.js";
-import { startMockServer, type MockServer } from "../src/mock.js";
+import { startMockServer, type MockServer } from "../src/mock/index.js";
 
 async function main(): Promise<void> {
   const apiKey = process.env["MERGE_API_KEY"];

@@ -1,7 +1,7 @@
-export { createMergeCrmClient } from "./client.js";
-export type { ClientOptions, MergeCrmClient } from "./client.js";
-export type { AccountDescription, AccountField } from "./account-fields.js";
-export type { AccountValidationMode } from "./account-validation.js";
+export { createMergeCrmClient } from "./core/client.js";
+export type { ClientOptions, MergeCrmClient } from "./core/client.js";
+export type { AccountDescription, AccountField } from "./core/validation/form-fields.js";
+export type { AccountValidationMode } from "./core/validation/account-validation.js";
 export type {
   AccountTokenMode,
   CreateOptions,
@@ -11,14 +11,14 @@ export type {
   RequestOptions,
   UpdateOptions,
   WriteOptions,
-} from "./engagements.js";
+} from "./core/resources/engagements.js";
 export type {
   EngagementExpand,
   ListEngagementsQuery,
   RemoteFieldClassesQuery,
   RetrieveEngagementQuery,
-} from "./query.js";
-export type { EngagementInput, WithDates } from "./dates.js";
+} from "./core/query.js";
+export type { EngagementInput, WithDates } from "./core/dates.js";
 export {
   MergeApiError,
   MergeAuthenticationError,
@@ -39,13 +39,13 @@ export {
   isMergeError,
   isMergeTimeoutError,
   isMergeValidationError,
-} from "./errors.js";
-export type { MergeApiErrorInit, MergeErrorOptions, ValidationIssue } from "./errors.js";
-export type { Logger } from "./logger.js";
-export { isRegion, REGION_BASE_URLS } from "./regions.js";
-export type { Region } from "./regions.js";
-export type { FetchLike, ResponseInfo } from "./request.js";
-export type { ResponseValidationMode } from "./validation.js";
+} from "./core/errors.js";
+export type { MergeApiErrorInit, MergeErrorOptions, ValidationIssue } from "./core/errors.js";
+export type { Logger } from "./core/logger.js";
+export { isRegion, REGION_BASE_URLS } from "./core/regions.js";
+export type { Region } from "./core/regions.js";
+export type { FetchLike, ResponseInfo } from "./core/request.js";
+export type { ResponseValidationMode } from "./core/validation/spec-validators.js";
 export type {
   Account,
   components,
@@ -80,4 +80,4 @@ export type {
   WebhookHook,
   WebhookLinkedAccount,
   webhooks,
-} from "./types.js";
+} from "./core/types.js";

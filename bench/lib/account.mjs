@@ -1,5 +1,5 @@
 /**
- * Account validation's own costs, measured on the library's source (src/schema-compiler.ts is not a
+ * Account validation's own costs, measured on the library's source (src/core/validation/schema-compiler.ts is not a
  * public entry point, so esbuild bundles it into bench/results/ first): compiling a linked account's
  * meta request_schema of 50 model fields, and checking a body against the compiled schema.
  */
@@ -13,7 +13,7 @@ export async function measureAccountSchema(repoDir, resultsDir, runs) {
   const outfile = join(resultsDir, "schema-compiler.mjs");
   await esbuild.build({
     stdin: {
-      contents: 'export { compileSchema } from "./src/schema-compiler.ts"; export { check, failing } from "./src/validation-runtime.ts";',
+      contents: 'export { compileSchema } from "./src/core/validation/schema-compiler.ts"; export { check, failing } from "./src/core/validation/runtime.ts";',
       resolveDir: repoDir,
       loader: "ts",
     },

@@ -13,23 +13,23 @@
  */
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";
-import { AccountHealthBook, healthProblems, type AccountHealthOptions, type Suspension } from "./account-health.js";
-import { backoff } from "./answers.js";
-import { deliverRow, type AccountSuspension, type Admission, type DeliveryContext, type DoneStore, type SendGate } from "./delivery.js";
-import { FailureGuard, type FailureGuardMode } from "./failure-guard.js";
-import { accountName, RowKeys } from "./keys.js";
+import { AccountHealthBook, healthProblems, type AccountHealthOptions, type Suspension } from "../delivery/account-health.js";
+import { backoff } from "../delivery/verdicts.js";
+import { deliverRow, type AccountSuspension, type Admission, type DeliveryContext, type DoneStore, type SendGate } from "../delivery/deliver-row.js";
+import { FailureGuard, type FailureGuardMode } from "../delivery/failure-guard.js";
+import { accountName, RowKeys } from "../delivery/keys.js";
 import { openJournal } from "./journal.js";
-import { AccountPacer, resolveRate } from "./pacer.js";
+import { AccountPacer, resolveRate } from "../delivery/pacer.js";
 import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowResult, BulkSummary } from "./types.js";
-import { Semaphore, Stopper } from "./waits.js";
+import { Semaphore, Stopper } from "../delivery/waits.js";
 
-export type { FailureGuardMode } from "./failure-guard.js";
-export type { AccountHealthOptions } from "./account-health.js";
-export { HEALTH_DEFAULTS } from "./account-health.js";
+export type { FailureGuardMode } from "../delivery/failure-guard.js";
+export type { AccountHealthOptions } from "../delivery/account-health.js";
+export { HEALTH_DEFAULTS } from "../delivery/account-health.js";
 export type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowError, BulkRowResult, BulkSummary, RatePlan, SuspendedAccount } from "./types.js";
 export { MergeBulkJournalError, openJournal, readJournal } from "./journal.js";
-export { idempotencyKeyFor } from "./keys.js";
-export { RATE_PLANS } from "./pacer.js";
+export { idempotencyKeyFor } from "../delivery/keys.js";
+export { RATE_PLANS } from "../delivery/pacer.js";
 
 /**
  * Creates one engagement per row, streaming: rows are pulled from `rows` only while fewer than

@@ -8,16 +8,16 @@
 import { access, constants, open, type FileHandle } from "node:fs/promises";
 import { bulkCreate, openJournal, readJournal, type BulkJournal, type BulkRow, type BulkRowResult, type BulkSummary } from "../bulk/index.js";
 import { isMergeValidationError, type Logger } from "../index.js";
-import type { MockServer } from "../mock.js";
+import type { MockServer } from "../mock/index.js";
 import { parseCommand, resumeCommand, USAGE, UsageError, type ImportCommand, type StatusCommand } from "./args.js";
 import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
 import { countRows, InputError, openInput, type InputItem, type InvalidInput } from "./input.js";
-import { runEnqueue } from "./enqueue.js";
-import { runExport } from "./export.js";
+import { runEnqueue } from "./commands/enqueue.js";
+import { runExport } from "./commands/export.js";
 import { duration, grouped, rowCount, startProgress, type Progress } from "./progress.js";
-import { runQueueStatus } from "./queue-status.js";
-import { connect, debug, type Connection } from "./target.js";
-import { runWorker } from "./worker.js";
+import { runQueueStatus } from "./commands/queue-status.js";
+import { connect, debug, type Connection } from "./client-target.js";
+import { runWorker } from "./commands/worker.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   let command;

@@ -5,8 +5,8 @@
  * `keepMs`.
  */
 import type { Redis } from "ioredis";
-import type { BulkRowResult } from "../bulk/index.js";
-import type { DoneStore } from "../bulk/delivery.js";
+import type { BulkRowResult } from "../delivery/types.js";
+import type { DoneStore } from "../delivery/deliver-row.js";
 import { keyDigest } from "./jobs.js";
 
 /** Redis's key of a row's record. */

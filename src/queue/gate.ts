@@ -8,9 +8,9 @@
  */
 import type { Redis } from "ioredis";
 import type { Logger } from "../index.js";
-import type { AccountHealthOptions } from "../bulk/account-health.js";
-import type { Admission, SendGate } from "../bulk/delivery.js";
-import type { FailureGuardMode } from "../bulk/index.js";
+import type { AccountHealthOptions } from "../delivery/account-health.js";
+import type { Admission, SendGate } from "../delivery/deliver-row.js";
+import type { FailureGuardMode } from "../delivery/failure-guard.js";
 import { ADMIT, SETTLE, SUSPEND } from "./scripts.js";
 
 /** Reservations up to this far ahead are waited for in the worker. */

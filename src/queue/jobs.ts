@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { EngagementInput } from "../index.js";
-import { accountName } from "../bulk/keys.js";
+import { accountName } from "../delivery/keys.js";
 
 export const DEFAULT_QUEUE = "merge-crm-engagements";
 /** BullMQ's name of every job of the queue (what Bull Board shows beside the id). */

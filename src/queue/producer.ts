@@ -7,12 +7,12 @@
  */
 import type { JobsOptions } from "bullmq";
 import { createMergeCrmClient, MergeValidationError, type ValidationIssue } from "../index.js";
-import { RowKeys } from "../bulk/keys.js";
+import { RowKeys } from "../delivery/keys.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { doneKey, readRecord } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
-import { suspensionReason } from "../bulk/account-health.js";
+import { suspensionReason } from "../delivery/account-health.js";
 import { healthKey, heldKey, SUSPENDED_ACCOUNTS } from "./gate.js";
 import { accountOf, BACKOFF_TYPE, DEFAULT_QUEUE, JOB_NAME, jobIdOf, readJobData, type JobData } from "./jobs.js";
 import { bullmq } from "./peers.js";

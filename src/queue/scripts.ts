@@ -2,7 +2,7 @@
  * The fleet's shared state, kept in Redis and changed only by these Lua scripts (atomic: every worker
  * of every machine sees one order of events, on Redis's clock, never its own).
  *
- * **Pacing** (per linked account, over every worker): the in-process pacer's rules (`src/bulk/pacer.ts`)
+ * **Pacing** (per linked account, over every worker): the in-process pacer's rules (`src/delivery/pacer.ts`)
  * on shared state. A send reserves its start on the account's schedule, `60000 / rate` ms after the
  * previous one, never more than 105% of a sixth of the rate in any 10 s; a reservation more than
  * `horizon` ms ahead is refused instead (the job waits in Redis, delayed, not in a worker, until a turn
@@ -12,16 +12,16 @@
  * `RECOVERY_SHARE` of the nominal rate): the in-process pacer's rule and numbers.
  *
  * **Failure guard** (per scope, one egress IP by default): the in-process guard's rules
- * (`src/bulk/failure-guard.ts`, strict and adaptive) on shared state: failures by send time in the
+ * (`src/delivery/failure-guard.ts`, strict and adaptive) on shared state: failures by send time in the
  * window, requests unanswered (each tagged with its worker: a worker that stops beating its heart for
  * `deadAfter` ms has its requests dropped, as their answers will never come), the failure rate of the
  * latest 1,000 answers, the probation after a failure, and the run of failures in send order. After
  * `stopAfter` failures in a row a worker does not stop: the guard holds every send for a back-off
  * (1 s, doubling to 60 s) and then lets one probe through.
  */
-import { FLOOR_SHARE, RECOVERY_SHARE, RECOVERY_STEP_MS } from "../bulk/pacer.js";
+import { FLOOR_SHARE, RECOVERY_SHARE, RECOVERY_STEP_MS } from "../delivery/pacer.js";
 
-import { RUN_CHANCE } from "../bulk/account-health.js";
+import { RUN_CHANCE } from "../delivery/account-health.js";
 
 /** Shared helpers: the time, the guard's decision and the pacer's schedule, prepended to each script. */
 const COMMON = `
@@ -159,7 +159,7 @@ end
 
 
 /**
- * A linked account's health over the fleet: the in-process rules (`src/bulk/account-health.ts`) on a
+ * A linked account's health over the fleet: the in-process rules (`src/delivery/account-health.ts`) on a
  * hash per account (KEYS hk), with an index of the suspended ones (KEYS hidx: account -> since). Times
  * are Redis's epoch milliseconds. Fields: ok (a write succeeded once), trial / trialAt (the probation
  * write in flight, by guard member), susp, detail, count, since, probeAt, backoff, probing / probingAt

@@ -1,6 +1,8 @@
 /** The public types of `merge-crm-engagements/queue`: rows in, jobs in Redis, deliveries out. */
 import type { AccountTokenMode, EngagementInput, Logger, MergeCrmClient, ValidationIssue } from "../index.js";
-import type { AccountHealthOptions, BulkRowResult, FailureGuardMode, RatePlan } from "../bulk/index.js";
+import type { AccountHealthOptions } from "../delivery/account-health.js";
+import type { FailureGuardMode } from "../delivery/failure-guard.js";
+import type { BulkRowResult, RatePlan } from "../delivery/types.js";
 import type { Redis, RedisOptions } from "ioredis";
 
 /** Where Redis is: a URL (`redis://host:6379/0`), ioredis options, or an ioredis client (not closed by us). */

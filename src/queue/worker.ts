@@ -18,11 +18,11 @@
 import { randomUUID } from "node:crypto";
 import type { Job } from "bullmq";
 import { MergeValidationError, type ValidationIssue } from "../index.js";
-import { backoff } from "../bulk/answers.js";
-import { deliverRow, type Delivery } from "../bulk/delivery.js";
-import { resolveRate } from "../bulk/pacer.js";
-import { HEALTH_DEFAULTS, healthProblems } from "../bulk/account-health.js";
-import type { BulkRowResult } from "../bulk/index.js";
+import { backoff } from "../delivery/verdicts.js";
+import { deliverRow, type Delivery } from "../delivery/deliver-row.js";
+import { resolveRate } from "../delivery/pacer.js";
+import { HEALTH_DEFAULTS, healthProblems } from "../delivery/account-health.js";
+import type { BulkRowResult } from "../delivery/types.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
 import { connect } from "./connection.js";
 import { redisDoneStore } from "./done-store.js";

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { getEventListeners } from "node:events";
 import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, openJournal, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
-import { accountName } from "../../src/bulk/keys.js";
+import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
 import { OUTBOUND_ONLY_META, useBulkServer } from "./bulk-server.js";
 

@@ -38,7 +38,7 @@ test("an app that imports only merge-crm-engagements bundles none of src/bulk an
 
 test("an app that imports merge-crm-engagements/bulk gets the bulk layer, over the same core", async () => {
   const inputs = await inputsOf('export { bulkCreate } from "merge-crm-engagements/bulk"; export { createMergeCrmClient } from "merge-crm-engagements";');
-  expect(inputs).toEqual(expect.arrayContaining(["src/bulk/index.ts", "src/bulk/pacer.ts", "src/bulk/journal.ts", "src/index.ts"]));
+  expect(inputs).toEqual(expect.arrayContaining(["src/bulk/index.ts", "src/delivery/pacer.ts", "src/bulk/journal.ts", "src/index.ts"]));
 });
 
 test("account validation is loaded on first use: with code splitting, a create-only app's entry chunk holds none of it", async () => {
@@ -50,7 +50,7 @@ test("account validation is loaded on first use: with code splitting, a create-o
   // One chunk beside the entry, imported only dynamically, holding the compiler, the cache and describeFields.
   expect(lazy).toHaveLength(1);
   expect(entry?.[1].imports).toEqual([expect.objectContaining({ kind: "dynamic-import", path: lazy[0]?.[0] })]);
-  for (const input of ["src/schema-compiler.ts", "src/account-validation.ts", "src/account-fields.ts"]) {
+  for (const input of ["src/core/validation/schema-compiler.ts", "src/core/validation/account-validation.ts", "src/core/validation/form-fields.ts"]) {
     expect(Object.keys(entry?.[1].inputs ?? {})).not.toContain(input);
     expect(Object.keys(lazy[0]?.[1].inputs ?? {})).toContain(input);
   }

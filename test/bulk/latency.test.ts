@@ -19,7 +19,7 @@ import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import { OPEN_META, runCli } from "../cli/run-cli.js";
 import { seeded } from "../setup/seeded.js";
 import { maxInWindow, useBulkServer } from "./bulk-server.js";
-import { perMinute, steadyRate } from "./rates.js";
+import { perMinute, steadyRate } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";
 const RATE = 600;

@@ -6,10 +6,10 @@
  */
 import { join } from "node:path";
 import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
-import { accountName } from "../../src/bulk/keys.js";
+import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import { maxInWindow, perAccountLimit, useBulkServer, type Arrival } from "./bulk-server.js";
-import { perMinute } from "./rates.js";
+import { perMinute } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";
 /**

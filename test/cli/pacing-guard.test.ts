@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { perMinute } from "../bulk/rates.js";
+import { perMinute } from "../support/rates.js";
 import { OPEN_META, runCli } from "./run-cli.js";
 
 interface Arrival {

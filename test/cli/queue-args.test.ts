@@ -1,6 +1,6 @@
 /** The queue commands' command line (issue 18): enqueue, worker, status --redis. No Redis needed. */
 import { parseCommand, redisForDisplay } from "../../src/cli/args.js";
-import { RepeatedLines, workerLine } from "../../src/cli/worker.js";
+import { RepeatedLines, workerLine } from "../../src/cli/commands/worker.js";
 import { usageErrorOf } from "./run-cli.js";
 
 const REDIS = "redis://127.0.0.1:6379";

@@ -4,12 +4,12 @@
  * `prism mock` (5.14.2, and 5.16.0) dies on some request bodies: its log formatter re-reads each JSON
  * log line through jsonrepair, which mangles a string holding `[` in an array followed by a key holding
  * `}`, and then throws on the mangled line. The "Request received" line carries the body, so the body
- * needs not even be invalid. startMockServer no longer runs that formatter (src/mock-runner.ts).
+ * needs not even be invalid. startMockServer no longer runs that formatter (src/mock/runner.ts).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startMockServer } from "../../src/mock.js";
+import { startMockServer } from "../../src/mock/index.js";
 import { prismClient, prismUrl } from "../setup/prism.js";
 import { isAlive } from "../setup/processes.js";
 
@@ -85,7 +85,7 @@ describe("startMockServer's handle", () => {
 
   test("Prism exits when the process that started it is killed", async () => {
     // A parent that starts a mock, prints its pid, and waits to be killed with SIGKILL (no exit hook runs).
-    const script = `import { startMockServer } from ${JSON.stringify(new URL("../../src/mock.ts", import.meta.url).href)};
+    const script = `import { startMockServer } from ${JSON.stringify(new URL("../../src/mock/index.ts", import.meta.url).href)};
       const mock = await startMockServer(); console.log(mock.pid); setInterval(() => {}, 1000);`;
     const parent = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
     const pid = await new Promise<number>((resolve, reject) => {

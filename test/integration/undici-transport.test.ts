@@ -7,9 +7,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Agent } from "undici";
-import { DeferredRequest } from "../../src/deferred-request.js";
+import { DeferredRequest } from "../../src/core/deferred-request.js";
 import { createMergeCrmClient } from "../../src/index.js";
-import { createUndiciFetch, type UndiciFetch } from "../../src/undici.js";
+import { createUndiciFetch, type UndiciFetch } from "../../src/undici/index.js";
 
 interface Seen {
   method: string;

@@ -1,5 +1,5 @@
 /**
- * Differential test: a JSON Schema compiled at run time (compileSchema, src/schema-compiler.ts) and
+ * Differential test: a JSON Schema compiled at run time (compileSchema, src/core/validation/schema-compiler.ts) and
  * walked by `check` must say valid or invalid exactly when ajv 8 does, on fast-check generated
  * (schema, value) pairs over the keywords the runtime supports: type (and arrays of types), enum,
  * const, format, properties, required, additionalProperties, items, uniqueItems, anyOf, allOf,
@@ -8,7 +8,7 @@
  * or nearly so, with defects sprinkled in (a wrong type, a missing required field, a bound ± 1).
  *
  * ajv is set up for the semantics the runtime implements: strict off (unknown formats are ignored by
- * both), the formats of src/formats.ts, code-point string lengths (ajv's default `unicode`) and
+ * both), the formats of src/core/validation/formats.ts, code-point string lengths (ajv's default `unicode`) and
  * `ownProperties` (an inherited `constructor` is no field).
  *
  * DIFFERENTIAL_RUNS=<n> (default 1,000; `npm run test:differential` runs 10,000) and
@@ -16,9 +16,9 @@
  */
 import { createRequire } from "node:module";
 import fc from "fast-check";
-import { FORMATS } from "../../src/formats.js";
-import { compileSchema } from "../../src/schema-compiler.js";
-import { check, failing, type Problem } from "../../src/validation-runtime.js";
+import { FORMATS } from "../../src/core/validation/formats.js";
+import { compileSchema } from "../../src/core/validation/schema-compiler.js";
+import { check, failing, type Problem } from "../../src/core/validation/runtime.js";
 import { integerFromEnvironment } from "../setup/prism.js";
 
 const RUNS = integerFromEnvironment("DIFFERENTIAL_RUNS", 1_000);

@@ -12,9 +12,9 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { createQuerySerializer } from "openapi-fetch";
-import { MergeValidationError, type ValidationIssue } from "../../src/errors.js";
-import { DeferredRequest } from "../../src/deferred-request.js";
-import { validateRequest } from "../../src/validation.js";
+import { MergeValidationError, type ValidationIssue } from "../../src/core/errors.js";
+import { DeferredRequest } from "../../src/core/deferred-request.js";
+import { validateRequest } from "../../src/core/validation/spec-validators.js";
 import { integerFromEnvironment, prismUrl } from "../setup/prism.js";
 import { undiciFetch } from "../setup/transports.js";
 

@@ -6,10 +6,10 @@
  * and once an account heals its held jobs are all delivered within one probe back-off (and the time
  * to write them at the account's rate), each row exactly once.
  */
-import { accountName } from "../../src/bulk/keys.js";
+import { accountName } from "../../src/delivery/keys.js";
 import { createEngagementQueue, type SuspendedQueueAccount } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
-import { rateBetween } from "../bulk/rates.js";
+import { rateBetween } from "../support/rates.js";
 import { runCli } from "../cli/run-cli.js";
 import { useRedis } from "../setup/redis.js";
 import { interleaved, until, useFleet } from "./fleet-processes.js";

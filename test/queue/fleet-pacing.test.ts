@@ -27,10 +27,10 @@
  *   (the rate doubling every 3 s from the end of the pause, and the jobs deferred meanwhile spaced at the
  *   rate it will have by their turn), each once.
  */
-import { accountName, idempotencyKeyFor } from "../../src/bulk/keys.js";
+import { accountName, idempotencyKeyFor } from "../../src/delivery/keys.js";
 import { createEngagementQueue } from "../../src/queue/index.js";
 import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
-import { perMinute, rateBetween } from "../bulk/rates.js";
+import { perMinute, rateBetween } from "../support/rates.js";
 import { useRedis } from "../setup/redis.js";
 import { interleaved, until, useFleet, type Fleet } from "./fleet-processes.js";
 

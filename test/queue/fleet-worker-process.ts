@@ -7,7 +7,7 @@
  * its stats and the requests it sent per linked account (by account name) after SIGTERM, when it exits 0.
  */
 import { startEngagementWorker } from "../../src/queue/index.js";
-import { accountName } from "../../src/bulk/keys.js";
+import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import type { FleetEvent, FleetWorkerSettings } from "./fleet-processes.js";
 
@@ -17,7 +17,7 @@ const emit = (event: FleetEvent) => process.stdout.write(`${JSON.stringify(event
 // What this worker sent, by linked account: how the fleet's share of an account's rate splits.
 const sent: Record<string, number> = {};
 const names = new Map<string, string>();
-const transport = settings.transport === "undici" ? (await import("../../src/undici.js")).createUndiciFetch() : (request: Request) => globalThis.fetch(request);
+const transport = settings.transport === "undici" ? (await import("../../src/undici/index.js")).createUndiciFetch() : (request: Request) => globalThis.fetch(request);
 const fetch = (request: Request) => {
   const token = request.headers.get("x-account-token") ?? "";
   let account = names.get(token);

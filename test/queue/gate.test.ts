@@ -5,8 +5,8 @@
  * the probation after a failure); the hold after 20 failures in a row; a dead worker's requests dropped.
  */
 import { Redis } from "ioredis";
-import type { Admission, SendGate, SendPermit } from "../../src/bulk/delivery.js";
-import { HEALTH_DEFAULTS } from "../../src/bulk/account-health.js";
+import type { Admission, SendGate, SendPermit } from "../../src/delivery/deliver-row.js";
+import { HEALTH_DEFAULTS } from "../../src/delivery/account-health.js";
 import { redisGate } from "../../src/queue/gate.js";
 import { useRedis } from "../setup/redis.js";
 

@@ -5,7 +5,7 @@
  * clients (`prismClient`, the fault suite's `client`) and its hand-made fetch wrappers send through it.
  */
 import type { FetchLike } from "../../src/index.js";
-import { createUndiciFetch, type UndiciFetch } from "../../src/undici.js";
+import { createUndiciFetch, type UndiciFetch } from "../../src/undici/index.js";
 
 export type TransportName = "fetch" | "undici";
 export const TRANSPORTS: readonly TransportName[] = ["fetch", "undici"];

@@ -1,5 +1,5 @@
 import { getEventListeners } from "node:events";
-import { onAbort, throwIfAborted } from "../../src/abort.js";
+import { onAbort, throwIfAborted } from "../../src/core/abort.js";
 
 const listeners = (signal: AbortSignal) => getEventListeners(signal, "abort").length;
 

@@ -1,4 +1,4 @@
-import { accountKey, createAccountSchemaCache } from "../../src/account-validation.js";
+import { accountKey, createAccountSchemaCache } from "../../src/core/validation/account-validation.js";
 import type { MetaResponse } from "../../src/index.js";
 import { createMergeCrmClient } from "../../src/index.js";
 import { CREATED, json, recordingFetch } from "./helpers.js";

@@ -1,5 +1,5 @@
 /**
- * Account validation's module is loaded with import() on first use (src/engagements.ts). When it cannot
+ * Account validation's module is loaded with import() on first use (src/core/resources/engagements.ts). When it cannot
  * be loaded (a chunk that fails to download), a create is checked against the spec only and sent, as
  * when a meta request fails, and describeCreate rejects with a typed MergeConnectionError. The module is
  * replaced here by one whose loading throws (a unit test: jest's ESM module mock of our own module).
@@ -8,7 +8,7 @@ import { jest } from "@jest/globals";
 import { CREATED, json, recordingFetch } from "./helpers.js";
 
 let loads = 0;
-jest.unstable_mockModule("../../src/account-validation.js", () => {
+jest.unstable_mockModule("../../src/core/validation/account-validation.js", () => {
   loads++;
   throw new TypeError("Failed to fetch dynamically imported module: account-validation-X1.js");
 });

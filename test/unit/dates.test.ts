@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createMergeCrmClient, MergeValidationError } from "../../src/index.js";
-import { BODY_DATE_KEYS } from "../../src/dates.js";
+import { BODY_DATE_KEYS } from "../../src/core/dates.js";
 import { CREATED, json, recordingFetch } from "./helpers.js";
 
 function client() {

@@ -1,4 +1,4 @@
-import { DeferredRequest, transportFetch } from "../../src/deferred-request.js";
+import { DeferredRequest, transportFetch } from "../../src/core/deferred-request.js";
 
 const init: RequestInit = {
   method: "post",

@@ -1,5 +1,5 @@
 /**
- * FORMATS (src/formats.ts) must accept exactly what Prism accepts, so that the client and the mock
+ * FORMATS (src/core/validation/formats.ts) must accept exactly what Prism accepts, so that the client and the mock
  * agree on every value. The references are the very modules Prism runs, loaded from where Prism loads
  * them: ajv-formats 2.1.1 "full" formats (uuid, uri), resolved from @stoplight/prism-http, and Prism's
  * own date-time (which replaces ajv-formats' one). Random and targeted strings from a fixed seed
@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { FORMATS, type FormatName } from "../../src/formats.js";
+import { FORMATS, type FormatName } from "../../src/core/validation/formats.js";
 import { integerFromEnvironment } from "../setup/prism.js";
 
 const SEED = integerFromEnvironment("PROPERTY_SEED", 20_240_611);

@@ -1,6 +1,6 @@
 import { MergeApiError, MergeConnectionError, MergeRateLimitError, MergeTimeoutError, MergeValidationError } from "../../src/index.js";
-import { parseRetryAfter } from "../../src/retry-after.js";
-import { isRetryable, retryDelay, sleep } from "../../src/retry.js";
+import { parseRetryAfter } from "../../src/core/retry-after.js";
+import { isRetryable, retryDelay, sleep } from "../../src/core/retry.js";
 
 function apiError(status: number, headers: Record<string, string> = {}): MergeApiError {
   return new MergeApiError({ status, statusText: "", headers: new Headers(headers), body: null, method: "POST", url: "https://x" });

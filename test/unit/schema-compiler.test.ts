@@ -1,12 +1,12 @@
 /**
- * compileSchema (src/schema-compiler.ts): JSON Schemas received at run time, compiled into the table
+ * compileSchema (src/core/validation/schema-compiler.ts): JSON Schemas received at run time, compiled into the table
  * `check` walks. Each keyword, the ignored list, boolean schemas, `$ref`s, hostile field names, bad
  * input, and a Merge meta `request_schema`. test/property/schema-compiler-vs-ajv.test.ts compares
  * valid-or-not with ajv on generated schemas.
  */
-import { FORMATS } from "../../src/formats.js";
-import { compileSchema, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/schema-compiler.js";
-import { check, failing, TYPES, type Problem } from "../../src/validation-runtime.js";
+import { FORMATS } from "../../src/core/validation/formats.js";
+import { compileSchema, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/core/validation/schema-compiler.js";
+import { check, failing, TYPES, type Problem } from "../../src/core/validation/runtime.js";
 
 /** The faults of `data` (unknown fields do not count, as in JSON Schema). */
 function faults(schema: unknown, data: unknown, base = ""): Problem[] {
@@ -55,7 +55,7 @@ describe("compileSchema: keywords", () => {
     expect([...FORMAT_NAMES].sort()).toEqual(Object.keys(FORMATS).sort());
   });
 
-  it("format: the formats of src/formats.ts; strings only", () => {
+  it("format: the formats of src/core/validation/formats.ts; strings only", () => {
     expect(valid({ format: "uuid" }, "123e4567-e89b-12d3-a456-426614174000")).toBe(true);
     expect(faults({ format: "uuid" }, "nope")).toEqual([{ pointer: "", message: 'must match format "uuid"' }]);
     expect(valid({ format: "date-time" }, "2024-02-29T12:00:00Z")).toBe(true);

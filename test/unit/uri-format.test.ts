@@ -1,5 +1,5 @@
 /**
- * FORMATS.uri (src/formats.ts) is a shorter regex than ajv-formats' and must accept exactly the same
+ * FORMATS.uri (src/core/validation/formats.ts) is a shorter regex than ajv-formats' and must accept exactly the same
  * strings. The oracle below is ajv-formats 2.1.1's own `uri` check, copied verbatim (checked against
  * the file Prism loads); strings are generated from a URI grammar biased toward the parts the rewrite
  * touched: IPv6 literals with and without "::", with too many or too few pieces, with an IPv4 address
@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { FORMATS } from "../../src/formats.js";
+import { FORMATS } from "../../src/core/validation/formats.js";
 import { integerFromEnvironment } from "../setup/prism.js";
 
 const SEED = integerFromEnvironment("PROPERTY_SEED", 20_240_611);

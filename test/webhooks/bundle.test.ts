@@ -29,7 +29,7 @@ test("a Worker receiving webhooks bundles no Node built-in and none of the clien
   const used = Object.entries(output.inputs).filter(([, { bytesInOutput }]) => bytesInOutput > 0).map(([input]) => input);
   expect(output.imports.filter((imported) => imported.path.startsWith("node:"))).toEqual([]);
   expect(used.filter((input) => /openapi-fetch|src\/(client|engagements|request|validation)|generated\//.test(input))).toEqual([]);
-  expect(used).toEqual(expect.arrayContaining(["src/webhooks/signature.ts", "src/webhooks/handler.ts", "src/errors.ts"]));
+  expect(used).toEqual(expect.arrayContaining(["src/webhooks/signature.ts", "src/webhooks/handler.ts", "src/core/errors.ts"]));
   const bytes = result.outputFiles?.[0]?.contents.byteLength ?? 0;
   process.stdout.write(`webhooks: a receiving Worker bundles to ${bytes} B minified (${used.length} modules)\n`);
   expect(bytes).toBeLessThan(20_000);

@@ -3,8 +3,8 @@
  * compiles a run-time schema and checks a valid and an invalid body, then tries `new Function` to show
  * the flag is on. Prints one JSON line.
  */
-import { compileSchema } from "../../../src/schema-compiler.js";
-import { check, failing, type Problem } from "../../../src/validation-runtime.js";
+import { compileSchema } from "../../../src/core/validation/schema-compiler.js";
+import { check, failing, type Problem } from "../../../src/core/validation/runtime.js";
 
 const schema: unknown = JSON.parse(process.argv[2] ?? "null");
 const bodies: unknown = JSON.parse(process.argv[3] ?? "[]");

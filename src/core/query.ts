@@ -3,7 +3,7 @@
  * wire. `expand` is serialized as ONE comma-joined value by the client's querySerializer
  * (`style: form, explode: false` in the spec).
  */
-import type { operations } from "../generated/schema.js";
+import type { operations } from "../../generated/schema.js";
 import { isoDate, QUERY_DATE_KEYS, type WithDates } from "./dates.js";
 
 type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]["parameters"]["query"]>;

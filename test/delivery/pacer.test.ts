@@ -1,9 +1,9 @@
 /** The per-account pacer under a fake clock: smooth starts, 429 pauses and cuts, recovery. */
-import { AccountPacer, RATE_PLANS, resolveRate, type PaceChange } from "../../src/bulk/pacer.js";
-import { Stopper } from "../../src/bulk/waits.js";
-import { maxInWindow } from "./bulk-server.js";
-import { FakeClock } from "./fake-clock.js";
-import { perMinute } from "./rates.js";
+import { AccountPacer, RATE_PLANS, resolveRate, type PaceChange } from "../../src/delivery/pacer.js";
+import { Stopper } from "../../src/delivery/waits.js";
+import { maxInWindow } from "../bulk/bulk-server.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { perMinute } from "../support/rates.js";
 
 /** Sends `count` requests through a pacer from `workers` concurrent rows; each takes `latencyMs`. Returns start times. */
 async function run(pacer: AccountPacer, clock: FakeClock, count: number, options: { workers?: number; latencyMs?: number; horizonMs: number; onSend?: (at: number, i: number) => void }) {

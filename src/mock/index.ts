@@ -8,8 +8,8 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { components } from "../generated/schema.js";
-import type { RunnerConfig, RunnerWebhooks } from "./mock-runner.js";
+import type { components } from "../../generated/schema.js";
+import type { RunnerConfig, RunnerWebhooks } from "./runner.js";
 
 /**
  * The linked account every webhook of the mock is about (`linked_account` of the payload): a HubSpot
@@ -121,9 +121,14 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
-/** The bundled spec: `generated/openapi.json` beside `src/` (in the repository) or `dist/` (in the package). */
+/**
+ * The bundled spec: `generated/openapi.json` beside `dist/` (in the package, where this module is
+ * `dist/mock.js`) or beside `src/` (in the repository, where it is `src/mock/index.ts`).
+ */
 export function bundledSpecPath(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), "..", "generated", "openapi.json");
+  const here = fileURLToPath(import.meta.url);
+  const root = extname(here) === ".ts" ? join(dirname(here), "..", "..") : join(dirname(here), "..");
+  return join(root, "generated", "openapi.json");
 }
 
 /** The path of `@stoplight/prism-cli/package.json`: the runner loads Prism's packages from there. */
@@ -138,14 +143,14 @@ function prismManifest(): string {
 }
 
 /**
- * How to run `mock-runner` beside this module: `.js` (ESM build), `.cjs` (CommonJS build) or `.ts`
- * (the repository's sources, run through tsx in its tests and `npm start`).
+ * How to run the runner beside this module: `mock-runner.js` (ESM build), `mock-runner.cjs` (CommonJS
+ * build) or `runner.ts` (the repository's sources, run through tsx in its tests and `npm start`).
  */
 function runnerCommand(): string[] {
   const here = fileURLToPath(import.meta.url);
   const extension = extname(here);
-  const runner = join(dirname(here), `mock-runner${extension}`);
-  if (extension !== ".ts") return [runner];
+  if (extension !== ".ts") return [join(dirname(here), `mock-runner${extension}`)];
+  const runner = join(dirname(here), "runner.ts");
   return ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, runner];
 }
 

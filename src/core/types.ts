@@ -2,7 +2,7 @@
  * Friendly names for the API's models. Every type here is an alias of `generated/schema.d.ts`, which
  * openapi-typescript compiles from the spec in `openapi/`: nothing is copied by hand.
  */
-import type { components, operations, paths, webhooks } from "../generated/schema.js";
+import type { components, operations, paths, webhooks } from "../../generated/schema.js";
 
 type Schemas = components["schemas"];
 

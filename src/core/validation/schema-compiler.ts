@@ -1,17 +1,17 @@
 /**
  * Compiles a JSON Schema received at run time (a linked account's meta `request_schema`) into the same
- * table the generated validators use, so that `check` (src/validation-runtime.ts) is the one runtime.
+ * table the generated validators use, so that `check` (src/core/validation/runtime.ts) is the one runtime.
  * No code is built (no `new Function`): the result is data. The schema comes from the network, so
  * nothing in it is trusted: field names go into null-prototype objects, only own keys are read, every
  * `$ref` must resolve inside the schema itself, and a keyword `check` cannot evaluate is skipped and
  * listed in `ignored` rather than compiled into something that could throw or mislead.
  */
 import type { FormatName } from "./formats.js";
-import type { CompiledSchema, TYPES as RuntimeTypes } from "./validation-runtime.js";
+import type { CompiledSchema, TYPES as RuntimeTypes } from "./runtime.js";
 
 // The runtime's type names (their order gives the bits) and format names, here again so that this
 // module, loaded on first use of account validation, imports nothing of the core at run time
-// (src/account-validation.ts). A unit test holds them to TYPES and FORMATS.
+// (src/core/validation/account-validation.ts). A unit test holds them to TYPES and FORMATS.
 export const TYPES: typeof RuntimeTypes = ["string", "number", "integer", "boolean", "object", "array", "null"];
 export const FORMAT_NAMES: readonly FormatName[] = ["uuid", "uri", "date-time"];
 

@@ -1,6 +1,6 @@
 /** Row keys and Idempotency-Keys: deterministic, distinct, within the spec's limits, never the token. */
 import { readFileSync } from "node:fs";
-import { accountName, canonicalJson, idempotencyKeyFor, RowKeys } from "../../src/bulk/keys.js";
+import { accountName, canonicalJson, idempotencyKeyFor, RowKeys } from "../../src/delivery/keys.js";
 
 const spec = JSON.parse(readFileSync(new URL("../../generated/openapi.json", import.meta.url), "utf8")) as {
   components: { parameters: Record<string, { name: string; schema: { minLength: number; maxLength: number } }> };

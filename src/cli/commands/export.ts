@@ -17,12 +17,12 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { open, readFile, rename, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
-import type { Logger } from "../index.js";
-import { CheckpointError, engagementChanges, type EngagementChange } from "../sync/index.js";
-import { shellQuote, UsageError, type ExportCommand } from "./args.js";
-import { FAILED, INTERRUPTED, NAME, OK, usageError } from "./exit.js";
-import { duration, grouped } from "./progress.js";
-import { connect, debug, type Connection } from "./target.js";
+import type { Logger } from "../../index.js";
+import { CheckpointError, engagementChanges, type EngagementChange } from "../../sync/index.js";
+import { shellQuote, UsageError, type ExportCommand } from "../args.js";
+import { FAILED, INTERRUPTED, NAME, OK, usageError } from "../exit.js";
+import { duration, grouped } from "../progress.js";
+import { connect, debug, type Connection } from "../client-target.js";
 
 /** The layout of --state this version writes and reads. */
 export const STATE_VERSION = 1;

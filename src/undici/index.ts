@@ -16,7 +16,7 @@
 import { createRequire } from "node:module";
 import type { Dispatcher } from "undici";
 import type * as Undici from "undici";
-import type { FetchLike } from "./index.js";
+import type { FetchLike } from "../index.js";
 
 /** Options of {@link createUndiciFetch}. */
 export interface UndiciFetchOptions {
@@ -58,7 +58,7 @@ export interface UndiciFetch extends FetchLike {
 }
 
 /**
- * The core's opt-in (src/deferred-request.ts): a `fetch` carrying this property `true` is given
+ * The core's opt-in (src/core/deferred-request.ts): a `fetch` carrying this property `true` is given
  * openapi-fetch's deferred request itself instead of a real `Request`. The request it receives has
  * `url`, `method` and `headers`, and `init` (the `RequestInit` openapi-fetch built: `body` a string
  * or absent, `signal`); a real `Request` (a raw-client middleware's) has no `init` and is read as is.

@@ -4,7 +4,7 @@
  */
 import { debuglog } from "node:util";
 import { createMergeCrmClient, type FetchLike, type Logger, type MergeCrmClient } from "../index.js";
-import type { MockServer } from "../mock.js";
+import type { MockServer } from "../mock/index.js";
 import { UsageError, type Target } from "./args.js";
 
 export const debug = debuglog("merge-crm-engagements");
@@ -23,7 +23,7 @@ export async function connect(target: Target, logger: Logger): Promise<Connectio
   const transport = await undiciTransport();
   debug("transport: %s", transport.fetch ? "undici (merge-crm-engagements/undici)" : "fetch (undici is not installed)");
   if (target.kind === "mock") {
-    const { startMockServer } = await import("../mock.js");
+    const { startMockServer } = await import("../mock/index.js");
     let mock: MockServer;
     try {
       mock = await startMockServer();
@@ -42,7 +42,7 @@ export async function connect(target: Target, logger: Logger): Promise<Connectio
  */
 async function undiciTransport(): Promise<{ fetch?: FetchLike }> {
   try {
-    const { createUndiciFetch } = await import("../undici.js");
+    const { createUndiciFetch } = await import("../undici/index.js");
     return { fetch: createUndiciFetch() };
   } catch (error) {
     // undici.ts names the install command when undici is missing; anything else is a bug to show.

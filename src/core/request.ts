@@ -22,7 +22,7 @@ import {
   type OperationId,
   type RequestParts,
   type ResponseValidationMode,
-} from "./validation.js";
+} from "./validation/spec-validators.js";
 
 /** The `fetch` the client calls; openapi-fetch passes it a `Request`. */
 export type FetchLike = (input: Request) => Promise<Response>;

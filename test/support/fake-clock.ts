@@ -1,5 +1,5 @@
 /** A manual clock for the pacer and the failure guard: time moves only when a test advances it. */
-import type { Clock } from "../../src/bulk/waits.js";
+import type { Clock } from "../../src/delivery/waits.js";
 
 export class FakeClock implements Clock {
   private time = 0;

@@ -3,10 +3,10 @@
  * accounts' pacers, summed), wait for a permit in turn, and are answered after `latency` with a success
  * or a failure. What the issue-17 tests measure: throughput, failures per window, the peak in flight.
  */
-import { FailureGuard, type FailureGuardMode } from "../../src/bulk/failure-guard.js";
-import { Stopper } from "../../src/bulk/waits.js";
-import { maxInWindow } from "./bulk-server.js";
-import { FakeClock } from "./fake-clock.js";
+import { FailureGuard, type FailureGuardMode } from "../../src/delivery/failure-guard.js";
+import { Stopper } from "../../src/delivery/waits.js";
+import { maxInWindow } from "../bulk/bulk-server.js";
+import { FakeClock } from "../support/fake-clock.js";
 
 export interface Offered {
   mode: FailureGuardMode;

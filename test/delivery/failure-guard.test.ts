@@ -3,13 +3,13 @@
  * than 20 failures by send time, in either mode; the adaptive mode (issue 17) lets a healthy run have as
  * many requests in flight as its rate and latency need.
  */
-import { FailureGuard, type FailureGuardMode, type Permit } from "../../src/bulk/failure-guard.js";
-import { Stopper } from "../../src/bulk/waits.js";
-import { maxInWindow } from "./bulk-server.js";
-import { FakeClock, settle } from "./fake-clock.js";
+import { FailureGuard, type FailureGuardMode, type Permit } from "../../src/delivery/failure-guard.js";
+import { Stopper } from "../../src/delivery/waits.js";
+import { maxInWindow } from "../bulk/bulk-server.js";
+import { FakeClock, settle } from "../support/fake-clock.js";
 import { seeded } from "../setup/seeded.js";
 import { offer } from "./guard-simulation.js";
-import { rateBetween } from "./rates.js";
+import { rateBetween } from "../support/rates.js";
 
 /**
  * `workers` rows send through the guard until `horizonMs`; each answer takes `latency()` and fails when

@@ -2,11 +2,11 @@
  * `status --redis URL`: BullMQ's counts of the queue, the linked accounts suspended over the fleet (why,
  * since when, the next probe, the jobs held), and the failed jobs with their reasons.
  */
-import type { EngagementQueue, FailedJob } from "../queue/index.js";
-import { redisForDisplay, type QueueStatusCommand } from "./args.js";
-import { NAME, OK, ROWS_NOT_WRITTEN } from "./exit.js";
-import { grouped } from "./progress.js";
-import { closeQueue, exitSoon, loadQueueLibrary, queueError, TimedOut, withTimeout } from "./queue-library.js";
+import type { EngagementQueue, FailedJob } from "../../queue/index.js";
+import { redisForDisplay, type QueueStatusCommand } from "../args.js";
+import { NAME, OK, ROWS_NOT_WRITTEN } from "../exit.js";
+import { grouped } from "../progress.js";
+import { closeQueue, exitSoon, loadQueueLibrary, queueError, TimedOut, withTimeout } from "../queue-loader.js";
 
 /** How long `status` waits for Redis before it says Redis is unreachable. */
 const STATUS_TIMEOUT_MS = 10_000;

@@ -2,9 +2,9 @@
  * Request and response checking with the validators generated from the spec
  * (generated/validators.ts). Requests are checked before any byte is sent; responses after parsing.
  */
-import { operations, schemas, type OperationId } from "../generated/validators.js";
-import { MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "./errors.js";
-import { check, failing, type Problem } from "./validation-runtime.js";
+import { operations, schemas, type OperationId } from "../../../generated/validators.js";
+import { MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "../errors.js";
+import { check, failing, type Problem } from "./runtime.js";
 
 export type { OperationId };
 

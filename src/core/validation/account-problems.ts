@@ -1,10 +1,10 @@
 /**
  * The core's half of account validation: a create body checked against the linked account's compiled
- * meta schema (loaded by src/account-validation.ts), with the spec's own `check`.
+ * meta schema (loaded by src/core/validation/account-validation.ts), with the spec's own `check`.
  */
 import type { AccountSchema } from "./account-validation.js";
-import type { ValidationIssue } from "./errors.js";
-import { check, failing, type Problem } from "./validation-runtime.js";
+import type { ValidationIssue } from "../errors.js";
+import { check, failing, type Problem } from "./runtime.js";
 
 /**
  * The problems of a request body under the linked account's schema, worded as the account's (not the

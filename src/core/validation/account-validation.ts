@@ -6,18 +6,18 @@
  * alone, is reported once, and is retried after a back-off.
  *
  * The core loads this module (and the schema compiler and `describeFields` with it) with `import()` on
- * first use (src/engagements.ts): an app that never turns account validation on and never calls
+ * first use (src/core/resources/engagements.ts): an app that never turns account validation on and never calls
  * `describeCreate` does not run it, and with a bundler that splits dynamic imports does not download it.
  * It imports nothing of the core at run time (only types), so that such a bundler gives it a chunk of
  * its own instead of moving shared core modules into a third one: what it needs of the core (the error
  * class of an unusable schema) the core passes in. The core checks bodies against the compiled schema
- * with its own `check` (src/account-problems.ts) and waits with its own abort handling.
+ * with its own `check` (src/core/validation/account-problems.ts) and waits with its own abort handling.
  */
-import { describeFields } from "./account-fields.js";
-import type { ValidationIssue } from "./errors.js";
-import type { Logger } from "./logger.js";
+import { describeFields } from "./form-fields.js";
+import type { ValidationIssue } from "../errors.js";
+import type { Logger } from "../logger.js";
 import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
-import type { MetaResponse } from "./types.js";
+import type { MetaResponse } from "../types.js";
 
 /**
  * How creates are checked against the linked account's own requirements: not at all, reported to

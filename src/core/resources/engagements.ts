@@ -3,24 +3,24 @@
  * iterators that walk cursor pages.
  */
 import type { Client } from "openapi-fetch";
-import type { paths } from "../generated/schema.js";
-import type { AccountDescription } from "./account-fields.js";
-import { untilAborted } from "./abort.js";
-import { accountProblems } from "./account-problems.js";
-import type { AccountChecks, AccountValidationMode } from "./account-validation.js";
-import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "./dates.js";
-import { MergeConnectionError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "./errors.js";
-import { walkPages } from "./pagination.js";
+import type { paths } from "../../../generated/schema.js";
+import type { AccountDescription } from "../validation/form-fields.js";
+import { untilAborted } from "../abort.js";
+import { accountProblems } from "../validation/account-problems.js";
+import type { AccountChecks, AccountValidationMode } from "../validation/account-validation.js";
+import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "../dates.js";
+import { MergeConnectionError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "../errors.js";
+import { walkPages } from "../pagination.js";
 import {
   listQueryToWire,
   withoutEmptyExpand,
   type ListEngagementsQuery,
   type RemoteFieldClassesQuery,
   type RetrieveEngagementQuery,
-} from "./query.js";
-import { execute, type Call, type FetchResult, type ResponseInfo, type Transport } from "./request.js";
-import { validateRequest, type OperationId } from "./validation.js";
-import { checkCredential, extraHeaders } from "./secrets.js";
+} from "../query.js";
+import { execute, type Call, type FetchResult, type ResponseInfo, type Transport } from "../request.js";
+import { validateRequest, type OperationId } from "../validation/spec-validators.js";
+import { checkCredential, extraHeaders } from "../secrets.js";
 import type {
   Engagement,
   EngagementResponse,
@@ -29,7 +29,7 @@ import type {
   PaginatedRemoteFieldClassList,
   PatchedEngagementRequest,
   RemoteFieldClass,
-} from "./types.js";
+} from "../types.js";
 
 /**
  * Whether the account token comes from the client (`"client"`) or must be given on every call
@@ -231,7 +231,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
   // (Vite, Rollup, webpack, esbuild --splitting) keeps it out of the app's first download.
   let checks: Promise<AccountChecks> | undefined;
   function account(): Promise<AccountChecks> {
-    checks ??= import("./account-validation.js").then(
+    checks ??= import("../validation/account-validation.js").then(
       ({ createAccountChecks }) =>
         createAccountChecks({
           baseUrl: context.baseUrl,

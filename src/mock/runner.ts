@@ -26,7 +26,7 @@ import { Agent, createServer, request, type IncomingMessage, type ServerResponse
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { components } from "../generated/schema.js";
+import type { components } from "../../generated/schema.js";
 
 /** What `startMockServer` passes (as JSON in argv[2]). */
 export interface RunnerConfig {

@@ -14,7 +14,7 @@
  */
 import type { AccountTokenMode, EngagementInput, MergeCrmClient, ValidationIssue } from "../index.js";
 import type { FailureOwner } from "./account-health.js";
-import { classify, createdId, problemsOf } from "./answers.js";
+import { classify, createdId, problemsOf } from "./verdicts.js";
 import type { SendResult } from "./failure-guard.js";
 import { idempotencyKeyFor } from "./keys.js";
 import type { BulkRowError, BulkRowResult } from "./types.js";

@@ -3,13 +3,13 @@
  * them) streamed into `enqueueMany`, a summary, and the rejected rows by line and pointer.
  */
 import { access, constants } from "node:fs/promises";
-import type { ValidationIssue } from "../index.js";
-import type { EngagementQueue, QueueRow } from "../queue/index.js";
-import { redisForDisplay, type EnqueueCommand } from "./args.js";
-import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
-import { countRows, InputError, openInput, readInput } from "./input.js";
-import { grouped, rowCount } from "./progress.js";
-import { closeQueue, exitSoon, loadQueueLibrary, queueError } from "./queue-library.js";
+import type { ValidationIssue } from "../../index.js";
+import type { EngagementQueue, QueueRow } from "../../queue/index.js";
+import { redisForDisplay, type EnqueueCommand } from "../args.js";
+import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "../exit.js";
+import { countRows, InputError, openInput, readInput } from "../input.js";
+import { grouped, rowCount } from "../progress.js";
+import { closeQueue, exitSoon, loadQueueLibrary, queueError } from "../queue-loader.js";
 
 /** Milliseconds between the lines that say how far the file has been read. */
 const PROGRESS_MS = 5000;

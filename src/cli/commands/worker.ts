@@ -3,14 +3,14 @@
  * `startEngagementWorker`, its stats printed as plain lines on stderr, and signals handled here so the
  * last line is printed and a second signal quits at once.
  */
-import { RATE_PLANS } from "../bulk/index.js";
-import type { Logger } from "../index.js";
-import type { EngagementWorker, EngagementWorkerStats, QueueDeliveryResult } from "../queue/index.js";
-import { redisForDisplay, UsageError, type WorkerCommand } from "./args.js";
-import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
-import { grouped } from "./progress.js";
-import { CLOSE_TIMEOUT_MS, exitSoon, loadQueueLibrary, queueError, scrub } from "./queue-library.js";
-import { connect, debug } from "./target.js";
+import { RATE_PLANS } from "../../bulk/index.js";
+import type { Logger } from "../../index.js";
+import type { EngagementWorker, EngagementWorkerStats, QueueDeliveryResult } from "../../queue/index.js";
+import { redisForDisplay, UsageError, type WorkerCommand } from "../args.js";
+import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "../exit.js";
+import { grouped } from "../progress.js";
+import { CLOSE_TIMEOUT_MS, exitSoon, loadQueueLibrary, queueError, scrub } from "../queue-loader.js";
+import { connect, debug } from "../client-target.js";
 
 /** Milliseconds between progress lines (when something changed), and between lines at all. */
 const PROGRESS_MS = 5000;

@@ -1,5 +1,5 @@
 /** What each answer to a create means for a row, its pacer and the failure guard. */
-import { backoff, classify, createdId, problemsOf } from "../../src/bulk/answers.js";
+import { backoff, classify, createdId, problemsOf } from "../../src/delivery/verdicts.js";
 import {
   MergeAuthenticationError,
   MergeBadRequestError,

@@ -2,16 +2,16 @@
  * `createMergeCrmClient`: options, credentials and the typed openapi-fetch client behind every call.
  */
 import createClient, { type Client } from "openapi-fetch";
-import type { paths } from "../generated/schema.js";
-import type { AccountValidationMode } from "./account-validation.js";
+import type { paths } from "../../generated/schema.js";
+import type { AccountValidationMode } from "./validation/account-validation.js";
 import { DeferredRequest, transportFetch } from "./deferred-request.js";
-import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./engagements.js";
+import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./resources/engagements.js";
 import { MergeValidationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { isRegion, REGION_BASE_URLS, type Region } from "./regions.js";
 import type { FetchLike, Settings } from "./request.js";
 import { checkCredential, createRedactor, extraHeaders } from "./secrets.js";
-import type { ResponseValidationMode } from "./validation.js";
+import type { ResponseValidationMode } from "./validation/spec-validators.js";
 
 /** Every setting of the client. */
 export interface ClientOptions {
