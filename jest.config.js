@@ -14,7 +14,7 @@ export default {
   // Jest's 5 s default is too tight for the CPU-bound simulations on a shared 2-core machine: a run at
   // 3x the usual slowness timed out tests that take 1.5 s alone. Tests that wait on time set their own.
   testTimeout: 30_000,
-  globalSetup: "<rootDir>/test/setup/global-setup.js",
-  globalTeardown: "<rootDir>/test/setup/global-teardown.js",
-  reporters: ["default", "<rootDir>/test/setup/summary-reporter.js"],
+  globalSetup: "<rootDir>/test/support/global-setup.js",
+  globalTeardown: "<rootDir>/test/support/global-teardown.js",
+  reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };

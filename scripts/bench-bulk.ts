@@ -36,8 +36,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { perMinute, rateBetween, steadyRate } from "../test/support/rates.js";
-import { integerFromEnvironment } from "../test/setup/prism.js";
-import { seeded } from "../test/setup/seeded.js";
+import { integerFromEnvironment } from "../test/support/prism.js";
+import { seeded } from "../test/support/seeded.js";
 import { root, run, step } from "./lib.js";
 
 const DRY_ROWS = integerFromEnvironment("BENCH_DRY_ROWS", 1_000_000);

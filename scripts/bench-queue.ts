@@ -1,7 +1,7 @@
 /**
  * npm run bench:queue: what the queue layer (issue 18) costs to deliver. A local Merge in a process of
  * its own (scripts/bench-queue-server.ts) answers each write after 1 s; 100 linked accounts at 600/min
- * (1,000 writes/s wanted, so about 1,000 requests in flight); a real redis-server (test/setup/redis.ts).
+ * (1,000 writes/s wanted, so about 1,000 requests in flight); a real redis-server (test/support/redis.ts).
  * 1. One queue, a backlog of rows of the 100 accounts (topped up before each fleet), delivered by 1, 2
  *    and 4 worker processes (test/queue/fleet-processes.ts; 1,200 jobs in progress over the fleet,
  *    BENCH_QUEUE_CONCURRENCY: 1,000 in flight, and room for jobs waiting for their account's turn). After a ramp,
@@ -35,8 +35,8 @@ import { createUndiciFetch } from "../src/undici/index.js";
 import { createEngagementQueue, type EngagementQueue, type QueueRow, type SuspendedQueueAccount } from "../src/queue/index.js";
 import { perMinute, rateBetween } from "../test/support/rates.js";
 import { startFleet, type FleetReport } from "../test/queue/fleet-processes.js";
-import { integerFromEnvironment } from "../test/setup/prism.js";
-import { startRedis, type RedisServer } from "../test/setup/redis.js";
+import { integerFromEnvironment } from "../test/support/prism.js";
+import { startRedis, type RedisServer } from "../test/support/redis.js";
 import { root, step } from "./lib.js";
 
 const QUICK = process.env["BENCH_QUICK"] === "1";

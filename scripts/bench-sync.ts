@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMergeCrmClient, type Engagement } from "../src/index.js";
 import { engagementChanges } from "../src/sync/index.js";
-import { integerFromEnvironment } from "../test/setup/prism.js";
+import { integerFromEnvironment } from "../test/support/prism.js";
 import { startMovingServer } from "../test/sync/moving-server.js";
 import { root, run, step } from "./lib.js";
 

@@ -22,7 +22,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { cpus, loadavg } from "node:os";
-import { integerFromEnvironment } from "../test/setup/prism.js";
+import { integerFromEnvironment } from "../test/support/prism.js";
 import { step } from "./lib.js";
 import { engagement, hook, LINKED_ACCOUNT } from "../test/webhooks/deliveries.js";
 import { verifyMergeWebhook } from "../src/webhooks/index.js";

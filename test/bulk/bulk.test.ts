@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, openJournal, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
 import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
-import { OUTBOUND_ONLY_META, useBulkServer } from "./bulk-server.js";
+import { OUTBOUND_ONLY_META, useBulkServer } from "../support/bulk-server.js";
 
 const { server, dir } = useBulkServer("bulk-test-");
 

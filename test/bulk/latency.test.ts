@@ -17,8 +17,8 @@ import { join } from "node:path";
 import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import { OPEN_META, runCli } from "../cli/run-cli.js";
-import { seeded } from "../setup/seeded.js";
-import { maxInWindow, useBulkServer } from "./bulk-server.js";
+import { seeded } from "../support/seeded.js";
+import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
 import { perMinute, steadyRate } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
 import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
-import { maxInWindow, perAccountLimit, useBulkServer, type Arrival } from "./bulk-server.js";
+import { maxInWindow, perAccountLimit, useBulkServer, type Arrival } from "../support/bulk-server.js";
 import { perMinute } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";

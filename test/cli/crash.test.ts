@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJournal } from "../../src/bulk/index.js";
-import { FaultServer, type Behaviour } from "../faults/fault-server.js";
-import { seeded } from "../setup/seeded.js";
+import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { seeded } from "../support/seeded.js";
 import { OPEN_META, runCli, startCli } from "./run-cli.js";
 
 const ROWS = Number(process.env["CRASH_ROWS"] ?? 300);

@@ -1,12 +1,12 @@
 /**
  * The queue's commands as a user runs them (issue 18): `enqueue`, `worker` and `status --redis` as child
- * processes against a real redis-server (test/setup/redis.ts) and a local server that stores each
- * Idempotency-Key once (test/faults/fault-server.ts).
+ * processes against a real redis-server (test/support/redis.ts) and a local server that stores each
+ * Idempotency-Key once (test/support/fault-server.ts).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { useRedis } from "../setup/redis.js";
+import { useRedis } from "../support/redis.js";
 import { type CliRun, runCli, startCli, useCliFixture } from "./run-cli.js";
 
 const SECRET = "a-queue-secret-for-the-cli-test";

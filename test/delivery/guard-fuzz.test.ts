@@ -13,7 +13,7 @@
  * slower, found 1 (24: 7% failing in 1.8 s at 654 a second, successes in 1.2 s).
  * `npm test` runs 12 cases; `npm run test:guard:fuzz` runs 1,000 (GUARD_FUZZ_RUNS, GUARD_FUZZ_SEED).
  */
-import { seeded } from "../setup/seeded.js";
+import { seeded } from "../support/seeded.js";
 import { offer } from "./guard-simulation.js";
 
 const RUNS = Number(process.env["GUARD_FUZZ_RUNS"] ?? 12);

@@ -11,8 +11,8 @@ import { chromium, type Browser, type Locator, type Page } from "playwright-core
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker, type EngagementQueue } from "../../src/queue/index.js";
 import { BASE_PATH, startBullBoard, type BullBoard } from "../../examples/bull-board.js";
-import { useBulkServer } from "../bulk/bulk-server.js";
-import { useRedis } from "../setup/redis.js";
+import { useBulkServer } from "../support/bulk-server.js";
+import { useRedis } from "../support/redis.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";

@@ -18,9 +18,9 @@ import { fileURLToPath } from "node:url";
 import { idempotencyKeyFor } from "../../src/bulk/index.js";
 import { createEngagementQueue, type EngagementQueue, type QueueCounts, type QueueRow } from "../../src/queue/index.js";
 import { OPEN_META, ROOT, cliEnv, runCli } from "../cli/run-cli.js";
-import { FaultServer, type Behaviour } from "../faults/fault-server.js";
-import { startRedis, type RedisServer } from "../setup/redis.js";
-import { seeded } from "../setup/seeded.js";
+import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { startRedis, type RedisServer } from "../support/redis.js";
+import { seeded } from "../support/seeded.js";
 
 const ROWS = Number(process.env["QUEUE_CRASH_ROWS"] ?? 200);
 const KILLS = Number(process.env["QUEUE_CRASH_KILLS"] ?? 3);

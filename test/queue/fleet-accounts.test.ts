@@ -8,10 +8,10 @@
  */
 import { accountName } from "../../src/delivery/keys.js";
 import { createEngagementQueue, type SuspendedQueueAccount } from "../../src/queue/index.js";
-import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
+import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
 import { rateBetween } from "../support/rates.js";
 import { runCli } from "../cli/run-cli.js";
-import { useRedis } from "../setup/redis.js";
+import { useRedis } from "../support/redis.js";
 import { interleaved, until, useFleet } from "./fleet-processes.js";
 
 const redis = useRedis();

@@ -29,9 +29,9 @@
  */
 import { accountName, idempotencyKeyFor } from "../../src/delivery/keys.js";
 import { createEngagementQueue } from "../../src/queue/index.js";
-import { maxInWindow, useBulkServer } from "../bulk/bulk-server.js";
+import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
 import { perMinute, rateBetween } from "../support/rates.js";
-import { useRedis } from "../setup/redis.js";
+import { useRedis } from "../support/redis.js";
 import { interleaved, until, useFleet, type Fleet } from "./fleet-processes.js";
 
 const redis = useRedis();

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import type { Admission, SendGate, SendPermit } from "../../src/delivery/deliver-row.js";
 import { HEALTH_DEFAULTS } from "../../src/delivery/account-health.js";
 import { redisGate } from "../../src/queue/gate.js";
-import { useRedis } from "../setup/redis.js";
+import { useRedis } from "../support/redis.js";
 
 const server = useRedis();
 let redis: Redis;

@@ -6,8 +6,8 @@
  */
 import { createMergeCrmClient, isMergeValidationError, type MergeValidationError } from "../../src/index.js";
 import { createEngagementQueue, MergeQueueConfigError, MergeQueueUnavailableError, startEngagementWorker, type EngagementQueue, type EngagementWorker, type QueueDeliveryResult } from "../../src/queue/index.js";
-import { OUTBOUND_ONLY_META, useBulkServer } from "../bulk/bulk-server.js";
-import { useRedis } from "../setup/redis.js";
+import { OUTBOUND_ONLY_META, useBulkServer } from "../support/bulk-server.js";
+import { useRedis } from "../support/redis.js";
 
 const redis = useRedis();
 const { server } = useBulkServer("queue-");

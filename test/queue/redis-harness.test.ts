@@ -1,8 +1,8 @@
-// The real-Redis harness (test/setup/redis.ts) itself: commands reach the server, an AOF server keeps
+// The real-Redis harness (test/support/redis.ts) itself: commands reach the server, an AOF server keeps
 // an acknowledged write across a SIGKILL and a restart, and stop() leaves no process or directory.
 import { existsSync } from "node:fs";
-import { startRedis, useRedis } from "../setup/redis.js";
-import { isAlive } from "../setup/processes.js";
+import { startRedis, useRedis } from "../support/redis.js";
+import { isAlive } from "../support/processes.js";
 
 describe("useRedis", () => {
   const redis = useRedis();

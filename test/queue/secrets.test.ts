@@ -9,8 +9,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker } from "../../src/queue/index.js";
-import { useBulkServer } from "../bulk/bulk-server.js";
-import { useRedis } from "../setup/redis.js";
+import { useBulkServer } from "../support/bulk-server.js";
+import { useRedis } from "../support/redis.js";
 
 const redis = useRedis({ aof: true });
 const { server } = useBulkServer("queue-secrets-");

@@ -14,7 +14,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, startCli, type CliRun } from "../cli/run-cli.js";
-import { seeded } from "../setup/seeded.js";
+import { seeded } from "../support/seeded.js";
 import { startMovingServer, type MovingServer } from "./moving-server.js";
 
 const SEEDS = Number(process.env["SYNC_CRASH_SEEDS"] ?? 2);

@@ -20,8 +20,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Engagement } from "../../src/index.js";
-import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
-import { seeded } from "../setup/seeded.js";
+import { listenOnLoopback, type Loopback } from "../support/loopback.js";
+import { seeded } from "../support/seeded.js";
 
 /** Expected changes per request: 1.5 means one, and a second every other request. */
 export interface MoveRates {

@@ -13,7 +13,7 @@
  */
 import { createMergeCrmClient, type Engagement, type Logger } from "../../src/index.js";
 import { engagementChanges, type EngagementChange, type EngagementChangeBatch } from "../../src/sync/index.js";
-import { seeded } from "../setup/seeded.js";
+import { seeded } from "../support/seeded.js";
 import { startMovingServer, type MovingServer, type MovingServerOptions } from "./moving-server.js";
 
 const SEEDS = Number(process.env["SYNC_SEEDS"] ?? 4);

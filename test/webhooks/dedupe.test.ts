@@ -11,7 +11,7 @@ import {
   type MergeWebhookEvent,
   type WebhookDedupeStore,
 } from "../../src/webhooks/index.js";
-import { useRedis } from "../setup/redis.js";
+import { useRedis } from "../support/redis.js";
 import { delivery, hmac, KEY } from "./deliveries.js";
 
 const server = useRedis();

@@ -9,7 +9,7 @@ const UUID = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 /**
  * RFC 3986 URI, accepting exactly the strings ajv-formats' `uri` accepts (its regex, after
  * http://jmrware.com/articles/2009/uri_regexp/URI_regex.html, behind a test for "/" or ":"), in a
- * shorter regex; test/unit/uri-format.test.ts compares the two. Rewritten without changing the language:
+ * shorter regex; test/core/uri-format.test.ts compares the two. Rewritten without changing the language:
  * - ajv's test for "/" or ":" is left out: the scheme's ":" is required anyway;
  * - ajv's character classes written with ranges and `\w` (the same characters: without the `u` flag,
  *   `i` adds no letter beyond ASCII to `\w` or `[a-z]`);

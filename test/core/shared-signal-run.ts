@@ -5,7 +5,7 @@
  */
 import { getEventListeners } from "node:events";
 import { createMergeCrmClient } from "../../src/index.js";
-import { FaultServer } from "./fault-server.js";
+import { FaultServer } from "../support/fault-server.js";
 
 const CALLS = Number(process.argv[2] ?? "1000");
 const server = new FaultServer();

@@ -4,8 +4,8 @@
  * activities only, so a user of the mock sees account validation work.
  */
 import { MergeValidationError } from "../../src/index.js";
-import { prismClient } from "../setup/prism.js";
-import { eachTransport } from "../setup/transports.js";
+import { prismClient } from "../support/prism.js";
+import { eachTransport } from "../support/transports.js";
 
 eachTransport(() => {
   test("strict: the mock's linked account refuses what its CRM lacks, by pointer, before sending", async () => {

@@ -2,7 +2,7 @@
  * The client side of the soak (issue 9), run in its own Node process with --expose-gc so that its heap
  * is the client's alone and its exit proves nothing was left behind: no timer, socket or listener may
  * keep it alive, and it never calls process.exit. Usage:
- *   node --expose-gc --import tsx test/soak/soak-client.ts <base URL> <creates> <faulted creates> <in flight>
+ *   node --expose-gc --import tsx test/core/soak-client.ts <base URL> <creates> <faulted creates> <in flight>
  * Creates go to <base URL>, faulted creates to <base URL>/faults, where the server injects resets,
  * 5xx, slow answers and hangs. Prints one JSON line: how every call settled, heap and RSS at the start,
  * after a warm-up of one call per slot and at the end, the listeners left on the shared signal and the

@@ -10,7 +10,7 @@ import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createMergeCrmClient, type ClientOptions } from "../../src/index.js";
-import { FaultServer, type Behaviour } from "./fault-server.js";
+import { FaultServer, type Behaviour } from "../support/fault-server.js";
 
 const server = new FaultServer();
 beforeAll(() => server.start());

@@ -2,7 +2,7 @@
  * The import CLI sends over merge-crm-engagements/undici when undici resolves (it does in this
  * repository: a devDependency), and says so in its debug output (NODE_DEBUG=merge-crm-engagements).
  */
-import { runCli } from "../cli/run-cli.js";
+import { runCli } from "./run-cli.js";
 
 test("NODE_DEBUG=merge-crm-engagements names the transport, and each request goes out over it", async () => {
   const run = await runCli(["import", "examples/engagements.ndjson", "--dry-run"], { NODE_DEBUG: "merge-crm-engagements" });

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
+import { listenOnLoopback, type Loopback } from "./loopback.js";
 
 export type Behaviour =
   | "ok" // store (or replay) and answer 201

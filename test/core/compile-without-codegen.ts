@@ -1,10 +1,10 @@
 /**
- * Run by test/unit/schema-compiler-no-codegen.test.ts under `node --disallow-code-generation-from-strings`:
+ * Run by test/core/schema-compiler-no-codegen.test.ts under `node --disallow-code-generation-from-strings`:
  * compiles a run-time schema and checks a valid and an invalid body, then tries `new Function` to show
  * the flag is on. Prints one JSON line.
  */
-import { compileSchema } from "../../../src/core/validation/schema-compiler.js";
-import { check, failing, type Problem } from "../../../src/core/validation/runtime.js";
+import { compileSchema } from "../../src/core/validation/schema-compiler.js";
+import { check, failing, type Problem } from "../../src/core/validation/runtime.js";
 
 const schema: unknown = JSON.parse(process.argv[2] ?? "null");
 const bodies: unknown = JSON.parse(process.argv[3] ?? "[]");

@@ -10,7 +10,7 @@ export function prismUrl(): string {
 
 /**
  * A client of the Prism mock, with strict response checking: Prism's answers must match the spec too.
- * It sends through the transport of the running `eachTransport` block (test/setup/transports.ts).
+ * It sends through the transport of the running `eachTransport` block (test/support/transports.ts).
  */
 export function prismClient(options: Partial<ClientOptions> = {}) {
   return createMergeCrmClient({

@@ -1,7 +1,7 @@
 /**
  * compileSchema (src/core/validation/schema-compiler.ts): JSON Schemas received at run time, compiled into the table
  * `check` walks. Each keyword, the ignored list, boolean schemas, `$ref`s, hostile field names, bad
- * input, and a Merge meta `request_schema`. test/property/schema-compiler-vs-ajv.test.ts compares
+ * input, and a Merge meta `request_schema`. test/core/schema-compiler-vs-ajv.property.test.ts compares
  * valid-or-not with ajv on generated schemas.
  */
 import { FORMATS } from "../../src/core/validation/formats.js";

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
+import { listenOnLoopback, type Loopback } from "./loopback.js";
 
 export interface Arrival {
   at: number;

@@ -10,8 +10,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { startMockServer } from "../../src/mock/index.js";
-import { prismClient, prismUrl } from "../setup/prism.js";
-import { isAlive } from "../setup/processes.js";
+import { prismClient, prismUrl } from "../support/prism.js";
+import { isAlive } from "../support/processes.js";
 
 /** Body 9,054 of the property test with PROPERTY_SEED=777, byte for byte: it killed `prism mock --errors`. */
 const CRASH_BODY = readFileSync(new URL("./fixtures/prism-5.14.2-log-crash-body.json", import.meta.url), "utf8");

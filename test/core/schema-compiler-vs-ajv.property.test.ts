@@ -19,7 +19,7 @@ import fc from "fast-check";
 import { FORMATS } from "../../src/core/validation/formats.js";
 import { compileSchema } from "../../src/core/validation/schema-compiler.js";
 import { check, failing, type Problem } from "../../src/core/validation/runtime.js";
-import { integerFromEnvironment } from "../setup/prism.js";
+import { integerFromEnvironment } from "../support/prism.js";
 
 const RUNS = integerFromEnvironment("DIFFERENTIAL_RUNS", 1_000);
 const SEED = integerFromEnvironment("DIFFERENTIAL_SEED", 20_240_611);
@@ -66,7 +66,7 @@ const name = fc.constantFrom(...NAMES);
 /**
  * Names under `properties`: all but `__proto__`, which ajv drops from `properties` on purpose
  * (ajv-validator/ajv#1242, "ignore proto properties") while the runtime keeps it as a plain field
- * name; test/unit/schema-compiler.test.ts covers that case. `__proto__` stays in `required` and data.
+ * name; test/core/schema-compiler.test.ts covers that case. `__proto__` stays in `required` and data.
  */
 const propertyName = fc.constantFrom(...NAMES.filter((n) => n !== "__proto__"));
 const TYPE_NAMES = ["string", "number", "integer", "boolean", "object", "array", "null"] as const;

@@ -1,7 +1,7 @@
 /**
  * Edge runtimes forbid building code from strings. The run-time schema compiler and `check` must work
  * in a Node process started with `--disallow-code-generation-from-strings`, where `new Function` throws:
- * test/unit/scripts/compile-without-codegen.ts compiles a meta-like schema there, checks two bodies and
+ * test/core/compile-without-codegen.ts compiles a meta-like schema there, checks two bodies and
  * reports whether `new Function` was refused (a run without the flag shows the probe can tell).
  */
 import { execFile } from "node:child_process";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL("./scripts/compile-without-codegen.ts", import.meta.url));
+const SCRIPT = fileURLToPath(new URL("./compile-without-codegen.ts", import.meta.url));
 
 const schema = {
   type: "object",

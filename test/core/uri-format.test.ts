@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { FORMATS } from "../../src/core/validation/formats.js";
-import { integerFromEnvironment } from "../setup/prism.js";
+import { integerFromEnvironment } from "../support/prism.js";
 
 const SEED = integerFromEnvironment("PROPERTY_SEED", 20_240_611);
 const RUNS = integerFromEnvironment("URI_RUNS", 20_000);

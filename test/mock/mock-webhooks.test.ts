@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createMergeCrmClient } from "../../src/index.js";
 import { MOCK_WEBHOOK_LINKED_ACCOUNT, startMockServer, type MockServer } from "../../src/mock/index.js";
-import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
+import { listenOnLoopback, type Loopback } from "../support/loopback.js";
 
 interface Delivery {
   headers: IncomingHttpHeaders;

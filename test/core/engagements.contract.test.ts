@@ -10,8 +10,8 @@ import {
   MergeValidationError,
   type EngagementRequest,
 } from "../../src/index.js";
-import { prismClient, prismUrl } from "../setup/prism.js";
-import { eachTransport, sendThrough, transportOption } from "../setup/transports.js";
+import { prismClient, prismUrl } from "../support/prism.js";
+import { eachTransport, sendThrough, transportOption } from "../support/transports.js";
 
 const EVERY_FIELD: Required<EngagementRequest> = {
   owner: "0358cbc6-2040-430a-848e-aafacbadf3aa",

@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { FaultServer, type Behaviour } from "../faults/fault-server.js";
+import { FaultServer, type Behaviour } from "../support/fault-server.js";
 
 export interface SoakReport {
   clean: LoadReport;

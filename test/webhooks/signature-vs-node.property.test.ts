@@ -12,7 +12,7 @@ import { createHmac } from "node:crypto";
 import fc from "fast-check";
 import { createMergeWebhookHandler } from "../../src/webhooks/index.js";
 import { verifyWith, type SignatureBackend } from "../../src/webhooks/signature.js";
-import { integerFromEnvironment } from "../setup/prism.js";
+import { integerFromEnvironment } from "../support/prism.js";
 
 const RUNS = integerFromEnvironment("WEBHOOK_FUZZ_RUNS", 300);
 const SEED = integerFromEnvironment("WEBHOOK_FUZZ_SEED", 20_261_201);

@@ -3,8 +3,8 @@
  * spec with --errors: a parameter the spec does not declare, or a value it does not allow, fails.
  */
 import { createMergeCrmClient, MergeBadRequestError, type FetchLike } from "../../src/index.js";
-import { prismClient, prismUrl } from "../setup/prism.js";
-import { eachTransport, sendThrough, transportOption } from "../setup/transports.js";
+import { prismClient, prismUrl } from "../support/prism.js";
+import { eachTransport, sendThrough, transportOption } from "../support/transports.js";
 
 const ID = "550e8400-e29b-41d4-a716-446655440000";
 

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createMergeCrmClient, MergeValidationError, type ClientOptions, type Logger } from "../../src/index.js";
-import { listenOnLoopback, type Loopback } from "../setup/loopback.js";
+import { listenOnLoopback, type Loopback } from "../support/loopback.js";
 
 /** A CRM that requires a subject, an engagement type, an outbound direction and the activity owner's email. */
 const REQUEST_SCHEMA = {

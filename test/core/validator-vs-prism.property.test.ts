@@ -15,8 +15,8 @@ import { createQuerySerializer } from "openapi-fetch";
 import { MergeValidationError, type ValidationIssue } from "../../src/core/errors.js";
 import { DeferredRequest } from "../../src/core/deferred-request.js";
 import { validateRequest } from "../../src/core/validation/spec-validators.js";
-import { integerFromEnvironment, prismUrl } from "../setup/prism.js";
-import { undiciFetch } from "../setup/transports.js";
+import { integerFromEnvironment, prismUrl } from "../support/prism.js";
+import { undiciFetch } from "../support/transports.js";
 
 type Json = fc.JsonValue;
 type JsonObject = { [key: string]: Json };

@@ -15,8 +15,8 @@ import {
   MergeTimeoutError,
   type ClientOptions,
 } from "../../src/index.js";
-import { currentTransport, eachTransport, transportOption } from "../setup/transports.js";
-import { FaultServer, type Behaviour } from "./fault-server.js";
+import { currentTransport, eachTransport, transportOption } from "../support/transports.js";
+import { FaultServer, type Behaviour } from "../support/fault-server.js";
 
 const ID = "550e8400-e29b-41d4-a716-446655440000";
 const server = new FaultServer();

@@ -3,7 +3,7 @@
  * flight on one signal, in a client process of their own. `npm run test:soak` runs 100,000 and 10,000.
  */
 import { describeSoak, runSoak, soakProblems } from "./soak.js";
-import { integerFromEnvironment } from "../setup/prism.js";
+import { integerFromEnvironment } from "../support/prism.js";
 
 const creates = integerFromEnvironment("SOAK_CREATES", 10_000);
 const faulted = integerFromEnvironment("SOAK_FAULTED", 1_000);
