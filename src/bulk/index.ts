@@ -22,6 +22,7 @@ import { openJournal } from "./journal.js";
 import { AccountPacer, resolveRate } from "../delivery/pacer.js";
 import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowResult, BulkSummary } from "./types.js";
 import { Semaphore, Stopper } from "../delivery/waits.js";
+import { messageOf } from "../internal/errors.js";
 
 export type { FailureGuardMode } from "../delivery/failure-guard.js";
 export type { AccountHealthOptions } from "../delivery/account-health.js";
@@ -123,7 +124,7 @@ export async function bulkCreate(
     try {
       options.onResult(result);
     } catch (error) {
-      logger?.error?.(`bulkCreate: onResult threw for row ${result.key}: ${error instanceof Error ? error.message : String(error)}`);
+      logger?.error?.(`bulkCreate: onResult threw for row ${result.key}: ${messageOf(error)}`);
     }
   };
 
@@ -237,7 +238,7 @@ export async function bulkCreate(
       const task: Promise<void> = processRow(row)
         .catch((error: unknown) => {
           fatal ??= { error };
-          stopper.stop(`stopped by an error: ${error instanceof Error ? error.message : String(error)}`);
+          stopper.stop(`stopped by an error: ${messageOf(error)}`);
         })
         .finally(() => {
           buffer.release();
@@ -248,7 +249,7 @@ export async function bulkCreate(
     }
   } catch (error) {
     inputError = { error };
-    stopper.stop(`the input failed: ${error instanceof Error ? error.message : String(error)}`);
+    stopper.stop(`the input failed: ${messageOf(error)}`);
   } finally {
     while (tasks.size > 0) await Promise.all([...tasks]);
     guard.dispose();

@@ -18,6 +18,7 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { MergeError, type ValidationIssue } from "../index.js";
 import type { BulkJournal, BulkOutcome, BulkRowError, BulkRowResult } from "./types.js";
+import { messageOf } from "../internal/errors.js";
 
 const HEADER = { journal: "merge-crm-engagements/bulk", version: 1 };
 const FSYNC_EVERY_MS = 100;
@@ -353,6 +354,3 @@ function isCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && "code" in error && error.code === code;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { FailureGuardMode } from "../bulk/index.js";
 import { isRegion, type Region } from "../index.js";
 import { formatFromPath, type InputFormat } from "./input.js";
+import { messageOf } from "../internal/errors.js";
 
 export const USAGE = `Usage:
   merge-crm-engagements import FILE [--format csv|ndjson] [--account-token TOKEN] [--key COLUMN]
@@ -190,7 +191,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     });
   } catch (error) {
     // parseArgs names the flag: "Unknown option '--rat'", "Option '--rate <value>' argument missing".
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(messageOf(error));
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;

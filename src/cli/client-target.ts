@@ -6,6 +6,7 @@ import { debuglog } from "node:util";
 import { createMergeCrmClient, type FetchLike, type Logger, type MergeCrmClient } from "../index.js";
 import type { MockServer } from "../mock/index.js";
 import { UsageError, type Target } from "./args.js";
+import { messageOf } from "../internal/errors.js";
 
 export const debug = debuglog("merge-crm-engagements");
 
@@ -28,7 +29,7 @@ export async function connect(target: Target, logger: Logger): Promise<Connectio
     try {
       mock = await startMockServer();
     } catch (error) {
-      throw new UsageError(`MERGE_API_KEY is not set and the embedded mock could not start: ${error instanceof Error ? error.message : String(error)}`);
+      throw new UsageError(`MERGE_API_KEY is not set and the embedded mock could not start: ${messageOf(error)}`);
     }
     return { merge: createMergeCrmClient({ apiKey: "mock-api-key", baseUrl: mock.url, accountValidation: "strict", logger, ...transport }), mock };
   }

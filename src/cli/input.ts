@@ -8,6 +8,7 @@ import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseCsv } from "csv-parse";
 import type { EngagementInput, ValidationIssue } from "../index.js";
+import { messageOf } from "../internal/errors.js";
 
 /** The input formats: `--format`. */
 export type InputFormat = "csv" | "ndjson";
@@ -108,7 +109,7 @@ export function ndjsonItem(text: string, line: number, keyField?: string): Input
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { invalid: { line, problems: [{ pointer: "", message: `is not valid JSON (${error instanceof Error ? error.message : String(error)})` }] } };
+    return { invalid: { line, problems: [{ pointer: "", message: `is not valid JSON (${messageOf(error)})` }] } };
   }
   if (!isObject(value)) return { invalid: { line, problems: [{ pointer: "", message: "must be a JSON object (an EngagementRequest, or { model, account_token?, key? })" }] } };
   if ("model" in value && !isObject(value["model"])) return { invalid: { line, problems: [{ pointer: "/model", message: "must be an object (an EngagementRequest)" }] } };
@@ -156,7 +157,7 @@ async function* readCsv(path: string, keyField: string | undefined): AsyncGenera
   } catch (error) {
     if (error instanceof InputError) throw error;
     // csv-parse's errors (a quote left open, ...) name their line: the file cannot be read past it.
-    throw new InputError(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InputError(`${path}: ${messageOf(error)}`);
   } finally {
     parser.destroy();
   }

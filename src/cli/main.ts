@@ -18,6 +18,7 @@ import { duration, grouped, rowCount, startProgress, type Progress } from "./pro
 import { runQueueStatus } from "./commands/queue-status.js";
 import { connect, debug, type Connection } from "./client-target.js";
 import { runWorker } from "./commands/worker.js";
+import { messageOf } from "../internal/errors.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   let command;
@@ -111,7 +112,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
       try {
         rejects = await open(command.rejects, "w");
       } catch (error) {
-        return usageError(`--rejects: cannot write '${command.rejects}' (${error instanceof Error ? error.message : String(error)})`);
+        return usageError(`--rejects: cannot write '${command.rejects}' (${messageOf(error)})`);
       }
     }
 
@@ -121,7 +122,7 @@ async function runImport(command: ImportCommand, argv: readonly string[]): Promi
         journal = await openJournal(command.journal);
       } catch (error) {
         // The library's message says why: in use by another run (its pid), not a journal, unreadable.
-        return usageError(`--journal: ${error instanceof Error ? error.message : String(error)}`);
+        return usageError(`--journal: ${messageOf(error)}`);
       }
     }
 
@@ -279,7 +280,7 @@ async function status(command: StatusCommand): Promise<number> {
   try {
     journal = await readJournal(command.journal);
   } catch (error) {
-    return usageError(`--journal: cannot read '${command.journal}' (${error instanceof Error ? error.message : String(error)})`);
+    return usageError(`--journal: cannot read '${command.journal}' (${messageOf(error)})`);
   }
   const { counts, results } = journal;
   const problemRows = results.filter((result) => result.outcome === "failed" || result.outcome === "rejected" || result.outcome === "held");

@@ -7,6 +7,7 @@ import { isMergeValidationError } from "../index.js";
 import type { EngagementQueue } from "../queue/index.js";
 import { redisForDisplay, type QueueLocation } from "./args.js";
 import { NAME, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
+import { messageOf } from "../internal/errors.js";
 
 export type QueueLibrary = typeof import("../queue/index.js");
 
@@ -19,7 +20,7 @@ export async function loadQueueLibrary(): Promise<QueueLibrary | number> {
     return await import("../queue/index.js");
   } catch (error) {
     // peers.ts names the missing peer and the command that installs it.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     if (message.includes("npm install bullmq")) return usageError(message);
     throw error;
   }
@@ -31,7 +32,7 @@ export async function loadQueueLibrary(): Promise<QueueLibrary | number> {
  * option out of range) is 2. Anything else is a bug, for main's handler.
  */
 export function queueError(error: unknown, library: QueueLibrary, location: QueueLocation): number {
-  const message = scrub(error instanceof Error ? error.message : String(error), location.redis);
+  const message = scrub(messageOf(error), location.redis);
   if (error instanceof library.MergeQueueUnavailableError) {
     const partly = error.mayHaveBeenEnqueued ? " Some rows may be in the queue already: run the same command again once Redis answers (nothing is added twice)." : "";
     process.stderr.write(`${NAME}: Redis at ${redisForDisplay(location.redis)} is unreachable: ${message.replace(/\.$/, "")}.${partly}\n`);

@@ -5,6 +5,7 @@
  * (it is `undefined` for an empty error body).
  */
 import { onAbort, throwIfAborted } from "./abort.js";
+import { sleep } from "../internal/sleep.js";
 import {
   apiErrorFor,
   MergeConnectionError,
@@ -13,7 +14,7 @@ import {
   MergeTimeoutError,
 } from "./errors.js";
 import { redactHeaders, type Logger } from "./logger.js";
-import { isRetryable, retryDelay, sleep, type RetryPolicy, type RetrySettings } from "./retry.js";
+import { isRetryable, retryDelay, type RetryPolicy, type RetrySettings } from "./retry.js";
 import { redactBody, safeUrl, type Redactor } from "./secrets.js";
 import {
   responseError,
@@ -23,6 +24,7 @@ import {
   type RequestParts,
   type ResponseValidationMode,
 } from "./validation/spec-validators.js";
+import { messageOf } from "../internal/errors.js";
 
 /** The `fetch` the client calls; openapi-fetch passes it a `Request`. */
 export type FetchLike = (input: Request) => Promise<Response>;
@@ -102,10 +104,10 @@ export async function execute<T>(transport: Transport, call: Call<T>): Promise<T
       if (attempt > maxRetries || !isRetryable(error, call.retry)) throw error;
       const delay = retryDelay(error, attempt - 1, settings);
       logger.info?.(`retrying ${call.method} ${call.operation} in ${Math.round(delay)} ms (attempt ${attempt + 1} of ${maxRetries + 1})`, {
-        reason: error instanceof Error ? error.message : String(error),
+        reason: messageOf(error),
         idempotencyKey: call.idempotencyKey,
       });
-      await sleep(delay, call.overrides.signal);
+      await sleep(delay, { signal: call.overrides.signal });
     }
   }
 }

@@ -5,7 +5,6 @@
  *   repeated key); without one it retries only on 429, which Merge sends before doing anything.
  * Other 4xx are never retried: Merge's global limit punishes repeated failing requests.
  */
-import { onAbort } from "./abort.js";
 import { MergeApiError, MergeConnectionError, MergeRateLimitError } from "./errors.js";
 import { parseRetryAfter } from "./retry-after.js";
 
@@ -38,18 +37,3 @@ export function retryDelay(error: unknown, retry: number, settings: RetrySetting
   return Math.min(Math.max(0, base), settings.maxRetryDelayMs);
 }
 
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe?.();
-      resolve();
-    }, ms);
-    const unsubscribe = signal
-      ? onAbort(signal, (reason) => {
-          clearTimeout(timer);
-          reject(reason);
-        })
-      : undefined;
-  });
-}

@@ -12,6 +12,7 @@ import type { AccountHealthOptions } from "../delivery/account-health.js";
 import type { Admission, SendGate } from "../delivery/deliver-row.js";
 import type { FailureGuardMode } from "../delivery/failure-guard.js";
 import { ADMIT, SETTLE, SUSPEND } from "./scripts.js";
+import { sleep } from "../internal/sleep.js";
 
 /** Reservations up to this far ahead are waited for in the worker. */
 const HORIZON_MS = 1_000;
@@ -222,6 +223,3 @@ export function heartbeat(redis: Redis, scope: string, worker: string): () => Pr
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}

@@ -17,6 +17,7 @@ import { healthKey, heldKey, SUSPENDED_ACCOUNTS } from "./gate.js";
 import { accountOf, BACKOFF_TYPE, DEFAULT_QUEUE, JOB_NAME, jobIdOf, readJobData, type JobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
 import type { EngagementQueue, EngagementQueueOptions, EnqueueManyResult, EnqueueResult, FailedJob, QueueRow, SuspendedQueueAccount } from "./types.js";
+import { messageOf } from "../internal/errors.js";
 
 const DAY_MS = 86_400_000;
 /** Rows checked and added per round trip by `enqueueMany`. */
@@ -74,7 +75,7 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
         },
         (cause: unknown) => {
           clearTimeout(timer);
-          reject(new MergeQueueUnavailableError(`Redis refused ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { mayHaveBeenEnqueued: sent, cause }));
+          reject(new MergeQueueUnavailableError(`Redis refused ${what}: ${messageOf(cause)}`, { mayHaveBeenEnqueued: sent, cause }));
         },
       );
     });

@@ -31,6 +31,8 @@ import { heartbeat, heldKey, redisGate } from "./gate.js";
 import { DEFAULT_QUEUE, readJobData } from "./jobs.js";
 import { bullmq } from "./peers.js";
 import type { EngagementWorker, EngagementWorkerOptions, EngagementWorkerStats, QueueDeliveryResult } from "./types.js";
+import { messageOf } from "../internal/errors.js";
+import { sleep } from "../internal/sleep.js";
 
 const DAY_MS = 86_400_000;
 /** A job's attempts when its options do not say. */
@@ -86,7 +88,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
           const job = await bullmq.Job.fromId(promoter!, jobId);
           if (job && (await job.isDelayed())) await job.promote();
         }),
-      ).catch((error: unknown) => logger?.warn?.(`engagement worker: bringing back held jobs of ${account}: ${error instanceof Error ? error.message : String(error)}`));
+      ).catch((error: unknown) => logger?.warn?.(`engagement worker: bringing back held jobs of ${account}: ${messageOf(error)}`));
     }
   };
   const onResumed = (account: string) => void promoteHeld(account).catch(() => {});
@@ -105,7 +107,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
     try {
       options.onResult(delivered);
     } catch (error) {
-      logger?.error?.(`engagement worker: onResult threw for job ${jobId}: ${error instanceof Error ? error.message : String(error)}`);
+      logger?.error?.(`engagement worker: onResult threw for job ${jobId}: ${messageOf(error)}`);
     }
   };
 
@@ -129,7 +131,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
     try {
       token = await tokenOf(data, jobId);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       report({ key: data.key, account: data.account, outcome: "failed", error: { name: "MergeQueueConfigError", message, writeMayHaveHappened: false }, attempts: 0, ...(data.line === undefined ? {} : { line: data.line }) }, jobId);
       throw new bullmq.UnrecoverableError(`Failed: ${message}`);
     }
@@ -198,21 +200,21 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
       // does not answer does not hold the close any longer than CLOSE_GRACE_MS.
       const graceful = worker.close();
       for (;;) {
-        const done = await Promise.race([graceful.then(() => true), sleep(CLOSE_GRACE_MS).then(() => false)]);
+        const done = await Promise.race([graceful.then(() => true), sleep(CLOSE_GRACE_MS, { unref: true }).then(() => false)]);
         if (done) break;
         if (stats.active === 0) {
-          await Promise.race([worker.close(true), sleep(CLOSE_GRACE_MS)]);
+          await Promise.race([worker.close(true), sleep(CLOSE_GRACE_MS, { unref: true })]);
           break;
         }
       }
-      await Promise.race([stopBeating(), sleep(CLOSE_GRACE_MS)]);
-      await Promise.race([promoter?.close(), sleep(CLOSE_GRACE_MS)]);
+      await Promise.race([stopBeating(), sleep(CLOSE_GRACE_MS, { unref: true })]);
+      await Promise.race([promoter?.close(), sleep(CLOSE_GRACE_MS, { unref: true })]);
       if (connection.owned) connection.redis.disconnect();
       resolveClosed();
     })());
   for (const signal of signals) process.on(signal, onSignal);
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
-  const ready = await Promise.race([worker.waitUntilReady().then(() => true), sleep(readyTimeoutMs).then(() => false)]);
+  const ready = await Promise.race([worker.waitUntilReady().then(() => true), sleep(readyTimeoutMs, { unref: true }).then(() => false)]);
   if (!ready) {
     await close();
     throw new MergeQueueUnavailableError(`Redis did not answer within ${readyTimeoutMs} ms; the worker did not start`, { mayHaveBeenEnqueued: false });
@@ -223,9 +225,6 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
 
 const CLOSE_GRACE_MS = 5_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 /** A transient failure with attempts left: BullMQ retries the job after `waitMs`. */
 class RetryLater extends Error {

@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import type { Dispatcher } from "undici";
 import type * as Undici from "undici";
 import type { FetchLike } from "../index.js";
+import { concatBytes } from "../internal/bytes.js";
 
 /** Options of {@link createUndiciFetch}. */
 export interface UndiciFetchOptions {
@@ -229,18 +230,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #bytes(): Uint8Array {
-    const chunks = this.#chunks;
-    if (chunks.length === 1 && chunks[0] !== undefined) return chunks[0];
-    let length = 0;
-    for (const chunk of chunks) length += chunk.byteLength;
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return bytes;
+    return concatBytes(this.#chunks);
   }
+
 }
 
 const decoder = new TextDecoder();

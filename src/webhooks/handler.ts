@@ -9,6 +9,7 @@ import { isMergeWebhookVerificationError, MergeWebhookVerificationError } from "
 import type { MergeWebhookEvent } from "./events.js";
 import { signatureId } from "./signature.js";
 import { unwrapMergeWebhook } from "./unwrap.js";
+import { concatBytes } from "../internal/bytes.js";
 
 /** The header Merge signs each delivery in. */
 export const MERGE_WEBHOOK_SIGNATURE_HEADER = "X-Merge-Webhook-Signature";
@@ -105,14 +106,7 @@ async function readLimited(request: Request, max: number): Promise<Uint8Array | 
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks);
 }
 
 /**

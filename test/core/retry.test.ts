@@ -1,6 +1,7 @@
 import { MergeApiError, MergeConnectionError, MergeRateLimitError, MergeTimeoutError, MergeValidationError } from "../../src/index.js";
 import { parseRetryAfter } from "../../src/core/retry-after.js";
-import { isRetryable, retryDelay, sleep } from "../../src/core/retry.js";
+import { isRetryable, retryDelay } from "../../src/core/retry.js";
+import { sleep } from "../../src/internal/sleep.js";
 
 function apiError(status: number, headers: Record<string, string> = {}): MergeApiError {
   return new MergeApiError({ status, statusText: "", headers: new Headers(headers), body: null, method: "POST", url: "https://x" });
@@ -62,7 +63,7 @@ describe("Retry-After", () => {
 
 test("sleep rejects with the signal's reason when aborted", async () => {
   const controller = new AbortController();
-  const waiting = sleep(10_000, controller.signal);
+  const waiting = sleep(10_000, { signal: controller.signal });
   controller.abort();
   await expect(waiting).rejects.toMatchObject({ name: "AbortError" });
 });

@@ -23,6 +23,7 @@ import { shellQuote, UsageError, type ExportCommand } from "../args.js";
 import { FAILED, INTERRUPTED, NAME, OK, usageError } from "../exit.js";
 import { duration, grouped } from "../progress.js";
 import { connect, debug, type Connection } from "../client-target.js";
+import { messageOf } from "../../internal/errors.js";
 
 /** The layout of --state this version writes and reads. */
 export const STATE_VERSION = 1;
@@ -561,6 +562,3 @@ function isCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && "code" in error && error.code === code;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

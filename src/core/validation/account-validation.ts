@@ -18,6 +18,7 @@ import type { ValidationIssue } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
 import type { MetaResponse } from "../types.js";
+import { messageOf } from "../../internal/errors.js";
 
 /**
  * How creates are checked against the linked account's own requirements: not at all, reported to
@@ -167,7 +168,7 @@ function readMeta(meta: MetaResponse, what: string, invalid: NonNullable<Account
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new TypeError("it is not a JSON Schema object");
     compiled = compileSchema(schema);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     throw invalid(`${what}: the request_schema cannot be used: ${message}`, [{ pointer: "/request_schema", message }], error);
   }
   return {
