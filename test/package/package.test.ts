@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createConsumer, packTarball, sh } from "../../scripts/pack.js";
+import { createConsumer, packTarball, sh } from "../support/pack.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures", import.meta.url));

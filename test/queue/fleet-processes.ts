@@ -1,7 +1,7 @@
 /**
  * A fleet of queue workers, each in a Node process of its own (`fleet-worker-process.ts`), so that
  * what paces them and guards them is the state they share in Redis, not memory of one process. For
- * test/queue/fleet-pacing.test.ts and scripts/bench-queue.ts. On Linux each is started through
+ * test/queue/fleet-pacing.test.ts and bench/queue.ts. On Linux each is started through
  * `setpriv --pdeathsig KILL`, which execs it (the pid is the worker's), so none outlives its parent.
  */
 import { spawn, type ChildProcess } from "node:child_process";

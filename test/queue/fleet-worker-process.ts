@@ -1,5 +1,5 @@
 /**
- * One worker process of a fleet (test/queue/fleet-pacing.test.ts, scripts/bench-queue.ts): a worker
+ * One worker process of a fleet (test/queue/fleet-pacing.test.ts, bench/queue.ts): a worker
  * of `merge-crm-engagements/queue` on the queue and Redis named by its argument, a JSON
  * `FleetWorkerSettings`, delivering to a local Merge. The account tokens are opened with
  * MERGE_QUEUE_SECRET from the environment. Its stdout is JSON lines (`FleetEvent`): `ready` once the

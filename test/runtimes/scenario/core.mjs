@@ -1,6 +1,6 @@
 // The one scenario every runtime of the matrix runs, on the package it is handed (imported as ESM or
 // required as CommonJS). Plain JavaScript and web APIs only: no Node, Bun or Deno API. It reports
-// what it observed; scripts/test-runtimes.ts checks every field against what the fake API served.
+// what it observed; test/runtimes/matrix.ts checks every field against what the fake API served.
 
 /** Which runtime this is, as the runtime itself says. */
 export function describeRuntime() {

@@ -1,6 +1,6 @@
 // The webhooks scenario every runtime of the matrix runs, on `merge-crm-engagements/webhooks` as it is
 // handed (imported as ESM or required as CommonJS). Plain JavaScript and web APIs only: no Node, Bun or
-// Deno API. The signature it is given was computed by the driver (scripts/test-runtimes.ts) with
+// Deno API. The signature it is given was computed by the driver (test/runtimes/matrix.ts) with
 // node:crypto, independently of the package; this reports what the package made of it, and the driver
 // checks every field.
 

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { root, run, step } from "./lib.js";
+import { root, run, step } from "../../scripts/lib.js";
 
 const SESSION = `merge-cli-${process.pid}`;
 const file = join(".tmp", "tmux-demo.ndjson");

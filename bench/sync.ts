@@ -22,7 +22,7 @@ import { createMergeCrmClient, type Engagement } from "../src/index.js";
 import { engagementChanges } from "../src/sync/index.js";
 import { integerFromEnvironment } from "../test/support/prism.js";
 import { startMovingServer } from "../test/sync/moving-server.js";
-import { root, run, step } from "./lib.js";
+import { root, run, step } from "../scripts/lib.js";
 
 const API_KEY = "bench-sync-key";
 const TOKEN = "bench-sync-account";

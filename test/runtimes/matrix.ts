@@ -23,10 +23,10 @@ import { builtinModules, createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startFakeMerge, type FakeMerge } from "../test/runtimes/fake-merge.js";
-import { root, step } from "./lib.js";
-import { buildIsFresh, createConsumer, packTarball, sh } from "./pack.js";
-import { engagement, hook, LINKED_ACCOUNT } from "../test/webhooks/deliveries.js";
+import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startFakeMerge, type FakeMerge } from "./fake-merge.js";
+import { root, step } from "../../scripts/lib.js";
+import { buildIsFresh, createConsumer, packTarball, sh } from "../support/pack.js";
+import { engagement, hook, LINKED_ACCOUNT } from "../webhooks/deliveries.js";
 
 const matrixDir = join(root, "test", "runtimes");
 const bin = (path: string) => join(matrixDir, "node_modules", path);

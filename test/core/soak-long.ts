@@ -4,8 +4,8 @@
  * own; prints the figures and exits 1 if a call settled untyped, the heap grew by more than 10 MB, or
  * anything (timer, socket, listener) was left behind. SOAK_CREATES and SOAK_FAULTED change the sizes.
  */
-import { describeSoak, runSoak, soakProblems } from "../test/core/soak.js";
-import { integerFromEnvironment } from "../test/support/prism.js";
+import { describeSoak, runSoak, soakProblems } from "./soak.js";
+import { integerFromEnvironment } from "../support/prism.js";
 
 const creates = integerFromEnvironment("SOAK_CREATES", 100_000);
 const faulted = integerFromEnvironment("SOAK_FAULTED", 10_000);

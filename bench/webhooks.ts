@@ -23,7 +23,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { integerFromEnvironment } from "../test/support/prism.js";
-import { step } from "./lib.js";
+import { step } from "../scripts/lib.js";
 import { engagement, hook, LINKED_ACCOUNT } from "../test/webhooks/deliveries.js";
 import { verifyMergeWebhook } from "../src/webhooks/index.js";
 import { signatureBackend, verifyWith } from "../src/webhooks/signature.js";

@@ -38,7 +38,7 @@ import { join } from "node:path";
 import { perMinute, rateBetween, steadyRate } from "../test/support/rates.js";
 import { integerFromEnvironment } from "../test/support/prism.js";
 import { seeded } from "../test/support/seeded.js";
-import { root, run, step } from "./lib.js";
+import { root, run, step } from "../scripts/lib.js";
 
 const DRY_ROWS = integerFromEnvironment("BENCH_DRY_ROWS", 1_000_000);
 const REAL_ROWS = integerFromEnvironment("BENCH_REAL_ROWS", 20_000);

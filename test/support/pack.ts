@@ -1,6 +1,6 @@
 /**
  * The package as a user gets it: `npm pack` into a folder, and a fresh project that installs the
- * tarball. Shared by the package test (test/package/) and the runtime matrix (scripts/test-runtimes.ts).
+ * tarball. Shared by the package test (test/package/) and the runtime matrix (test/runtimes/matrix.ts).
  */
 import { execFileSync, type ExecFileSyncOptions } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";

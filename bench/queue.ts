@@ -1,6 +1,6 @@
 /**
  * npm run bench:queue: what the queue layer (issue 18) costs to deliver. A local Merge in a process of
- * its own (scripts/bench-queue-server.ts) answers each write after 1 s; 100 linked accounts at 600/min
+ * its own (bench/queue-server.ts) answers each write after 1 s; 100 linked accounts at 600/min
  * (1,000 writes/s wanted, so about 1,000 requests in flight); a real redis-server (test/support/redis.ts).
  * 1. One queue, a backlog of rows of the 100 accounts (topped up before each fleet), delivered by 1, 2
  *    and 4 worker processes (test/queue/fleet-processes.ts; 1,200 jobs in progress over the fleet,
@@ -37,7 +37,7 @@ import { perMinute, rateBetween } from "../test/support/rates.js";
 import { startFleet, type FleetReport } from "../test/queue/fleet-processes.js";
 import { integerFromEnvironment } from "../test/support/prism.js";
 import { startRedis, type RedisServer } from "../test/support/redis.js";
-import { root, step } from "./lib.js";
+import { root, step } from "../scripts/lib.js";
 
 const QUICK = process.env["BENCH_QUICK"] === "1";
 const ONLY = process.env["BENCH_ONLY"];
@@ -83,7 +83,7 @@ interface ServerTimes {
 
 /** The local Merge, in its own process; every write of the `broken` account tokens is answered 403. */
 async function startServer(broken: readonly string[] = []): Promise<{ url: string; pid: number; stats: () => Promise<ServerStats>; times: () => Promise<ServerTimes>; stop: () => Promise<void> }> {
-  const args = ["--import", "tsx", join(root, "scripts", "bench-queue-server.ts"), String(LATENCY_MS), broken.join(",")];
+  const args = ["--import", "tsx", join(root, "bench", "queue-server.ts"), String(LATENCY_MS), broken.join(",")];
   const child: ChildProcess = existsSync("/usr/bin/setpriv")
     ? spawn("/usr/bin/setpriv", ["--pdeathsig", "KILL", process.execPath, ...args], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
     : spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
