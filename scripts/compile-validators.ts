@@ -2,12 +2,12 @@
  * Compiles the spec's schemas ahead of time into generated/validators.ts: a table of compact schemas
  * (see `CompiledSchema` in src/core/validation/runtime.ts) with every `$ref` resolved, identical schemas
  * shared and annotations dropped, plus the validators of each operation by parameter location. The
- * package then compiles no schema and calls no `new Function` at run time. A keyword this compiler does
+ * package then compiles no schema and calls no `new Function` at run time. The compiler is the one the
+ * package runs on accounts' schemas (src/core/validation/schema-compiler.ts), strict: a keyword it does
  * not know stops generation: a spec change can never go unvalidated silently.
  */
 import type { CompiledSchema } from "../src/core/validation/runtime.js";
-import { TYPES } from "../src/core/validation/runtime.js";
-import { FORMATS } from "../src/core/validation/formats.js";
+import { createSchemaCompiler } from "../src/core/validation/schema-compiler.js";
 
 type Schema = Record<string, unknown>;
 type Parameter = { name: string; in: string; required?: boolean; schema: Schema };
@@ -22,90 +22,27 @@ export type Spec = {
   components: { schemas: Record<string, Schema>; parameters?: Record<string, Parameter> };
 };
 
-// Keywords that only annotate: they never change what is valid.
-const ANNOTATIONS = new Set(["description", "title", "example", "examples", "writeOnly", "readOnly", "deprecated", "default", "$comment"]);
-const KEYWORDS = new Set([
-  "type", "enum", "format", "properties", "required", "additionalProperties", "items", "uniqueItems",
-  "anyOf", "allOf", "$ref", "minLength", "maxLength", "minimum", "maximum",
-]);
 const METHODS = ["get", "put", "post", "patch", "delete"] as const;
 
+// The order of an entry's keys in the generated file: fixed, so that the file changes only when the spec does.
+const KEY_ORDER = ["t", "e", "f", "l", "r", "p", "q", "x", "i", "u", "n", "a"] as const satisfies readonly (keyof CompiledSchema)[];
+// Fails to type-check when the runtime gains a key that KEY_ORDER does not list (it would be dropped).
+const everyKeyOrdered: [Exclude<keyof CompiledSchema, (typeof KEY_ORDER)[number]>] extends [never] ? true : never = true;
+void everyKeyOrdered;
+
 /** A JavaScript literal of a compiled schema: JSON, except that open bounds stay `Infinity`. */
-function literal(value: CompiledSchema): string {
+function literal(entry: CompiledSchema): string {
+  const value = Object.fromEntries(KEY_ORDER.filter((key) => entry[key] !== undefined).map((key) => [key, entry[key]]));
   const text = JSON.stringify(value, (_key: string, v: unknown) => (v === Infinity ? "\u0000+Inf" : v === -Infinity ? "\u0000-Inf" : v));
   return text.replace(/"\\u0000\+Inf"/g, "Infinity").replace(/"\\u0000-Inf"/g, "-Infinity");
 }
 
 export function compileValidators(spec: Spec): string {
-  const table: CompiledSchema[] = [];
-  const byRef = new Map<string, number>();
-  const byShape = new Map<string, number>();
-
+  // The compiler the package runs on accounts' schemas, strict: a keyword it cannot evaluate stops generation.
+  const compiler = createSchemaCompiler(spec, { strict: true });
+  const compile = (schema: Schema, where: string): number => compiler.compile(schema, where);
   const fail = (where: string, message: string): never => {
     throw new Error(`compile-validators: ${where}: ${message}`);
-  };
-
-  const compile = (schema: Schema, where: string): number => {
-    if (typeof schema.$ref === "string") {
-      const extra = Object.keys(schema).filter((k) => k !== "$ref" && !ANNOTATIONS.has(k));
-      if (extra.length > 0) fail(where, `$ref beside ${extra.join(", ")}`);
-      const name = /^#\/components\/schemas\/([^/]+)$/.exec(schema.$ref)?.[1];
-      const target = name === undefined ? undefined : spec.components.schemas[name];
-      if (name === undefined || target === undefined) return fail(where, `cannot resolve ${schema.$ref}`);
-      const known = byRef.get(name);
-      if (known !== undefined) return known;
-      // Reserve the slot first, so that recursive schemas terminate.
-      const index = table.push({}) - 1;
-      byRef.set(name, index);
-      table[index] = build(target, `#/components/schemas/${name}`);
-      return index;
-    }
-    // Identical schemas (the same date-time parameter on six filters) share one entry.
-    const shape = JSON.stringify(schema, (key: string, value: unknown) => (ANNOTATIONS.has(key) ? undefined : value));
-    const known = byShape.get(shape);
-    if (known !== undefined) return known;
-    const index = table.push({}) - 1;
-    byShape.set(shape, index);
-    table[index] = build(schema, where);
-    return index;
-  };
-
-  const build = (schema: Schema, where: string): CompiledSchema => {
-    for (const key of Object.keys(schema)) {
-      if (!KEYWORDS.has(key) && !ANNOTATIONS.has(key) && !key.startsWith("x-")) fail(where, `unsupported keyword "${key}"`);
-    }
-    const out: CompiledSchema = {};
-    if (schema.type !== undefined) {
-      const types = (Array.isArray(schema.type) ? schema.type : [schema.type]) as string[];
-      out.t = types.reduce((mask, type) => {
-        const bit = TYPES.indexOf(type as (typeof TYPES)[number]);
-        return bit < 0 ? fail(where, `unknown type "${type}"`) : mask | (1 << bit);
-      }, 0);
-    }
-    if (Array.isArray(schema.enum)) out.e = schema.enum;
-    if (schema.format !== undefined) {
-      const format = String(schema.format);
-      if (!Object.hasOwn(FORMATS, format)) fail(where, `unsupported format "${format}"`);
-      out.f = format as keyof typeof FORMATS;
-    }
-    if (schema.minLength !== undefined || schema.maxLength !== undefined) {
-      out.l = [Number(schema.minLength ?? 0), schema.maxLength === undefined ? Infinity : Number(schema.maxLength)];
-    }
-    if (schema.minimum !== undefined || schema.maximum !== undefined) {
-      out.r = [schema.minimum === undefined ? -Infinity : Number(schema.minimum), schema.maximum === undefined ? Infinity : Number(schema.maximum)];
-    }
-    const properties = schema.properties as Record<string, Schema> | undefined;
-    if (properties) out.p = Object.fromEntries(Object.entries(properties).map(([name, sub]) => [name, compile(sub, `${where}/properties/${name}`)]));
-    if (Array.isArray(schema.required) && schema.required.length > 0) out.q = schema.required.map(String);
-    const extra = schema.additionalProperties;
-    if (extra === false) fail(where, "additionalProperties: false is not supported");
-    if (extra === true) out.x = true;
-    else if (extra !== undefined) out.x = compile(extra as Schema, `${where}/additionalProperties`);
-    if (schema.items !== undefined) out.i = compile(schema.items as Schema, `${where}/items`);
-    if (schema.uniqueItems === true) out.u = true;
-    if (Array.isArray(schema.allOf)) out.n = (schema.allOf as Schema[]).map((sub, i) => compile(sub, `${where}/allOf/${i}`));
-    if (Array.isArray(schema.anyOf)) out.a = (schema.anyOf as Schema[]).map((sub, i) => compile(sub, `${where}/anyOf/${i}`));
-    return out;
   };
 
   /** An object made of parameters (query, path or header), from their schemas. */
@@ -149,6 +86,7 @@ export function compileValidators(spec: Spec): string {
     }
   }
 
+  const { table } = compiler.finish();
   return [
     `import type { CompiledSchema } from "../src/core/validation/runtime.js";`,
     "",

@@ -3,6 +3,7 @@ export type { ClientOptions, MergeCrmClient } from "./core/client.js";
 export type { AccountDescription, AccountField } from "./core/validation/form-fields.js";
 export type { AccountValidationMode } from "./core/validation/account-validation.js";
 export type {
+  AccountCheckOptions,
   AccountTokenMode,
   CreateOptions,
   DescribeOptions,

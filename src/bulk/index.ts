@@ -1,6 +1,6 @@
 /**
  * `merge-crm-engagements/bulk`: create engagements by the thousand, paced per linked account, under
- * Merge's global failure limit, exactly once across crashes and reruns (issue 11). A layer above the
+ * Merge's global failure limit, exactly once across crashes and reruns. A layer above the
  * client: it uses the core only through its public exports, and the core never imports it.
  *
  * A row's way: key (its own, or derived from content and occurrence) -> journal (done before? skip) ->

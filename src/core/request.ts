@@ -156,7 +156,7 @@ async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: numb
     if (caller?.aborted || isNamed(cause, "AbortError")) throw cause;
     const status = response ? `${response.status} ${response.statusText}: ` : "";
     if (response === undefined) {
-      throw new MergeConnectionError(redact(`${where()} failed before a response: ${describe(cause)}`), {
+      throw new MergeConnectionError(redact(`${where()} failed before a response: ${messageWithCause(cause)}`), {
         ...base,
         cause,
         writeMayHaveHappened: call.write && request !== undefined,
@@ -170,7 +170,7 @@ async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: numb
       });
     }
     if (!response.ok) throw errorFromResponse(response, null, call, redact, safeUrl(request?.url ?? "", redact));
-    throw new MergeConnectionError(redact(`${status}${where()}: the body was cut short: ${describe(cause)}`), {
+    throw new MergeConnectionError(redact(`${status}${where()}: the body was cut short: ${messageWithCause(cause)}`), {
       ...base,
       cause,
       writeMayHaveHappened: call.write,
@@ -216,7 +216,8 @@ function errorFromResponse<T>(response: Response, error: unknown, call: Call<T>,
   });
 }
 
-function describe(cause: unknown): string {
+/** The error's message and its cause's: a socket error's cause says what the socket saw. */
+function messageWithCause(cause: unknown): string {
   if (cause instanceof Error) {
     const inner = cause.cause instanceof Error ? ` (${cause.cause.message})` : "";
     return `${cause.message}${inner}`;

@@ -1,7 +1,7 @@
 /**
  * `merge-crm-engagements/undici`: a `fetch` for the client built on undici's dispatcher API (the
  * `Agent`/`Pool` `dispatch` that undici's own `request` and Node's `fetch` are built on, without the
- * WHATWG layer on top of it), for Node servers and bulk jobs with many calls in flight (issue 12). It
+ * WHATWG layer on top of it), for Node servers and bulk jobs with many calls in flight. It
  * is a layer: it imports nothing of the core but types, and the core does not import it.
  *
  * It takes openapi-fetch's deferred request as it is (see `DEFERRED_REQUEST` below), dispatches it with

@@ -5,7 +5,7 @@
  * valid-or-not with ajv on generated schemas.
  */
 import { FORMATS } from "../../src/core/validation/formats.js";
-import { compileSchema, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/core/validation/schema-compiler.js";
+import { compileSchema, createSchemaCompiler, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/core/validation/schema-compiler.js";
 import { check, failing, TYPES, type Problem } from "../../src/core/validation/runtime.js";
 
 /** The faults of `data` (unknown fields do not count, as in JSON Schema). */
@@ -363,5 +363,46 @@ describe("compileSchema: a Merge meta request_schema", () => {
 
   it("reports under the base pointer given to check", () => {
     expect(faults(requestSchema, { model: { ...body.model, subject: 5 } }, "/body")).toEqual([{ pointer: "/body/model/subject", message: "must be string" }]);
+  });
+});
+
+describe("createSchemaCompiler, strict (how generated/validators.ts is built from our spec)", () => {
+  const spec = {
+    components: {
+      schemas: {
+        When: { type: "string", format: "date-time", description: "an annotation, dropped" },
+        Note: { type: "object", properties: { at: { $ref: "#/components/schemas/When" }, again: { $ref: "#/components/schemas/When" } } },
+      },
+    },
+  };
+
+  it("stops at a keyword or a format the runtime cannot evaluate, naming where", () => {
+    const compiler = createSchemaCompiler(spec, { strict: true });
+    expect(() => compiler.compile({ type: "string", pattern: "^a" }, "POST /x body")).toThrow(new TypeError('compileSchema: POST /x body: unsupported pattern'));
+    expect(() => compiler.compile({ type: "string", format: "email" }, "GET /y 200")).toThrow(new TypeError("compileSchema: GET /y 200: unsupported format:email"));
+  });
+
+  it("shares one entry between identical schemas and makes a lone $ref its target's entry", () => {
+    const compiler = createSchemaCompiler(spec, { strict: true });
+    const note = compiler.compile({ $ref: "#/components/schemas/Note" }, "body");
+    const when = compiler.compile({ type: "string", format: "date-time" }, "query");
+    expect(compiler.compile({ type: "string", format: "date-time", description: "another filter" }, "query")).toBe(when);
+    const { table, ignored } = compiler.finish();
+    expect(ignored).toEqual([]);
+    const whenRef = table[note]?.p?.at;
+    expect(table[note]?.p).toEqual({ at: whenRef, again: whenRef });
+    expect(table[whenRef ?? -1]).toEqual(table[when]);
+    expect(table).toHaveLength(3);
+    const problemsOf = (data: unknown) => {
+      const problems: Problem[] = [];
+      check(table, note, data, "", problems);
+      return failing(problems, false);
+    };
+    expect(problemsOf({ at: "2026-12-07T00:00:00Z", again: "yesterday" })).toEqual([{ pointer: "/again", message: 'must match format "date-time"' }]);
+    expect(problemsOf({ at: "2026-12-07T00:00:00Z" })).toEqual([]);
+  });
+
+  it("at run time (not strict) the same keywords are ignored and listed instead", () => {
+    expect(compileSchema({ type: "string", pattern: "^a", format: "email" }).ignored).toEqual(["format:email", "pattern"]);
   });
 });

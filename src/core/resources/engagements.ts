@@ -78,13 +78,16 @@ export interface CreateOptions extends WriteOptions {
   idempotencyKey?: string | false;
 }
 
-/** Options of `engagements.describeCreate` and `describeUpdate`. */
-export interface DescribeOptions {
+/** Options of the calls that read the linked account's schema: `validateCreate`, `describeCreate`, `describeUpdate`. */
+export interface AccountCheckOptions {
   /** The linked account's token; overrides the client's `accountToken`. */
   accountToken?: string;
   /** Stops waiting; it then rejects with the standard `AbortError`. */
   signal?: AbortSignal;
 }
+
+/** @deprecated The earlier name of `AccountCheckOptions`. */
+export type DescribeOptions = AccountCheckOptions;
 
 /** Options of `engagements.update`. */
 export type UpdateOptions = WriteOptions;
@@ -117,7 +120,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * const problems = await merge.engagements.validateCreate({ subject: "Call", direction: "SIDEWAYS" });
    * // [{ pointer: "/model/direction", message: "must be equal to one of the allowed values: ..." }]
    */
-  validateCreate(model: EngagementInput, ...options: OptionsArg<Mode, DescribeOptions>): Promise<ValidationIssue[]>;
+  validateCreate(model: EngagementInput, ...options: OptionsArg<Mode, AccountCheckOptions>): Promise<ValidationIssue[]>;
 
   /**
    * Fetches one page: `GET /crm/v1/engagements`. Dates accept `Date` or ISO strings; `expand` is sent
@@ -180,7 +183,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * const { canMakeRequest, fields } = await merge.engagements.describeCreate();
    * const required = fields.filter((f) => f.required).map((f) => f.pointer); // ["/model", "/model/subject", ...]
    */
-  describeCreate(...options: OptionsArg<Mode, DescribeOptions>): Promise<AccountDescription>;
+  describeCreate(...options: OptionsArg<Mode, AccountCheckOptions>): Promise<AccountDescription>;
 
   /**
    * What an update of this engagement accepts for this linked account, from
@@ -188,7 +191,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
    * @example
    * const { fields } = await merge.engagements.describeUpdate(id);
    */
-  describeUpdate(id: string, ...options: OptionsArg<Mode, DescribeOptions>): Promise<AccountDescription>;
+  describeUpdate(id: string, ...options: OptionsArg<Mode, AccountCheckOptions>): Promise<AccountDescription>;
 
   /**
    * One page of the CRM's own engagement fields: `GET /crm/v1/engagements/remote-field-classes`.
@@ -259,7 +262,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return schema ? accountProblems(schema, body) : [];
   }
 
-  async function describe(accountToken: string, id: string | undefined, signal: AbortSignal | undefined): Promise<AccountDescription> {
+  async function accountDescription(accountToken: string, id: string | undefined, signal: AbortSignal | undefined): Promise<AccountDescription> {
     const loaded = await account();
     const { schema, error } = await untilAborted(loaded.get(accountToken, id), signal);
     if (!schema) throw error;
@@ -334,7 +337,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       });
     },
 
-    async validateCreate(model: EngagementInput, options: DescribeOptions = {}) {
+    async validateCreate(model: EngagementInput, options: AccountCheckOptions = {}) {
       const header = callHeaders(options);
       let body;
       try {
@@ -406,15 +409,15 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       );
     },
 
-    async describeCreate(options: DescribeOptions = {}) {
+    async describeCreate(options: AccountCheckOptions = {}) {
       const token = callHeaders(options)["X-Account-Token"];
-      return describe(token, undefined, options.signal);
+      return accountDescription(token, undefined, options.signal);
     },
 
-    async describeUpdate(id: string, options: DescribeOptions = {}) {
+    async describeUpdate(id: string, options: AccountCheckOptions = {}) {
       const token = callHeaders(options)["X-Account-Token"];
       const path = pathId(id);
-      return describe(token, path, options.signal);
+      return accountDescription(token, path, options.signal);
     },
 
     async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {

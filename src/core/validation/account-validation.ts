@@ -1,5 +1,5 @@
 /**
- * Account-aware validation (issue 10): what a write needs depends on the CRM behind the linked account,
+ * Account-aware validation: what a write needs depends on the CRM behind the linked account,
  * and Merge publishes it per account as `request_schema` in `GET /crm/v1/engagements/meta/post`. The
  * client fetches it once per linked account (single-flight, cached for a TTL, bounded LRU) and checks
  * each create against it before sending. Meta trouble never blocks a write: it falls back to the spec
@@ -130,7 +130,7 @@ export function createAccountSchemaCache({
       const retryMs = Math.min(META_RETRY_MS * 2 ** entry.failures, META_RETRY_MAX_MS);
       Object.assign(entry, { schema: undefined, error, failures: entry.failures + 1, until: now() + retryMs });
       const message =
-        `account validation: ${what} failed (${describe(error)}); writes to this linked account are checked ` +
+        `account validation: ${what} failed (${nameAndMessage(error)}); writes to this linked account are checked ` +
         `against the spec only until it is retried in ${Math.round(retryMs / 1000)} s`;
       // Once per run of failures: a linked account whose meta keeps failing must not flood the log.
       (entry.failures === 1 ? logger.warn : logger.debug)?.(message);
@@ -195,6 +195,6 @@ export function accountKey(operation: string, baseUrl: string, accountToken: str
   return `${operation} ${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
-function describe(error: unknown): string {
+function nameAndMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,10 +1,12 @@
 /**
- * Compiles a JSON Schema received at run time (a linked account's meta `request_schema`) into the same
- * table the generated validators use, so that `check` (src/core/validation/runtime.ts) is the one runtime.
- * No code is built (no `new Function`): the result is data. The schema comes from the network, so
- * nothing in it is trusted: field names go into null-prototype objects, only own keys are read, every
- * `$ref` must resolve inside the schema itself, and a keyword `check` cannot evaluate is skipped and
- * listed in `ignored` rather than compiled into something that could throw or mislead.
+ * The one JSON Schema compiler: it turns schemas into the table `check` (src/core/validation/runtime.ts)
+ * walks. It runs twice over: ahead of time, on our own spec, to write generated/validators.ts
+ * (`strict`: a keyword the runtime cannot evaluate stops generation, so a spec change never goes
+ * unvalidated silently); and at run time, on a linked account's meta `request_schema`. No code is built
+ * (no `new Function`): the result is data. A schema from the network is not trusted: field names go into
+ * null-prototype objects, only own keys are read, every `$ref` must resolve inside the document, and a
+ * keyword `check` cannot evaluate is skipped and listed in `ignored` rather than compiled into something
+ * that could throw or mislead.
  */
 import type { FormatName } from "./formats.js";
 import type { CompiledSchema, TYPES as RuntimeTypes } from "./runtime.js";
@@ -29,15 +31,55 @@ const isObject = (v: unknown): v is Readonly<Record<string, unknown>> => typeof 
 
 /** Compiles a JSON Schema received at run time. Throws a TypeError naming the problem when `schema` is not a schema (not an object or boolean) or a `$ref` cannot be resolved. */
 export function compileSchema(schema: unknown): RuntimeSchema {
+  const compiler = createSchemaCompiler(schema);
+  compiler.compile(schema, "");
+  return compiler.finish();
+}
+
+export interface SchemaCompilerOptions {
+  /**
+   * For our own spec, ahead of time: a keyword or format the runtime cannot evaluate throws (naming
+   * where) instead of being ignored, identical schemas share one entry (the same date-time filter on six
+   * parameters), and a schema that is only a `$ref` is its target's entry rather than one of its own.
+   */
+  strict?: boolean;
+}
+
+/** Compiles schemas of one document into one table, so that its schemas can refer to each other. */
+export interface SchemaCompiler {
+  /** Compiles a schema found at `where` in the document; returns its index in the table. */
+  compile(node: unknown, where: string): number;
+  /** The table of everything compiled, once checked for cycles that would make `check` recurse forever. */
+  finish(): RuntimeSchema;
+}
+
+/** A compiler of the schemas in `document`, against which every `$ref` (`#/...`) resolves. */
+export function createSchemaCompiler(document: unknown, options: SchemaCompilerOptions = {}): SchemaCompiler {
+  const strict = options.strict ?? false;
   const table: CompiledSchema[] = [];
   const ignored = new Set<string>();
   // Each schema (object or boolean) is compiled once; a `$ref` cycle finds its target's reserved slot.
   const seen = new Map<unknown, number>();
+  const byShape = new Map<string, number>();
   const fail = (message: string): never => {
     throw new TypeError(`compileSchema: ${message}`);
   };
+  const unsupported = (what: string, where: string) => (strict ? fail(`${where || "the schema"}: unsupported ${what}`) : ignored.add(what));
 
   const compile = (node: unknown, where: string): number => {
+    if (!strict) return compileEntry(node, where);
+    if (isObject(node) && typeof node.$ref === "string" && Object.keys(node).every((key) => key === "$ref" || ANNOTATIONS.test(key))) {
+      return compileEntry(resolve(node.$ref), node.$ref);
+    }
+    const shape = JSON.stringify(node, (key: string, value: unknown) => (ANNOTATIONS.test(key) ? undefined : value));
+    const known = byShape.get(shape) ?? seen.get(node);
+    if (known !== undefined) return known;
+    const index = compileEntry(node, where);
+    byShape.set(shape, index);
+    return index;
+  };
+
+  const compileEntry = (node: unknown, where: string): number => {
     const known = seen.get(node);
     if (known !== undefined) return known;
     if (typeof node !== "boolean" && !isObject(node)) fail(`${where || "the schema"} is not a schema (${node === null ? "null" : typeof node})`);
@@ -67,7 +109,7 @@ export function compileSchema(schema: unknown): RuntimeSchema {
           break;
         case "format":
           if ((FORMAT_NAMES as readonly unknown[]).includes(value)) out.f = value as FormatName;
-          else ignored.add(`format:${String(value)}`);
+          else unsupported(`format:${String(value)}`, where);
           break;
         case "minLength":
         case "maxLength":
@@ -106,12 +148,12 @@ export function compileSchema(schema: unknown): RuntimeSchema {
           break;
         }
         case "$ref":
-          all.push(compile(resolve(value), String(value)));
+          all.push(compileEntry(resolve(value), String(value)));
           break;
         default:
           ok = ANNOTATIONS.test(key);
       }
-      if (!ok) ignored.add(key);
+      if (!ok) unsupported(key, where);
     }
     if (length[0] || length[1] < Infinity) out.l = length;
     if (range[0] > -Infinity || range[1] < Infinity) out.r = range;
@@ -122,7 +164,7 @@ export function compileSchema(schema: unknown): RuntimeSchema {
 
   /** The node a local `$ref` (`#`, `#/definitions/a~1b`, percent-encoded) points at. */
   const resolve = (ref: unknown): unknown => {
-    let node = schema;
+    let node = document;
     try {
       const pointer = decodeURIComponent(String(ref).slice(1));
       if (typeof ref !== "string" || ref[0] !== "#" || (pointer && pointer[0] !== "/")) throw 0;
@@ -137,17 +179,20 @@ export function compileSchema(schema: unknown): RuntimeSchema {
     return node;
   };
 
-  compile(schema, "");
-  // A cycle through `$ref`, `allOf` or `anyOf` alone would make `check` recurse forever on one value.
-  const state: number[] = [];
-  const visit = (i: number): void => {
-    if (state[i] === 1) fail("$ref cycle that descends into no field or item");
-    if (!state[i]) {
-      state[i] = 1;
-      for (const next of [...(table[i]?.n ?? []), ...(table[i]?.a ?? [])]) visit(next);
-      state[i] = 2;
-    }
+  const finish = (): RuntimeSchema => {
+    // A cycle through `$ref`, `allOf` or `anyOf` alone would make `check` recurse forever on one value.
+    const state: number[] = [];
+    const visit = (i: number): void => {
+      if (state[i] === 1) fail("$ref cycle that descends into no field or item");
+      if (!state[i]) {
+        state[i] = 1;
+        for (const next of [...(table[i]?.n ?? []), ...(table[i]?.a ?? [])]) visit(next);
+        state[i] = 2;
+      }
+    };
+    table.forEach((_, i) => visit(i));
+    return { table, ignored: [...ignored].sort() };
   };
-  table.forEach((_, i) => visit(i));
-  return { table, ignored: [...ignored].sort() };
+
+  return { compile, finish };
 }
