@@ -15,10 +15,11 @@
  * A lock file (`<journal>.lock`, holding the pid) keeps two runs off one journal; a lock left by a
  * process that no longer exists (killed) is taken over.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { MergeError, type ValidationIssue } from "../index.js";
 import type { BulkJournal, BulkOutcome, BulkRowError, BulkRowResult } from "./types.js";
 import { messageOf } from "../internal/errors.js";
+import { FileLockError, takeFileLock } from "../internal/file-lock.js";
 
 const HEADER = { journal: "merge-crm-engagements/bulk", version: 1 };
 const FSYNC_EVERY_MS = 100;
@@ -311,46 +312,18 @@ export function hashOf(account: string, key: string): number {
   return (hash >>> 0) & 0x3fffffff;
 }
 
-/** Takes `<path>.lock` (O_EXCL), taking over a lock whose process is gone; returns the release. */
+/** Takes `<path>.lock` (the shared lock file, taking over one whose process is gone); returns the release. */
 function lock(path: string): () => void {
-  const lockPath = `${path}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lockPath, `${process.pid}\n`, { flag: "wx" });
-      return () => rmSync(lockPath, { force: true });
-    } catch (error) {
-      if (!isCode(error, "EEXIST")) throw new MergeBulkJournalError(`Cannot lock the journal ${path}: ${messageOf(error)}`, path, { cause: error });
-    }
-    const holder = Number.parseInt(readLockHolder(lockPath), 10);
-    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+  try {
+    return takeFileLock(path);
+  } catch (error) {
+    if (!(error instanceof FileLockError)) throw error;
+    if (error.problem === "held") {
       throw new MergeBulkJournalError(
-        `The journal ${path} is in use by process ${holder} (${lockPath}); two runs on one journal could send a row twice`,
+        `The journal ${path} is in use by process ${error.holder} (${error.lockPath}); two runs on one journal could send a row twice`,
         path,
       );
     }
-    rmSync(lockPath, { force: true });
-  }
-  throw new MergeBulkJournalError(`Cannot lock the journal ${path}: ${lockPath} keeps coming back`, path);
-}
-
-function readLockHolder(lockPath: string): string {
-  try {
-    return readFileSync(lockPath, "utf8").trim();
-  } catch {
-    return "";
+    throw new MergeBulkJournalError(`Cannot lock the journal ${path}: ${error.message}`, path, error.problem === "unwritable" ? { cause: error.cause } : {});
   }
 }
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return isCode(error, "EPERM");
-  }
-}
-
-function isCode(error: unknown, code: string): boolean {
-  return typeof error === "object" && error !== null && "code" in error && error.code === code;
-}
-
