@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
 import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
-import { maxInWindow, OUTBOUND_ONLY_META, useBulkServer } from "../support/bulk-server.js";
+import { maxInWindow, OUTBOUND_ONLY_META, useFakeMerge } from "../support/fake-merge.js";
 
-const { server, dir } = useBulkServer("bulk-accounts-");
+const { server, dir } = useFakeMerge("bulk-accounts-");
 const quiet: Logger = {};
 const report = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { bulkCreate, idempotencyKeyFor, openJournal, readJournal, type BulkRow, type BulkRowResult } from "../../src/bulk/index.js";
 import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type ClientOptions, type Logger } from "../../src/index.js";
-import { OUTBOUND_ONLY_META, useBulkServer } from "../support/bulk-server.js";
+import { OUTBOUND_ONLY_META, useFakeMerge } from "../support/fake-merge.js";
 
-const { server, dir } = useBulkServer("bulk-test-");
+const { server, dir } = useFakeMerge("bulk-test-");
 
 const API_KEY = "sk_bulk_secret_api_key";
 const TOKEN_A = "acct_token_alpha_secret";
@@ -204,7 +204,8 @@ test("transient failures (503, 408, 429) are retried with the same Idempotency-K
   expect([...byKey.values()]).toEqual([4, 4, 4]);
 
   // Always 503: two attempts, then failed; the next run sends it again, with the same key.
-  server.reset(() => ({ status: 503 }));
+  server.reset();
+  server.decide = () => ({ status: 503 });
   const failing = collect();
   const failed = await bulkCreate(client(), rows(1, TOKEN_B), { ...fast, journal, onResult: failing.onResult, maxAttempts: 2 });
   expect(failed).toMatchObject({ failed: 1 });

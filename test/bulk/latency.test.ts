@@ -18,12 +18,12 @@ import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
 import { OPEN_META, runCli } from "../cli/run-cli.js";
 import { seeded } from "../support/seeded.js";
-import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
+import { maxInWindow, useFakeMerge } from "../support/fake-merge.js";
 import { perMinute, steadyRate } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";
 const RATE = 600;
-const { server, dir } = useBulkServer("bulk-latency-");
+const { server, dir } = useFakeMerge("bulk-latency-");
 
 const quiet: Logger = {};
 const client = () => createMergeCrmClient({ apiKey: "sk_latency", baseUrl: server.url, logger: quiet });

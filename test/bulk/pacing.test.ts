@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { bulkCreate, readJournal, type BulkRow } from "../../src/bulk/index.js";
 import { accountName } from "../../src/delivery/keys.js";
 import { createMergeCrmClient, type Logger } from "../../src/index.js";
-import { maxInWindow, perAccountLimit, useBulkServer, type Arrival } from "../support/bulk-server.js";
+import { maxInWindow, perAccountLimit, useFakeMerge, type Arrival } from "../support/fake-merge.js";
 import { perMinute } from "../support/rates.js";
 
 const LONG = process.env.BULK_LONG === "1";
@@ -18,7 +18,7 @@ const LONG = process.env.BULK_LONG === "1";
  * (a fresh-clone CI run saw 94.9%), so `npm test` asks for 90%.
  */
 const MIN_SHARE = LONG ? 0.95 : 0.9;
-const { server, dir } = useBulkServer("bulk-pacing-");
+const { server, dir } = useFakeMerge("bulk-pacing-");
 
 const quiet: Logger = {};
 const client = () => createMergeCrmClient({ apiKey: "sk_pacing", baseUrl: server.url, logger: quiet });

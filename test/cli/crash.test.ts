@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJournal } from "../../src/bulk/index.js";
-import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { FakeMerge as FaultServer, type Behaviour } from "../support/fake-merge.js";
 import { seeded } from "../support/seeded.js";
 import { OPEN_META, runCli, startCli } from "./run-cli.js";
 

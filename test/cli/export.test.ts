@@ -6,7 +6,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Behaviour } from "../support/fault-server.js";
+import type { Behaviour } from "../support/fake-merge.js";
 import { runCli, startCli, useCliFixture } from "./run-cli.js";
 
 const KEY = { MERGE_API_KEY: "cli-test-api-key" };

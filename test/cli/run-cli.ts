@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommand, UsageError } from "../../src/cli/args.js";
-import { FaultServer } from "../support/fault-server.js";
+import { FakeMerge as FaultServer } from "../support/fake-merge.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));

@@ -16,10 +16,10 @@ import {
   type ClientOptions,
 } from "../../src/index.js";
 import { currentTransport, eachTransport, transportOption } from "../support/transports.js";
-import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { FakeMerge, type Behaviour } from "../support/fake-merge.js";
 
 const ID = "550e8400-e29b-41d4-a716-446655440000";
-const server = new FaultServer();
+const server = new FakeMerge();
 const rows: string[][] = [];
 let duplicateWrites = 0;
 

@@ -5,10 +5,10 @@
  */
 import { getEventListeners } from "node:events";
 import { createMergeCrmClient } from "../../src/index.js";
-import { FaultServer } from "../support/fault-server.js";
+import { FakeMerge } from "../support/fake-merge.js";
 
 const CALLS = Number(process.argv[2] ?? "1000");
-const server = new FaultServer();
+const server = new FakeMerge();
 await server.start();
 server.reset(Array.from({ length: CALLS }, () => "hang" as const));
 const merge = createMergeCrmClient({ apiKey: "sk_signal_key", accountToken: "acct_signal_token", baseUrl: server.url, timeoutMs: 0 });

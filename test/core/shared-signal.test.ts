@@ -10,9 +10,9 @@ import { getEventListeners } from "node:events";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createMergeCrmClient, type ClientOptions } from "../../src/index.js";
-import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { FakeMerge, type Behaviour } from "../support/fake-merge.js";
 
-const server = new FaultServer();
+const server = new FakeMerge();
 beforeAll(() => server.start());
 afterAll(() => server.stop());
 

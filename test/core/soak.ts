@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { FakeMerge, type Behaviour } from "../support/fake-merge.js";
 
 export interface SoakReport {
   clean: LoadReport;
@@ -44,7 +44,7 @@ const FAULTS: Behaviour[] = [
 ];
 
 export async function runSoak(creates: number, faulted: number, inFlight = 64): Promise<SoakReport> {
-  const server = new FaultServer();
+  const server = new FakeMerge();
   await server.start();
   let turn = 0;
   server.reset([], (url) => (url.startsWith("/faults/") && turn++ % 2 === 0 ? (FAULTS[(turn >> 1) % FAULTS.length] ?? "ok") : "ok"));

@@ -5,7 +5,7 @@
  */
 import { FailureGuard, type FailureGuardMode, type Permit } from "../../src/delivery/failure-guard.js";
 import { Stopper } from "../../src/delivery/waits.js";
-import { maxInWindow } from "../support/bulk-server.js";
+import { maxInWindow } from "../support/fake-merge.js";
 import { FakeClock, settle } from "../support/fake-clock.js";
 import { seeded } from "../support/seeded.js";
 import { offer } from "./guard-simulation.js";

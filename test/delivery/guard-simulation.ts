@@ -5,7 +5,7 @@
  */
 import { FailureGuard, type FailureGuardMode } from "../../src/delivery/failure-guard.js";
 import { Stopper } from "../../src/delivery/waits.js";
-import { maxInWindow } from "../support/bulk-server.js";
+import { maxInWindow } from "../support/fake-merge.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 export interface Offered {

@@ -1,7 +1,7 @@
 /** The per-account pacer under a fake clock: smooth starts, 429 pauses and cuts, recovery. */
 import { AccountPacer, RATE_PLANS, resolveRate, type PaceChange } from "../../src/delivery/pacer.js";
 import { Stopper } from "../../src/delivery/waits.js";
-import { maxInWindow } from "../support/bulk-server.js";
+import { maxInWindow } from "../support/fake-merge.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { perMinute } from "../support/rates.js";
 

@@ -11,7 +11,7 @@ import { chromium, type Browser, type Locator, type Page } from "playwright-core
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker, type EngagementQueue } from "../../src/queue/index.js";
 import { BASE_PATH, startBullBoard, type BullBoard } from "../../examples/bull-board.js";
-import { useBulkServer } from "../support/bulk-server.js";
+import { useFakeMerge as useBulkServer } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { idempotencyKeyFor } from "../../src/bulk/index.js";
 import { createEngagementQueue, type EngagementQueue, type QueueCounts, type QueueRow } from "../../src/queue/index.js";
 import { OPEN_META, ROOT, cliEnv, runCli } from "../cli/run-cli.js";
-import { FaultServer, type Behaviour } from "../support/fault-server.js";
+import { FakeMerge as FaultServer, type Behaviour } from "../support/fake-merge.js";
 import { startRedis, type RedisServer } from "../support/redis.js";
 import { seeded } from "../support/seeded.js";
 

@@ -8,7 +8,7 @@
  */
 import { accountName } from "../../src/delivery/keys.js";
 import { createEngagementQueue, type SuspendedQueueAccount } from "../../src/queue/index.js";
-import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
+import { maxInWindow, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
 import { rateBetween } from "../support/rates.js";
 import { runCli } from "../cli/run-cli.js";
 import { useRedis } from "../support/redis.js";

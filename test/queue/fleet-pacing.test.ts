@@ -29,7 +29,7 @@
  */
 import { accountName, idempotencyKeyFor } from "../../src/delivery/keys.js";
 import { createEngagementQueue } from "../../src/queue/index.js";
-import { maxInWindow, useBulkServer } from "../support/bulk-server.js";
+import { maxInWindow, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
 import { perMinute, rateBetween } from "../support/rates.js";
 import { useRedis } from "../support/redis.js";
 import { interleaved, until, useFleet, type Fleet } from "./fleet-processes.js";

@@ -6,7 +6,7 @@
  */
 import { createMergeCrmClient, isMergeValidationError, type MergeValidationError } from "../../src/index.js";
 import { createEngagementQueue, MergeQueueConfigError, MergeQueueUnavailableError, startEngagementWorker, type EngagementQueue, type EngagementWorker, type QueueDeliveryResult } from "../../src/queue/index.js";
-import { OUTBOUND_ONLY_META, useBulkServer } from "../support/bulk-server.js";
+import { OUTBOUND_ONLY_META, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const redis = useRedis();

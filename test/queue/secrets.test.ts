@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker } from "../../src/queue/index.js";
-import { useBulkServer } from "../support/bulk-server.js";
+import { useFakeMerge as useBulkServer } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const redis = useRedis({ aof: true });

@@ -11,13 +11,14 @@ export interface Loopback {
   stop(): Promise<void>;
 }
 
-export async function listenOnLoopback(server: Server): Promise<Loopback> {
+/** `backlog`: pending connections the kernel queues (Node's default 511 when not given). */
+export async function listenOnLoopback(server: Server, backlog?: number): Promise<Loopback> {
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: "127.0.0.1", ...(backlog !== undefined && { backlog }) }, resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {

@@ -1,0 +1,358 @@
+/**
+ * The one local Merge that tests and benches run against: a real node:http server on a free loopback
+ * port. It stores writes by Idempotency-Key as Merge does (the same key with the same body replays the
+ * stored answer, with another body is answered 400) and answers a read with the linked account's
+ * meta/post (`meta`, `metaFor`) or an empty page.
+ *
+ * What a request meets, first found: the next behaviour of the script (`reset`), then `answer` (every
+ * request, before its body is read; `undefined` passes), then for a write `decide` ("store", or a status
+ * with Retry-After), else Merge's answer to a read. Behaviours cover the faults a network and a server
+ * have (resets before and after the write, a hang, a slow answer, a truncated or non-JSON body).
+ * `latencyMs` delays every answer and `delay(status)` a write's. Every request is logged in `arrivals`
+ * with its time, account token, Idempotency-Key, body and the status answered.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { listenOnLoopback, type Loopback } from "./loopback.js";
+
+export type Behaviour =
+  | "ok" // store (or replay) a write and answer 201; a read as Merge does
+  | StatusBehaviour // answer without storing
+  | "store-then-500" // store, then answer 500
+  | "reset-before-body" // destroy the connection before reading the request body
+  | "reset-after-store" // read the body, store, then destroy the connection
+  | "hang" // read the body and never answer
+  | { slowMs: number; store: boolean } // wait, then store and answer 201 (the store may happen first)
+  | "truncated" // store, send the headers and half of the JSON body, then close
+  | "invalid-json"; // store, answer 201 with a complete body that is not JSON
+
+/** An answer with this status (and, when given, Retry-After, body, headers), after `afterMs` when given. */
+export interface StatusBehaviour {
+  status: number;
+  retryAfter?: string;
+  body?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  afterMs?: number;
+}
+
+/** What `decide` may answer a write: store it, or refuse it with a status. */
+export type Decision = "store" | { status: number; retryAfter?: string };
+export type Decide = (request: { account: string; key: string | undefined; body: string; at: number }) => Decision;
+
+export interface Arrival {
+  /** `performance.now()` when it arrived. */
+  at: number;
+  method: string;
+  /** The path and query, as sent. */
+  url: string;
+  /** Its X-Account-Token ("" without). */
+  account: string;
+  /** Its Idempotency-Key. */
+  key: string | undefined;
+  /** The same header as `key`, by the name the fault tests read. */
+  idempotencyKey: string | undefined;
+  headers: IncomingHttpHeaders;
+  /** The body as sent ("" until read). */
+  body: string;
+  /** The status answered (0 while unanswered, or when the connection was destroyed). */
+  status: number;
+  /** For a write stored or replayed, the engagement's id. */
+  createdId?: string;
+}
+
+interface Stored {
+  body: string;
+  response: string;
+  account: string;
+  id: string;
+}
+
+export interface FakeMergeOptions {
+  /** Node's keep-alive timeout of the server, milliseconds. @default 5000 (Node's) */
+  keepAliveTimeoutMs?: number;
+  /** The listen backlog (many clients connecting at once). @default 511 (Node's) */
+  backlog?: number;
+  /** Connections accepted at once. @default unlimited */
+  maxConnections?: number;
+}
+
+export class FakeMerge {
+  readonly arrivals: Arrival[] = [];
+  /** Stored writes by Idempotency-Key: one per engagement written. */
+  readonly stored = new Map<string, Stored>();
+  /** What each write meets once the script ran out and `answer` passed. */
+  decide: Decide = () => "store";
+  /** What every request meets once the script ran out, before its body is read; `undefined` passes. */
+  answer: ((arrival: Arrival) => Behaviour | undefined) | undefined;
+  /** The answer to GET meta/post (the linked account's request_schema), when set. */
+  meta: unknown;
+  /** The answer to GET meta/post for one account (its token), when set and not `undefined`: beats `meta`. */
+  metaFor: ((account: string) => unknown) | undefined;
+  /** Delay before answering, in milliseconds. */
+  latencyMs = 0;
+  /** Delay before answering a write given its status, when set (else `latencyMs`). */
+  delay: ((status: number) => number) | undefined;
+  /** Writes arrived and not yet answered, and the most at once. */
+  inFlight = 0;
+  peakInFlight = 0;
+  url = "";
+  private script: Behaviour[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly server: Server;
+  private loopback: Loopback | undefined;
+
+  constructor(private readonly options: FakeMergeOptions = {}) {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    if (options.keepAliveTimeoutMs !== undefined) this.server.keepAliveTimeout = options.keepAliveTimeoutMs;
+    if (options.maxConnections !== undefined) this.server.maxConnections = options.maxConnections;
+  }
+
+  async start(): Promise<void> {
+    this.loopback = await listenOnLoopback(this.server, this.options.backlog);
+    this.url = this.loopback.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await this.loopback?.stop();
+  }
+
+  /**
+   * Forgets every arrival, write and setting; the next requests meet `script`, in order, then what
+   * `fallback` picks for each by its URL and linked account (its X-Account-Token), when given.
+   */
+  reset(script: Behaviour[] = [], fallback?: (url: string, account: string) => Behaviour): void {
+    this.script = [...script];
+    this.answer = fallback && ((arrival) => fallback(arrival.url, arrival.account));
+    this.decide = () => "store";
+    this.latencyMs = 0;
+    this.delay = undefined;
+    this.inFlight = 0;
+    this.peakInFlight = 0;
+    this.meta = undefined;
+    this.metaFor = undefined;
+    this.arrivals.length = 0;
+    this.stored.clear();
+  }
+
+  /** Milliseconds between consecutive arrivals: the client's waits (plus the failed attempt's time). */
+  gaps(): number[] {
+    return this.arrivals.slice(1).map((a, i) => a.at - (this.arrivals[i]?.at ?? a.at));
+  }
+
+  /** Engagements written for an account (its token): one per Idempotency-Key stored, a replay writes nothing. */
+  storedFor(account: string): number {
+    let n = 0;
+    for (const stored of this.stored.values()) if (stored.account === account) n++;
+    return n;
+  }
+
+  /** POSTs that arrived for one account (all accounts without one). */
+  posts(account?: string): Arrival[] {
+    return this.arrivals.filter((a) => a.method === "POST" && (account === undefined || a.account === account));
+  }
+
+  private later(run: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const header = request.headers["idempotency-key"];
+    const key = typeof header === "string" ? header : undefined;
+    const arrival: Arrival = {
+      at: performance.now(),
+      method: request.method ?? "",
+      url: request.url ?? "",
+      account: String(request.headers["x-account-token"] ?? ""),
+      key,
+      idempotencyKey: key,
+      headers: request.headers,
+      body: "",
+      status: 0,
+    };
+    this.arrivals.push(arrival);
+    const scripted = this.script.shift() ?? this.answer?.(arrival);
+    if (scripted === "reset-before-body") {
+      request.socket.destroy();
+      return;
+    }
+    arrival.body = await readBody(request);
+    const write = arrival.method === "POST";
+    const behaviour = scripted ?? (write ? asBehaviour(this.decide({ account: arrival.account, key, body: arrival.body, at: arrival.at })) : "ok");
+    const send = (answer: Answer): void => {
+      arrival.status = answer.status;
+      response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+      response.end(answer.text);
+    };
+
+    if (behaviour === "ok" || (typeof behaviour === "object" && "status" in behaviour)) {
+      const answer = behaviour === "ok" ? this.store(arrival) : statusAnswer(behaviour);
+      arrival.status = answer.status;
+      if (write) this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
+      const wait = behaviour !== "ok" && behaviour.afterMs !== undefined ? behaviour.afterMs : write && this.delay ? this.delay(answer.status) : this.latencyMs;
+      const answerNow = () => {
+        if (write) this.inFlight--;
+        if (!response.destroyed) send(answer);
+      };
+      if (wait > 0) this.later(answerNow, wait);
+      else answerNow();
+      return;
+    }
+    if (behaviour === "store-then-500") {
+      this.store(arrival);
+      return send({ status: 500, text: JSON.stringify({ detail: "Internal error after the write." }) });
+    }
+    if (behaviour === "reset-after-store") {
+      this.store(arrival);
+      request.socket.destroy();
+      return;
+    }
+    if (behaviour === "hang") return;
+    if (behaviour === "truncated") {
+      const { status, text } = this.store(arrival);
+      arrival.status = status;
+      response.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+      response.write(text.slice(0, Math.floor(text.length / 2)));
+      this.later(() => request.socket.destroy(), 20);
+      return;
+    }
+    if (behaviour === "invalid-json") {
+      this.store(arrival);
+      return send({ status: 201, text: '{"model": {"id": "550e8400-e29b-41d4' });
+    }
+    const early = behaviour.store ? this.store(arrival) : undefined;
+    this.later(() => {
+      if (!response.destroyed) send(early ?? this.store(arrival));
+    }, behaviour.slowMs);
+  }
+
+  /** Merge's answer: a write stored (or replayed, or refused for another body under its key); a read's page or meta. */
+  private store(arrival: Arrival): Answer {
+    if (arrival.method === "GET") {
+      const meta = this.metaFor?.(arrival.account) ?? this.meta;
+      const isMeta = arrival.url.split("?")[0] === "/crm/v1/engagements/meta/post";
+      return { status: 200, text: JSON.stringify(isMeta && meta !== undefined ? meta : { next: null, previous: null, results: [] }) };
+    }
+    if (arrival.method !== "POST") return { status: 200, text: JSON.stringify(engagementResponse(randomUUID(), arrival.body)) };
+    const existing = arrival.key === undefined ? undefined : this.stored.get(arrival.key);
+    if (existing && existing.body !== arrival.body) return { status: 400, text: JSON.stringify({ detail: "Idempotency-Key was used with another body." }) };
+    if (existing) {
+      arrival.createdId = existing.id;
+      return { status: 201, text: existing.response };
+    }
+    const id = randomUUID();
+    const text = JSON.stringify(engagementResponse(id, arrival.body));
+    this.stored.set(arrival.key ?? randomUUID(), { body: arrival.body, response: text, account: arrival.account, id });
+    arrival.createdId = id;
+    return { status: 201, text };
+  }
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  headers?: Record<string, string>;
+}
+
+function asBehaviour(decision: Decision): "ok" | StatusBehaviour {
+  return decision === "store" ? "ok" : decision;
+}
+
+function statusAnswer(behaviour: StatusBehaviour): Answer {
+  const headers: Record<string, string> = { ...behaviour.headers };
+  if (behaviour.contentType !== undefined) headers["content-type"] = behaviour.contentType;
+  if (behaviour.retryAfter !== undefined) headers["retry-after"] = behaviour.retryAfter;
+  return { status: behaviour.status, text: behaviour.body ?? JSON.stringify({ detail: `status ${behaviour.status}` }), headers };
+}
+
+/** A spec-valid 201 body, echoing the subject and direction written as Merge does. */
+function engagementResponse(id: string, body: string) {
+  const model: Record<string, unknown> = { id };
+  try {
+    const written = (JSON.parse(body) as { model?: { subject?: unknown; direction?: unknown } }).model;
+    if (typeof written?.subject === "string") model["subject"] = written.subject;
+    if (typeof written?.direction === "string") model["direction"] = written.direction;
+  } catch {
+    // Not JSON (a fault test's body): the engagement has its id only.
+  }
+  return { model, warnings: [], errors: [] };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * One server for a test file, started before its tests and reset before each, with a fresh temporary
+ * folder per test (`dir()`), removed after it.
+ */
+export function useFakeMerge(prefix: string): { server: FakeMerge; dir: () => string } {
+  const server = new FakeMerge();
+  let current = "";
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
+  beforeEach(() => {
+    server.reset();
+    current = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(() => rmSync(current, { recursive: true, force: true }));
+  return { server, dir: () => current };
+}
+
+/**
+ * A per-account limit: a request is answered 429 (`Retry-After: 1`) when its account already had 110%
+ * of a sixth of `perMinute` in the last 10 s (the smoothness the importer promises), or, unless `burst`
+ * is false, twice the per-second rate in the last second (a burst). Only requests let through count.
+ */
+export function perAccountLimit(perMinute: number, { burst = true }: { burst?: boolean } = {}): (account: string, at: number) => boolean {
+  const per10s = Math.floor((perMinute / 6) * 1.1);
+  const perSecond = burst ? Math.ceil((perMinute / 60) * 2) : Infinity;
+  const recent = new Map<string, number[]>();
+  return (account, at) => {
+    const times = recent.get(account) ?? [];
+    while (times.length > 0 && (times[0] ?? 0) <= at - 10_000) times.shift();
+    recent.set(account, times);
+    let lastSecond = 0;
+    for (let i = times.length - 1; i >= 0 && (times[i] ?? 0) > at - 1_000; i--) lastSecond++;
+    if (times.length >= per10s || lastSecond >= perSecond) return false;
+    times.push(at);
+    return true;
+  };
+}
+
+/** The most values in any window of `windowMs` (values sorted). */
+export function maxInWindow(times: readonly number[], windowMs: number): number {
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end++) {
+    while ((times[end] ?? 0) - (times[start] ?? 0) >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+/**
+ * A linked account's meta/post whose schema requires `subject` and allows only OUTBOUND calls: rows
+ * the spec accepts and this CRM refuses, by pointer (`/model/subject`, `/model/direction`).
+ */
+export const OUTBOUND_ONLY_META = {
+  request_schema: {
+    type: "object",
+    properties: { model: { type: "object", properties: { subject: { type: "string" }, direction: { type: "string", enum: ["OUTBOUND"] } }, required: ["subject"] } },
+    required: ["model"],
+  },
+  status: { linked_account_status: "COMPLETE", can_make_request: true },
+  has_conditional_params: false,
+  has_required_linked_account_params: false,
+};
