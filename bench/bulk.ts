@@ -1,12 +1,12 @@
 /**
- * npm run bench:bulk: the CLI at scale (issue 11), as built (dist/cli.js), in a process of its own.
+ * npm run bench:bulk: the CLI at scale, as built (dist/cli.js), in a process of its own.
  * 1. `--dry-run` over 1,000,000 generated NDJSON rows: rows/s and peak RSS (targets: >= 20,000 rows/s,
  *    < 200 MB).
  * 2. Real imports of 20,000 and 100,000 rows into a fast local server: RSS from 10% to 95% of each
  *    run. Flat means memory does not follow the row count: the 100,000-row run peaks at most 20 MB
  *    above the 20,000-row run (RSS samples within one run are noisy: V8 grows its heap to a working
  *    size over the first ~20,000 rows and gives pages back when it likes).
- * 3. Latency (issue 17): a local server answering each write after 1 s ±20% and refusing with 429 what
+ * 3. Latency: a local server answering each write after 1 s ±20% and refusing with 429 what
  *    passes an account's 600/min, 50 linked accounts × 200 rows at 600/min (500 writes/s wanted), with
  *    the adaptive failure guard and beside it with `--failure-guard strict` (cut after 30 s: at 20 a
  *    second it would take 500 s); then 200 accounts (2,000 writes/s wanted, `--concurrency 2400`: the
@@ -16,7 +16,7 @@
  *    server's CPU time, and rows lost.
  *    Targets (50 accounts, adaptive): >= 95% of 500 writes/s after the ramp, no account below 80% of
  *    its rate, done in <= 40 s, 0 rows lost.
- * 4. Broken accounts (issue 25): the same server and 50 accounts × 200 rows at 600/min, all healthy, then
+ * 4. Broken accounts: the same server and 50 accounts × 200 rows at 600/min, all healthy, then
  *    with 1 and with 5 accounts answering every write 403 after 200 ms. Each prints the healthy accounts'
  *    writes/s from 5 s to 15 s after the first write beside the all-healthy run's, the slowest healthy
  *    account, failing requests (403 and 429) in the worst 10 s, rows held (the --json summary), the
@@ -210,7 +210,7 @@ interface LatencyStats {
   failing: number[];
 }
 
-/** The latency scenarios of issue 17: adaptive and strict, 50 and 200 accounts at 600/min. */
+/** The latency scenarios: adaptive and strict, 50 and 200 accounts at 600/min. */
 async function latencyScenarios(dir: string): Promise<void> {
   const RATE = 600;
   const PER_ACCOUNT = 200;

@@ -1,5 +1,5 @@
 /**
- * npm run bench:queue: what the queue layer (issue 18) costs to deliver. A local Merge in a process of
+ * npm run bench:queue: what the queue layer costs to deliver. A local Merge in a process of
  * its own (bench/queue-server.ts) answers each write after 1 s; 100 linked accounts at 600/min
  * (1,000 writes/s wanted, so about 1,000 requests in flight); a real redis-server (test/support/redis.ts).
  * 1. One queue, a backlog of rows of the 100 accounts (topped up before each fleet), delivered by 1, 2
@@ -14,7 +14,7 @@
  * CPU time a write, for both).
  * Prints a markdown table and the ratios. No targets: the issue asks for the figures. BENCH_QUICK=1 is a
  * smoke run (short windows, a small backlog); BENCH_QUEUE_BACKLOG sets the backlog (rows).
- * 3. Broken accounts (issue 25): 50 accounts × 100 rows enqueued, delivered by 3 worker processes at
+ * 3. Broken accounts: 50 accounts × 100 rows enqueued, delivered by 3 worker processes at
  *    600/min (200 jobs in progress each), all healthy, then with 1 and with 5 accounts answering every
  *    write 403 after 200 ms. Each prints the healthy accounts' writes/s from 5 s after the fleet is ready
  *    to 15 s or the last whole second before the first of them runs out of rows (100 rows are 10 s of an
@@ -203,7 +203,7 @@ const us = (ms: number, jobs: number) => (jobs > 0 ? (ms * 1_000) / jobs : NaN);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "—");
 
 /**
- * The delivery scenarios of issue 18: a backlog delivered by fleets of 1, 2 and 4 worker processes, then
+ * The delivery scenarios: a backlog delivered by fleets of 1, 2 and 4 worker processes, then
  * by `bulkCreate` in this process, into a local Merge of their own.
  */
 async function deliveryScenarios(redis: RedisServer, loadBefore: number[]): Promise<void> {

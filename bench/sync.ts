@@ -1,5 +1,5 @@
 /**
- * npm run bench:sync: incremental sync at scale (issue 20), against the moving server's fast mode
+ * npm run bench:sync: incremental sync at scale, against the moving server's fast mode
  * (test/sync/moving-server.ts: no faults, no moves, each record's JSON kept), in this process.
  * 1. Export of 200,000 records, by the CLI as built (dist/cli.js, `export --json`) in a process of its
  *    own: records/s (from process start to exit, and within the run) and peak RSS (VmHWM from

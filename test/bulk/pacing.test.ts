@@ -1,5 +1,5 @@
 /**
- * The pacing and failure guard tests of issue 11, at library level, against a local Merge that answers
+ * The pacing and failure guard tests of the importer, at library level, against a local Merge that answers
  * 429 beyond each linked account's rate (and 400 to everything, for the guard). The short variants run
  * in `npm test`; `npm run test:bulk:long` runs the issue's full sizes (1,500 rows per account, and a
  * mixed run long enough for the guard to hold sends back).

@@ -1,7 +1,7 @@
 /**
  * The queue's commands as a user runs them (issue 18): `enqueue`, `worker` and `status --redis` as child
  * processes against a real redis-server (test/support/redis.ts) and a local server that stores each
- * Idempotency-Key once (test/support/fault-server.ts).
+ * Idempotency-Key once (test/support/fake-merge.ts).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * Many calls on one caller AbortSignal (issue 9): a server passes its request's signal to every Merge
+ * Many calls on one caller AbortSignal: a server passes its request's signal to every Merge
  * call, a bulk import passes one Ctrl-C signal to all its rows. The client must add one listener to
  * that signal, not one per call, attempt or retry wait; leave none once the calls settle; and on abort
  * reject every pending call with the standard AbortError and send nothing more. Against a real local

@@ -1,5 +1,5 @@
 /**
- * The client side of the soak (issue 9), run in its own Node process with --expose-gc so that its heap
+ * The client side of the soak, run in its own Node process with --expose-gc so that its heap
  * is the client's alone and its exit proves nothing was left behind: no timer, socket or listener may
  * keep it alive, and it never calls process.exit. Usage:
  *   node --expose-gc --import tsx test/core/soak-client.ts <base URL> <creates> <faulted creates> <in flight>

@@ -1,5 +1,5 @@
 /**
- * npm run test:soak: the long soak of issue 9. 100,000 creates at 64 in flight against a local server,
+ * npm run test:soak: the long soak. 100,000 creates at 64 in flight against a local server,
  * then 10,000 into injected faults (resets, 5xx, slow answers, timeouts), in a client process of their
  * own; prints the figures and exits 1 if a call settled untyped, the heap grew by more than 10 MB, or
  * anything (timer, socket, listener) was left behind. SOAK_CREATES and SOAK_FAULTED change the sizes.

@@ -1,5 +1,5 @@
 /**
- * The short soak of the default run (issue 9): 10,000 creates and 1,000 into injected faults, 64 in
+ * The short soak of the default run: 10,000 creates and 1,000 into injected faults, 64 in
  * flight on one signal, in a client process of their own. `npm run test:soak` runs 100,000 and 10,000.
  */
 import { describeSoak, runSoak, soakProblems } from "./soak.js";

@@ -1,5 +1,5 @@
 /**
- * The soak (issue 9): a local server that stores writes by idempotency key (the fault server) and a
+ * The soak: a local server that stores writes by idempotency key (the shared fake Merge) and a
  * client in its own process that sends `creates` clean creates and `faulted` creates into injected
  * faults, 64 in flight, on one shared signal. Resolves to the client's report, the time it took to
  * exit by itself after reporting, and the server's count of stored writes.

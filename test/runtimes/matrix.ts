@@ -23,7 +23,7 @@ import { builtinModules, createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startFakeMerge, type FakeMerge } from "./fake-merge.js";
+import { ENGAGEMENT_COUNT, listedId, MISSING_ID, SLOW_ID, startMatrixMerge, type MatrixMerge } from "./matrix-merge.js";
 import { root, step } from "../../scripts/lib.js";
 import { buildIsFresh, createConsumer, packTarball, sh } from "../support/pack.js";
 import { engagement, hook, LINKED_ACCOUNT } from "../webhooks/deliveries.js";
@@ -155,7 +155,7 @@ function same(actual: unknown, expected: unknown): boolean {
  * Checks one report against what the fake API saw for its run. Every check is independent, so one
  * broken case does not hide the others.
  */
-function checkReport(runtime: Runtime, run: string, report: Report, fake: FakeMerge): Outcome {
+function checkReport(runtime: Runtime, run: string, report: Report, fake: MatrixMerge): Outcome {
   const outcome: Outcome = { cells: {}, failures: [] };
   const cell = (name: CheckName, problems: string[], okText: string) => {
     outcome.cells[name] = { ok: problems.length === 0, text: problems.length === 0 ? okText : "FAIL" };
@@ -386,7 +386,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function scenarioOptions(fake: FakeMerge, run: string): string {
+function scenarioOptions(fake: MatrixMerge, run: string): string {
   return JSON.stringify({
     baseUrl: fake.url,
     run,
@@ -398,7 +398,7 @@ function scenarioOptions(fake: FakeMerge, run: string): string {
 }
 
 /** Runs a scenario entry file of the consumer project as a process of `runtime`. */
-async function runFile(runtime: Runtime, consumer: string, file: string, fake: FakeMerge, run: string, env: NodeJS.ProcessEnv): Promise<Report> {
+async function runFile(runtime: Runtime, consumer: string, file: string, fake: MatrixMerge, run: string, env: NodeJS.ProcessEnv): Promise<Report> {
   const result = await runProcess(runtime.command, [...runtime.runArgs, file, scenarioOptions(fake, run)], consumer, env);
   if (result.code !== 0) throw new Error(`exit code ${String(result.code)}\n${result.stdout}${result.stderr}`);
   return parseReport(result.stdout);
@@ -485,7 +485,7 @@ async function probeWorkerdRefusesNodeBuiltins(runtime: Runtime, consumer: strin
  * workerd: the scenarios and the package (both entries) bundled into one worker module (node builtins
  * left as imports, so workerd itself refuses them), served with Node.js compatibility off, fetched once.
  */
-async function runWorkerd(runtime: Runtime, consumer: string, fake: FakeMerge, run: string): Promise<Report> {
+async function runWorkerd(runtime: Runtime, consumer: string, fake: MatrixMerge, run: string): Promise<Report> {
   const dir = join(consumer, "workerd");
   mkdirSync(dir, { recursive: true });
   // The matrix's own pinned esbuild (test/runtimes/package-lock.json), not whatever the repo's tools hoisted.
@@ -565,7 +565,7 @@ async function main(): Promise<void> {
     cpSync(join(matrixDir, "scenario"), join(consumer, "scenario"), { recursive: true });
 
     step("the fake Merge API");
-    const fake = await startFakeMerge();
+    const fake = await startMatrixMerge();
     console.log(`    ${fake.url}`);
 
     const rows: string[][] = [["runtime", "version", "ESM", "CJS", "create", "validation", "4xx", "listAll", "timeout", "account", "webhooks"]];

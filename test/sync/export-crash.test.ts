@@ -1,5 +1,5 @@
 /**
- * `export` killed with SIGKILL (issue 20): the CLI runs against a local list server whose data moves
+ * `export` killed with SIGKILL: the CLI runs against a local list server whose data moves
  * (moving-server.ts: it modifies, deletes and creates records between the pages it serves, its clock
  * lags this machine's by a minute, and it answers some requests 500 or 429), is killed with kill -9 at
  * random moments of its walk and run again each time. After each kill --state covers no more of --out

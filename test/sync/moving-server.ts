@@ -1,6 +1,6 @@
 /**
- * A local Merge list endpoint whose data moves (issue 20): a real node:http server on a free loopback
- * port serving `GET /crm/v1/engagements` the way Merge does, with a seeded PRNG so a failing run can be
+ * A local Merge list endpoint whose data moves: the shared fake Merge (test/support/fake-merge.ts)
+ * serving `GET /crm/v1/engagements` the way Merge does, with a seeded PRNG so a failing run can be
  * replayed from its seed.
  * - N initial records, uuid ids, created in order; `modified_at` ISO with millisecond precision, in the
  *   past (several records share one instant).
@@ -18,9 +18,8 @@
  * - Without `Authorization: Bearer …` and `X-Account-Token` it answers 401.
  * `fast: true` (the bench) turns the moves and the faults off and serves each record's JSON, kept.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Engagement } from "../../src/index.js";
-import { listenOnLoopback, type Loopback } from "../support/loopback.js";
+import { FakeMerge, type Arrival, type StatusBehaviour } from "../support/fake-merge.js";
 import { seeded } from "../support/seeded.js";
 
 /** Expected changes per request: 1.5 means one, and a second every other request. */
@@ -245,26 +244,20 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
     }
   }
 
-  function send(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
-    response.writeHead(status, {
-      "content-type": "application/json",
-      // The lagging clock, to the second. Set by hand: node's own Date header is this machine's clock.
-      date: new Date(now()).toUTCString(),
-      "content-length": String(Buffer.byteLength(body)),
-      ...headers,
-    });
-    response.end(body);
+  function send(status: number, body: string, headers: Record<string, string> = {}): StatusBehaviour {
+    // The lagging clock, to the second. Set by hand: node's own Date header is this machine's clock.
+    return { status, body, headers: { date: new Date(now()).toUTCString(), ...headers } };
   }
 
-  function handle(request: IncomingMessage, response: ServerResponse): void {
-    const url = new URL(request.url ?? "/", "http://localhost");
+  function handle(request: Arrival): StatusBehaviour {
+    const url = new URL(request.url, "http://localhost");
     const query: Record<string, string> = {};
     for (const [name, value] of url.searchParams) query[name] = value;
     const entry: RequestEntry = { at: Date.now(), status: 0, query, results: 0 };
     log.push(entry);
     const answer = (status: number, body: unknown, headers?: Record<string, string>) => {
       entry.status = status;
-      send(response, status, typeof body === "string" ? body : JSON.stringify(body), headers);
+      return send(status, typeof body === "string" ? body : JSON.stringify(body), headers);
     };
 
     if (url.pathname !== PATH && url.pathname !== `${PATH}/`) return answer(404, { detail: "Not found." });
@@ -348,18 +341,15 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
     }
     pages++;
     entry.results = served.length;
-    answer(200, `{"next":${JSON.stringify(next)},"previous":${JSON.stringify(previous)},"results":[${parts.join(",")}]}`);
+    return answer(200, `{"next":${JSON.stringify(next)},"previous":${JSON.stringify(previous)},"results":[${parts.join(",")}]}`);
   }
 
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on("end", () => handle(request, response));
-  });
-  server.keepAliveTimeout = 60_000;
-  const loopback: Loopback = await listenOnLoopback(server);
+  const server = new FakeMerge({ keepAliveTimeoutMs: 60_000 });
+  server.answer = handle;
+  await server.start();
 
   return {
-    url: loopback.url,
+    url: server.url,
     live: () => records.filter((rec) => !rec.deleted).map((rec) => ({ ...rec.engagement })),
     all: () => records.map((rec) => ({ ...rec.engagement })),
     get requests() {
@@ -374,6 +364,6 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
     change: (counts) => burst({ modify: 0, delete: 0, create: 0, ...counts }, true),
     freeze: () => void (frozen = true),
     faults: (rate) => void (faultRate = rate),
-    close: () => loopback.stop(),
+    close: () => server.stop(),
   };
 }

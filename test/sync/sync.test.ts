@@ -1,5 +1,5 @@
 /**
- * `engagementChanges` (issue 20) against a local list server whose data moves (moving-server.ts): it
+ * `engagementChanges` against a local list server whose data moves (moving-server.ts): it
  * modifies, deletes and creates records between the pages it serves, its clock lags this machine's by a
  * minute, and it answers some requests 500 or 429. For each seed a copy (a Map) is kept by applying
  * batches and persisting the checkpoint after each; the sync "crashes" at random batches (it stops
