@@ -1,6 +1,6 @@
 /**
  * Which linked accounts may be written to now, in one process (the fleet keeps the same rules in Redis:
- * `src/queue/scripts.ts`). Some accounts are always broken at scale (permissions revoked, a relink
+ * `src/queue/lua/`). Some accounts are always broken at scale (permissions revoked, a relink
  * needed, a custom required field), and Merge answers their writes 401, 403, or 400 for every row while
  * the others are fine. The answer to a broken account is to stop writing to that account, not to slow
  * every account:
@@ -20,7 +20,10 @@
  * probation or suspended, and of probes, are explained by their account and never slow the healthy
  * accounts; they still count towards Merge's global limit.
  */
+import { HEALTH_DEFAULTS, MAX_TRACKED_ACCOUNTS, MOST_NEEDED, RUN_CHANCE } from "./rules.js";
 import type { Clock } from "./waits.js";
+
+export { HEALTH_DEFAULTS, RUN_CHANCE };
 
 /** When an account is suspended, and how it comes back. */
 export interface AccountHealthOptions {
@@ -33,13 +36,6 @@ export interface AccountHealthOptions {
   /** Writes in flight of an account before one has succeeded. @default 1 */
   probationInFlight?: number;
 }
-
-export const HEALTH_DEFAULTS = { suspendAfter: 3, probeBackoffMs: 15_000, maxProbeBackoffMs: 300_000, probationInFlight: 1 } as const;
-
-/** A run of failures that suspends an account must be at most this likely from rows failing on their own. */
-export const RUN_CHANCE = 1e-6;
-/** Never more failures in a row than this: the failure guard stops a run at 20. */
-const MOST_NEEDED = 20;
 
 /**
  * Failures in a row that suspend an account when a share `rate` of answers fail anyway: at least
@@ -90,7 +86,7 @@ interface Account {
   waiters: Array<() => void>;
 }
 
-/** The health of every linked account of a run (bounded: healthy accounts past 10,000 are forgotten). */
+/** The health of every linked account of a run (bounded: healthy accounts past `MAX_TRACKED_ACCOUNTS` are forgotten). */
 export class AccountHealthBook {
   private readonly accounts = new Map<string, Account>();
   private readonly settings: Required<AccountHealthOptions>;
@@ -113,7 +109,7 @@ export class AccountHealthBook {
   private of(name: string): Account {
     let account = this.accounts.get(name);
     if (!account) {
-      if (this.accounts.size >= 10_000) {
+      if (this.accounts.size >= MAX_TRACKED_ACCOUNTS) {
         for (const [key, value] of this.accounts) if (!value.suspension && value.inFlight === 0 && value.waiters.length === 0) this.accounts.delete(key);
       }
       account = { succeeded: false, inFlight: 0, streak: 0, streakSince: 0, suspension: undefined, waiters: [] };

@@ -1,5 +1,5 @@
 /**
- * One row's delivery (issues 11 and 18): the code `bulkCreate` and the queue's workers share, so that a
+ * One row's delivery: the code `bulkCreate` and the queue's workers share, so that a
  * row means the same whoever sends it. What is done before? (the done-store) -> older than Merge's key
  * lifetime and maybe written? (not resent) -> the spec and the linked account's schema (`validateCreate`)
  * -> the account's health, its turn and the failure guard's permit (the gate) -> `create` with

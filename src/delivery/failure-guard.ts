@@ -1,16 +1,16 @@
 /**
- * Merge's global failure limit (issues 11 and 17): more than 20 failing requests (status >= 400 other
+ * Merge's global failure limit: more than 20 failing requests (status >= 400 other
  * than 429) from one IP in 10 s block every linked account of the organization, not only the one at
  * fault. Counts are by send time, in a 12 s window: Merge counts by arrival, and requests reach it after
  * varying delays; 2 s of margin keeps two requests sent 10.1 s apart from arriving 9.9 s apart.
  *
- * "strict" (issue 11): a request may be sent only while the failures sent in the window plus the
+ * "strict": a request may be sent only while the failures sent in the window plus the
  * requests still unanswered that were sent in the window are fewer than 20. Any window then holds at
  * most 20 failures whatever the answers turn out to be (when its last request was sent, every earlier one
  * was counted as failed or as possibly failing), at the price of at most 20 requests unanswered at once:
  * 20 / latency requests a second across accounts (20 a second at 1 s per create).
  *
- * "adaptive" (issue 17, the default): the strict bound still lets a request through whenever it would;
+ * "adaptive" (the default): the strict bound still lets a request through whenever it would;
  * beyond it, a request unanswered counts as possibly failing with the failure rate of recent answers
  * instead of with certainty. The exposure of a send is
  *
@@ -51,6 +51,19 @@
  * mid-run costs that share of what is in flight.
  */
 import type { Logger } from "../index.js";
+import {
+  ANSWER_PRIOR_ANSWERS,
+  ANSWER_PRIOR_FAILURES,
+  CONFIDENCE_Z,
+  GUARD_DEFAULTS,
+  LATENCY_WEIGHT,
+  MEMORY_ANSWERS,
+  MERGE_FAILURE_LIMIT,
+  MERGE_FAILURE_WINDOW_MS,
+  PRIOR_FAILURES,
+  RECENT_ANSWERS,
+  RECENT_FAILURES,
+} from "./rules.js";
 import type { Clock, Stopper } from "./waits.js";
 
 /** How a request sent under a permit ended. */
@@ -99,22 +112,6 @@ export interface FailureGuardStats {
   probation: boolean;
 }
 
-/**
- * The 99.997% point of a normal distribution: bound(μ) = μ + Z √μ. (3.3, the 99.95% point, let 21
- * failures into a 10 s window in one of ten runs of a load whose failures answer 2.5× slower than its
- * successes.)
- */
-const Z = 4;
-/** Pseudo-failures of the failure-rate estimate: (failures + 3) / (answers + 3). */
-const PRIOR = 3;
-/** The failure rate is estimated over this many of the latest answers (of any age)... */
-const MEMORY = 1_000;
-/** ...or, once `RECENT_FAILURES` of them failed, over this many: a rate that rises is seen at once. */
-const RECENT = 100;
-const RECENT_FAILURES = 3;
-/** The weight of each new answer in the mean answer times. */
-const LATENCY_WEIGHT = 0.05;
-
 interface Pending {
   readonly at: number;
   /** Send order: what the probation compares (two sends may share a millisecond). */
@@ -137,7 +134,7 @@ export class FailureGuard {
   private readonly pending = new Set<Pending>();
   private peak = 0;
   /** The latest answers, as a ring (1 a failure, 0 a success), and how many of them failed. */
-  private readonly answers = new Uint8Array(MEMORY);
+  private readonly answers = new Uint8Array(MEMORY_ANSWERS);
   private answered = 0;
   private failedAnswers = 0;
   private failedRecently = 0;
@@ -164,10 +161,10 @@ export class FailureGuard {
 
   constructor(private readonly stopper: Stopper, private readonly options: FailureGuardOptions = {}) {
     this.mode = options.mode ?? "adaptive";
-    this.maxFailures = options.maxFailures ?? 20;
-    this.windowMs = options.windowMs ?? 12_000;
-    this.stopAfterConsecutive = options.stopAfterConsecutive ?? 20;
-    this.stopAfterAccounts = options.stopAfterAccounts ?? 3;
+    this.maxFailures = options.maxFailures ?? GUARD_DEFAULTS.maxFailures;
+    this.windowMs = options.windowMs ?? GUARD_DEFAULTS.windowMs;
+    this.stopAfterConsecutive = options.stopAfterConsecutive ?? GUARD_DEFAULTS.stopAfterConsecutive;
+    this.stopAfterAccounts = options.stopAfterAccounts ?? GUARD_DEFAULTS.stopAfterAccounts;
     this.clock = stopper.clock;
     stopper.onStop(() => {
       this.cancelTimer?.();
@@ -189,7 +186,7 @@ export class FailureGuard {
    * are many (account-level failures and probes' are not in it).
    */
   answerFailureRate(): number {
-    return (this.failedAnswers + 1) / (Math.min(this.answered, MEMORY) + 10);
+    return (this.failedAnswers + ANSWER_PRIOR_FAILURES) / (Math.min(this.answered, MEMORY_ANSWERS) + ANSWER_PRIOR_ANSWERS);
   }
 
   stats(): FailureGuardStats {
@@ -231,7 +228,7 @@ export class FailureGuard {
     } else if (!probe) others += 1;
     const rate = this.failureRate();
     const expected = others * rate;
-    return failures + certain + suspects + expected + Z * Math.sqrt(expected) <= this.maxFailures;
+    return failures + certain + suspects + expected + CONFIDENCE_Z * Math.sqrt(expected) <= this.maxFailures;
   }
 
   /** Drops failures older than the window; returns the window's start. */
@@ -248,18 +245,18 @@ export class FailureGuard {
    * is in flight than of what is answered: the rate is weighted by the two mean answer times.
    */
   private failureRate(): number {
-    const overall = (this.failedAnswers + PRIOR) / (Math.min(this.answered, MEMORY) + PRIOR);
-    const rate = this.failedRecently < RECENT_FAILURES ? overall : Math.max(overall, this.failedRecently / Math.min(this.answered, RECENT));
+    const overall = (this.failedAnswers + PRIOR_FAILURES) / (Math.min(this.answered, MEMORY_ANSWERS) + PRIOR_FAILURES);
+    const rate = this.failedRecently < RECENT_FAILURES ? overall : Math.max(overall, this.failedRecently / Math.min(this.answered, RECENT_ANSWERS));
     if (this.successMs === undefined || this.failureMs === undefined || this.failureMs <= this.successMs) return rate;
     const slower = rate * this.failureMs;
     return slower / (slower + (1 - rate) * this.successMs);
   }
 
-  /** Remembers an answer for the failure rate, forgetting the oldest beyond `MEMORY` (and `RECENT`). */
+  /** Remembers an answer for the failure rate, forgetting the oldest beyond `MEMORY_ANSWERS` (and `RECENT_ANSWERS`). */
   private remember(failed: 0 | 1): void {
-    const slot = this.answered % MEMORY;
-    if (this.answered >= MEMORY) this.failedAnswers -= this.answers[slot] ?? 0;
-    if (this.answered >= RECENT) this.failedRecently -= this.answers[(this.answered - RECENT) % MEMORY] ?? 0;
+    const slot = this.answered % MEMORY_ANSWERS;
+    if (this.answered >= MEMORY_ANSWERS) this.failedAnswers -= this.answers[slot] ?? 0;
+    if (this.answered >= RECENT_ANSWERS) this.failedRecently -= this.answers[(this.answered - RECENT_ANSWERS) % MEMORY_ANSWERS] ?? 0;
     this.answers[slot] = failed;
     this.failedAnswers += failed;
     this.failedRecently += failed;
@@ -333,7 +330,7 @@ export class FailureGuard {
       this.stopper.stop(
         `failure guard: the last ${this.run.length} requests all failed (${summarize(this.run.map((failure) => failure.detail))})` +
           (every ? ` on ${accounts.size} linked accounts that had worked, at once (is the API key revoked?)` : "") +
-          "; stopped so that Merge's global limit (more than 20 failing requests from one IP in 10 s) does not block every linked account",
+          `; stopped so that Merge's global limit (more than ${MERGE_FAILURE_LIMIT} failing requests from one IP in ${MERGE_FAILURE_WINDOW_MS / 1000} s) does not block every linked account`,
       );
     }
   }
@@ -357,7 +354,7 @@ export class FailureGuard {
       this.warnedAt = now;
       this.options.logger?.warn?.(
         `Failure guard: ${this.failures.length} failing requests in the last ${this.windowMs / 1000} s and ${this.pending.size} unanswered; sending waits so that ` +
-          `Merge never sees more than ${this.maxFailures} failures in 10 s (its global limit, which would block every linked account)`,
+          `Merge never sees more than ${this.maxFailures} failures in ${MERGE_FAILURE_WINDOW_MS / 1000} s (its global limit, which would block every linked account)`,
       );
     }
     // An unanswered request wakes the queue when it settles; the timer covers entries ageing out.

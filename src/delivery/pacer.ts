@@ -1,5 +1,5 @@
 /**
- * Per linked account pacing (issue 11). Merge limits each linked account to 100, 400 or 600 requests a
+ * Per linked account pacing. Merge limits each linked account to 100, 400 or 600 requests a
  * minute by plan; a minute's worth sent at once would be refused, so requests start one at a time on a
  * schedule `60000 / rate` ms apart, from the first one (no credit builds up while idle). A turn granted
  * late by a busy event loop is made up by the next ones (the schedule, not the late start, sets the next
@@ -12,36 +12,25 @@
  * to 1/64 of the nominal rate); every 3 s without a 429 after the pause, the rate doubles (by at least
  * 10% of the nominal rate), up to the nominal rate. The next start is an interval at the rate now after the last
  * one, so a rate that grew back applies to the very next turn. Each account has its own pacer, lanes
- * and pause, so one throttled account never slows another. The fleet's scripts (`src/queue/scripts.ts`)
- * apply the same rule with the same numbers.
+ * and pause, so one throttled account never slows another. The fleet's scripts (`src/queue/lua/`)
+ * apply the same rule with the same numbers (`rules.ts`).
  */
+import {
+  FLOOR_SHARE,
+  MAX_LAG_MS,
+  MIN_GAP_SHARE,
+  MIN_PAUSE_MS,
+  MINUTE_MS,
+  PACE_WINDOW_MS,
+  PAUSE_INTERVALS,
+  RATE_PLANS,
+  RECOVERY_SHARE,
+  RECOVERY_STEP_MS,
+  WINDOW_SHARE,
+} from "./rules.js";
 import { Semaphore, type Stopper } from "./waits.js";
 
-/** Merge's plans and their per-account limit, requests a minute. */
-export const RATE_PLANS = { launch: 100, professional: 400, enterprise: 600 } as const;
-
-/** Catching up with the schedule: starts at least this share of an interval apart. */
-const MIN_GAP_SHARE = 0.5;
-/** Further behind the schedule than this, it restarts from now (no burst after a long wait). */
-const MAX_LAG_MS = 250;
-/** The most starts in any `WINDOW_MS`, as a share of the rate's sixth. */
-const WINDOW_SHARE = 1.05;
-const WINDOW_MS = 10_000;
-/** Without `Retry-After`, a 429 pauses for this many intervals (and at least `MIN_PAUSE_MS`). */
-const PAUSE_INTERVALS = 2;
-const MIN_PAUSE_MS = 1_000;
-/**
- * Recovery: every `RECOVERY_STEP_MS` without a 429 the rate doubles, and grows by at least
- * `RECOVERY_SHARE` of the nominal rate, up to the nominal rate. A cut is a guess at how far over the
- * limit the account was, so the way back is as steep as the way down: one cut is undone in one step, and
- * the floor in five (15 s). A step of 3 s is long enough for the answers to the writes sent at the rate
- * just reached (Merge answers a write in about a second) to report a 429 before the next doubling; a
- * 10% share keeps the first steps up from the floor from crawling (1/64, then 1/32, would take 30 s).
- */
-export const RECOVERY_STEP_MS = 3_000;
-export const RECOVERY_SHARE = 0.1;
-/** The rate is never cut below this share of the nominal rate. */
-export const FLOOR_SHARE = 1 / 64;
+export { FLOOR_SHARE, RATE_PLANS, RECOVERY_SHARE, RECOVERY_STEP_MS };
 
 /** The rate `steps` recovery steps after `rate`, of an account whose nominal rate is `nominal`. */
 function recoveredRate(rate: number, nominal: number, steps: number): number {
@@ -65,7 +54,7 @@ export class AccountPacer {
   private rate: number;
   /** When the last request was due on the schedule: the next is due an interval (at the rate now) after. */
   private lastDue = -Infinity;
-  /** Start times within the last `WINDOW_MS`, oldest first. */
+  /** Start times within the last `PACE_WINDOW_MS`, oldest first. */
   private readonly starts: number[] = [];
   private pausedUntil = -Infinity;
   /** When the rate was last cut. */
@@ -100,7 +89,7 @@ export class AccountPacer {
 
   /** Milliseconds between two starts at the rate now. */
   interval(): number {
-    return 60_000 / this.ratePerMinute();
+    return MINUTE_MS / this.ratePerMinute();
   }
 
   /**
@@ -159,11 +148,11 @@ export class AccountPacer {
   /** The earliest time the next request may start: its schedule, the pause, the gap and the window allow it. */
   private readyAt(): number {
     const now = this.stopper.clock.now();
-    while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - WINDOW_MS) this.starts.shift();
+    while (this.starts.length > 0 && (this.starts[0] ?? 0) <= now - PACE_WINDOW_MS) this.starts.shift();
     const interval = this.interval();
     let at = Math.max(this.lastDue + interval, this.pausedUntil, (this.starts.at(-1) ?? -Infinity) + interval * MIN_GAP_SHARE);
-    const most = Math.max(1, Math.floor(((this.rate / 6) * WINDOW_SHARE * WINDOW_MS) / 10_000));
-    if (this.starts.length >= most) at = Math.max(at, (this.starts[this.starts.length - most] ?? 0) + WINDOW_MS);
+    const most = Math.max(1, Math.floor((this.rate / (MINUTE_MS / PACE_WINDOW_MS)) * WINDOW_SHARE));
+    if (this.starts.length >= most) at = Math.max(at, (this.starts[this.starts.length - most] ?? 0) + PACE_WINDOW_MS);
     return at;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The waits of a bulk run, all cancelled at once when the run stops (Ctrl-C, the failure guard): one
- * stop function per waiting row in a set, never a listener per row on the caller's signal (issue 9).
+ * stop function per waiting row in a set, never a listener per row on the caller's signal.
  * Time comes from a `Clock`, so the pacer and the guard run under a fake clock in unit tests.
  */
 
