@@ -1,3 +1,4 @@
+import { cpSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineConfig } from "tsup";
 
@@ -57,4 +58,9 @@ export default defineConfig({
   external: ["openapi-fetch", "undici", "bullmq", "ioredis"],
   treeshake: true,
   esbuildPlugins: [coreAsSibling],
+  // The queue's Redis scripts are read at run time beside the module that loads them (src/queue/lua/ in
+  // the repository): dist/lua/ beside the bundles, which the package's "files" ("dist") carries.
+  onSuccess: async () => {
+    cpSync("src/queue/lua", "dist/lua", { recursive: true });
+  },
 });

@@ -1,5 +1,5 @@
 /**
- * The fleet's `SendGate` (issue 18): a send is admitted by Redis (`scripts.ts`), so each linked
+ * The fleet's `SendGate`: a send is admitted by Redis (`scripts.ts`), so each linked
  * account's health and pacing and the failure guard hold over every worker. A start reserved less than
  * a second ahead is waited for in the worker; further than that, or a guard hold, and the job goes back
  * to Redis, delayed (`later`), leaving the worker's slot to jobs of other accounts. A suspended
@@ -11,7 +11,9 @@ import type { Logger } from "../index.js";
 import type { AccountHealthOptions } from "../delivery/account-health.js";
 import type { Admission, SendGate } from "../delivery/deliver-row.js";
 import type { FailureGuardMode } from "../delivery/failure-guard.js";
-import { ADMIT, SETTLE, SUSPEND } from "./scripts.js";
+import { GUARD_DEFAULTS, MERGE_FAILURE_LIMIT, MERGE_FAILURE_WINDOW_MS } from "../delivery/rules.js";
+import { fleetScript } from "./scripts.js";
+import { GUARD_POLL_MS, SCRIPT_RULES_ARG } from "./script-rules.js";
 import { sleep } from "../internal/sleep.js";
 
 /** Reservations up to this far ahead are waited for in the worker. */
@@ -22,9 +24,10 @@ const GUARD_PATIENCE_MS = 2_000;
 const PROBATION_PATIENCE_MS = 3_000;
 /** A worker silent this long is dead: its requests in flight no longer count. */
 export const DEAD_AFTER_MS = 15_000;
-const MAX_FAILURES = 20;
-const WINDOW_MS = 12_000;
-const STOP_AFTER = 20;
+/** A worker beats its heart this often: several beats fit in `DEAD_AFTER_MS`, so a slow one is not taken for dead. */
+const HEARTBEAT_EVERY_MS = 2_000;
+/** The fleet's guard keeps the in-process guard's default bounds. */
+const { maxFailures: MAX_FAILURES, windowMs: WINDOW_MS, stopAfterConsecutive: STOP_AFTER } = GUARD_DEFAULTS;
 const WARN_EVERY_MS = 10_000;
 
 export interface GateSettings {
@@ -42,15 +45,17 @@ interface Scripted {
   mceAdmit(...args: (string | number)[]): Promise<unknown>;
   mceSettle(...args: (string | number)[]): Promise<unknown>;
   mceSuspend(...args: (string | number)[]): Promise<unknown>;
+  mceHeartbeat(...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Registers the scripts on a connection (once: ioredis sends EVALSHA, and the script on NOSCRIPT). */
 function scripted(redis: Redis): Scripted {
   const known = redis as Redis & Partial<Scripted>;
   if (typeof known.mceAdmit !== "function") {
-    redis.defineCommand("mceAdmit", { numberOfKeys: 10, lua: ADMIT });
-    redis.defineCommand("mceSettle", { numberOfKeys: 10, lua: SETTLE });
-    redis.defineCommand("mceSuspend", { numberOfKeys: 2, lua: SUSPEND });
+    redis.defineCommand("mceAdmit", { numberOfKeys: 10, lua: fleetScript("admit") });
+    redis.defineCommand("mceSettle", { numberOfKeys: 10, lua: fleetScript("settle") });
+    redis.defineCommand("mceSuspend", { numberOfKeys: 2, lua: fleetScript("suspend") });
+    redis.defineCommand("mceHeartbeat", { numberOfKeys: 1, lua: fleetScript("heartbeat") });
   }
   return redis as Redis & Scripted;
 }
@@ -99,8 +104,8 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
     warnedAt = now;
     logger?.warn?.(
       run >= STOP_AFTER
-        ? `Failure guard: the last ${run} requests all failed; every worker holds its sends for ${Math.round(waitMs / 100) / 10} s, then tries one (Merge blocks every linked account after more than ${MAX_FAILURES} failures from one IP in 10 s)`
-        : `Failure guard: ${failures} failing requests in the last ${WINDOW_MS / 1000} s and ${pending} unanswered over the fleet; sending waits so that Merge never sees more than ${MAX_FAILURES} failures in 10 s`,
+        ? `Failure guard: the last ${run} requests all failed; every worker holds its sends for ${Math.round(waitMs / 100) / 10} s, then tries one (Merge blocks every linked account after more than ${MERGE_FAILURE_LIMIT} failures from one IP in ${MERGE_FAILURE_WINDOW_MS / 1000} s)`
+        : `Failure guard: ${failures} failing requests in the last ${WINDOW_MS / 1000} s and ${pending} unanswered over the fleet; sending waits so that Merge never sees more than ${MAX_FAILURES} failures in ${MERGE_FAILURE_WINDOW_MS / 1000} s`,
     );
   };
 
@@ -110,6 +115,7 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
       ...guard,
       workers,
       ...healthKeys(account),
+      SCRIPT_RULES_ARG,
       settings.ratePerMinute,
       HORIZON_MS,
       settings.mode,
@@ -143,6 +149,7 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
               ...guard,
               answers,
               ...healthKeys(account),
+              SCRIPT_RULES_ARG,
               result,
               seq,
               settings.worker,
@@ -195,13 +202,13 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
         // The guard: wait in the worker a little, then hand the job back.
         const [, , failures, pending, run] = answer;
         warn(Number(failures), Number(pending), Number(run), waitMs);
-        if (guardWaited + waitMs > GUARD_PATIENCE_MS) return { kind: "later", untilMs: Date.now() + Math.max(waitMs, 250), reason: "the failure guard holds sends" };
+        if (guardWaited + waitMs > GUARD_PATIENCE_MS) return { kind: "later", untilMs: Date.now() + Math.max(waitMs, GUARD_POLL_MS), reason: "the failure guard holds sends" };
         guardWaited += waitMs;
         await sleep(waitMs);
       }
     },
     async suspend(account, reason) {
-      const [why, since, probeAt] = (await commands.mceSuspend(...healthKeys(account), account, reason, probeBackoffMs, maxProbeBackoffMs)) as [string, string, string];
+      const [why, since, probeAt] = (await commands.mceSuspend(...healthKeys(account), SCRIPT_RULES_ARG, account, reason, probeBackoffMs, maxProbeBackoffMs)) as [string, string, string];
       return suspendedNow(account, why, Number(since), Number(probeAt));
     },
     // A transient failure's retry is BullMQ's: the job goes back to Redis with its back-off.
@@ -212,9 +219,10 @@ export function redisGate(redis: Redis, settings: GateSettings, closing: () => b
 /** Marks this worker alive for the guard; returns the function that stops it. */
 export function heartbeat(redis: Redis, scope: string, worker: string): () => Promise<void> {
   const key = `mce:guard:${scope}:w`;
-  const beat = () => redis.eval("local t = redis.call('TIME') redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[1]) return 1", 1, key, worker).catch(() => {});
+  const commands = scripted(redis);
+  const beat = () => commands.mceHeartbeat(key, worker).catch(() => {});
   void beat();
-  const timer = setInterval(beat, 2_000);
+  const timer = setInterval(beat, HEARTBEAT_EVERY_MS);
   timer.unref();
   return async () => {
     clearInterval(timer);
