@@ -1,5 +1,5 @@
 /**
- * Account tokens in jobs, encrypted (issue 18): AES-256-GCM through WebCrypto, the key derived from the
+ * Account tokens in jobs, encrypted: AES-256-GCM through WebCrypto, the key derived from the
  * queue's secret with HKDF-SHA-256, a fresh 96-bit IV per token, and the job's id as additional data (a
  * ciphertext moved into another job does not decrypt). A token is never in Redis in clear.
  */

@@ -14,7 +14,7 @@ export interface OwnedConnection {
  * `workerSide`: BullMQ's workers block on Redis and must retry forever (`maxRetriesPerRequest: null`);
  * a producer's commands fail fast instead, so `enqueue` can say Redis is down within its timeout.
  */
-export function connect(connection: QueueConnection, workerSide: boolean): OwnedConnection {
+export function openRedis(connection: QueueConnection, workerSide: boolean): OwnedConnection {
   const tuning: RedisOptions = workerSide ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 5_000 };
   if (connection instanceof ioredis.Redis) return { redis: connection, owned: false, close: async () => {} };
   const redis = typeof connection === "string" ? new ioredis.Redis(connection, tuning) : new ioredis.Redis({ ...connection, ...tuning });

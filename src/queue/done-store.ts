@@ -1,5 +1,5 @@
 /**
- * The queue's done-store (issue 18): each (linked account, key)'s latest outcome in Redis, the same
+ * The queue's done-store: each (linked account, key)'s latest outcome in Redis, the same
  * records the journal keeps in a file, so a row delivered before is not delivered again, by any worker,
  * and a row that may have been written more than 23 h ago is not resent. One key a row, expiring after
  * `keepMs`.

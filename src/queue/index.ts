@@ -1,5 +1,5 @@
 /**
- * `merge-crm-engagements/queue`: writes from a fleet (issue 18). Producers anywhere enqueue rows into a
+ * `merge-crm-engagements/queue`: writes from a fleet. Producers anywhere enqueue rows into a
  * BullMQ queue on Redis; workers on any number of machines deliver each exactly once, with the delivery
  * of a row `bulkCreate` uses, paced per linked account over the whole fleet and under Merge's global
  * failure limit, their shared state in Redis. A layer above the client like `/bulk`: it uses the core

@@ -1,5 +1,5 @@
 /**
- * Producers (issue 18): `createEngagementQueue` checks each row against the spec before it enters the
+ * Producers: `createEngagementQueue` checks each row against the spec before it enters the
  * queue, seals its token, and adds its job under the id of (account, key), so a producer that retries
  * adds one job. A row whose delivery is on record (created or rejected) is not added again. Every
  * command has a deadline: with Redis down, `enqueue` rejects with `MergeQueueUnavailableError`; it
@@ -9,7 +9,7 @@ import type { JobsOptions } from "bullmq";
 import { createMergeCrmClient, MergeValidationError, type ValidationIssue } from "../index.js";
 import { RowKeys } from "../delivery/keys.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
-import { connect } from "./connection.js";
+import { openRedis } from "./connection.js";
 import { doneKey, readRecord } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
 import { suspensionReason } from "../delivery/account-health.js";
@@ -49,7 +49,7 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
     if (!cipher) throw new MergeQueueConfigError("A row carries an account token, and no secret seals it: set MERGE_QUEUE_SECRET (or the secret option), or give rows an accountRef");
     return cipher;
   };
-  const connection = connect(options.connection, false);
+  const connection = openRedis(options.connection, false);
   const queue = new bullmq.Queue(name, { connection: connection.redis, skipWaitingForReady: true });
   queue.on("error", () => {}); // reported by the command that failed
   // Spec checks only: nothing is sent by this client.

@@ -1,5 +1,5 @@
 /**
- * Workers (issue 18): BullMQ workers that deliver each job with `bulkCreate`'s delivery of a row
+ * Workers: BullMQ workers that deliver each job with `bulkCreate`'s delivery of a row
  * (`deliverRow`), the pacer and the failure guard in Redis (`gate.ts`), the done-store in Redis. What a
  * delivery's end means for the job:
  * - created, or done before: completed (kept `keepCompletedMs`, at least 24 h);
@@ -24,7 +24,7 @@ import { resolveRate } from "../delivery/pacer.js";
 import { HEALTH_DEFAULTS, healthProblems } from "../delivery/account-health.js";
 import type { BulkRowResult } from "../delivery/types.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
-import { connect } from "./connection.js";
+import { openRedis } from "./connection.js";
 import { redisDoneStore } from "./done-store.js";
 import { MergeQueueConfigError, MergeQueueUnavailableError } from "./errors.js";
 import { heartbeat, heldKey, redisGate } from "./gate.js";
@@ -74,7 +74,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
   const cipher: TokenCipher | undefined = secret === undefined || secret === "" ? undefined : tokenCipher(secret);
   const logger = options.logger;
   const id = `${name}-${randomUUID().slice(0, 8)}`;
-  const connection = connect(options.connection, true);
+  const connection = openRedis(options.connection, true);
   let closing = false;
   const health = { ...HEALTH_DEFAULTS, ...options.accountHealth };
   // Held jobs come back (promoted from delayed) as soon as a probe of their account succeeds.
