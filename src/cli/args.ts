@@ -436,10 +436,11 @@ export function shellQuote(word: string): string {
 }
 
 /**
- * The command that resumes an import: the same flags, the journal named explicitly, and an account
- * token given by flag replaced by "$MERGE_ACCOUNT_TOKEN" (a token is never printed).
+ * The command that resumes a run: the same words, an account token given by flag replaced by
+ * "$MERGE_ACCOUNT_TOKEN" (a token is never printed; the shell puts it back), and for an import its
+ * journal named explicitly.
  */
-export function resumeCommand(argv: readonly string[], journal: string): string {
+export function resumeCommand(argv: readonly string[], journal?: string): string {
   const words: string[] = ["merge-crm-engagements"];
   let hasJournal = false;
   for (let i = 0; i < argv.length; i++) {
@@ -454,6 +455,6 @@ export function resumeCommand(argv: readonly string[], journal: string): string 
       words.push(shellQuote(word));
     }
   }
-  if (!hasJournal) words.push("--journal", shellQuote(journal));
+  if (journal !== undefined && !hasJournal) words.push("--journal", shellQuote(journal));
   return words.join(" ");
 }

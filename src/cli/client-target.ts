@@ -18,9 +18,10 @@ export interface Connection {
 
 /**
  * Builds the client for `target` (accountValidation "strict": a row a linked account cannot take is
- * rejected before it is sent). A mock that cannot start is a `UsageError`.
+ * rejected before it is sent). For the mock target it first spawns the embedded Prism mock (a child
+ * process, to close); a mock that cannot start is a `UsageError`.
  */
-export async function connect(target: Target, logger: Logger): Promise<Connection> {
+export async function openClientTarget(target: Target, logger: Logger): Promise<Connection> {
   const transport = await undiciTransport();
   debug("transport: %s", transport.fetch ? "undici (merge-crm-engagements/undici)" : "fetch (undici is not installed)");
   if (target.kind === "mock") {
@@ -39,7 +40,7 @@ export async function connect(target: Target, logger: Logger): Promise<Connectio
 
 /**
  * The undici transport when undici resolves (an optional peer: bulk imports keep many calls in flight,
- * where it completes about three times the calls per second of fetch), else the default fetch (issue 12).
+ * where it completes about three times the calls per second of fetch), else the default fetch.
  */
 async function undiciTransport(): Promise<{ fetch?: FetchLike }> {
   try {

@@ -4,6 +4,7 @@
  * decided by `bulkCreate`'s validation, which names each problem by its JSON pointer.
  */
 import { createReadStream } from "node:fs";
+import { access, constants } from "node:fs/promises";
 import { extname } from "node:path";
 import { createInterface } from "node:readline";
 import { parse as parseCsv } from "csv-parse";
@@ -272,10 +273,6 @@ function escapePointer(name: string): string {
 }
 
 /**
- * The number of rows in a file, counted fast (newlines, not parsing) so the progress bar has a total:
- * non-blank lines, less the header for CSV. A CSV cell holding a newline makes it an overestimate.
- */
-/**
  * Opens a file's rows and reads the first, so that a CSV's header is checked before anything is done
  * with them: rejects with `InputError` when the file cannot be read that far.
  */
@@ -284,6 +281,36 @@ export async function openInput(path: string, options: InputOptions): Promise<{ 
   return { input, first: await input.next() };
 }
 
+/** A command's FILE, opened: its rows (the first already read) and their number, counted ahead. */
+export interface OpenedInputFile {
+  input: AsyncGenerator<InputItem, void, undefined>;
+  first: IteratorResult<InputItem, void>;
+  total: number;
+}
+
+/**
+ * Opens the FILE of `import` or `enqueue`: a file that cannot be read is an `InputError` naming FILE,
+ * as is a CSV header naming an unknown column (both are checked before anything is sent).
+ */
+export async function openInputFile(path: string, options: InputOptions): Promise<OpenedInputFile> {
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new InputError(`FILE: cannot read '${path}'`);
+  }
+  const { input, first } = await openInput(path, options);
+  return { input, first, total: await countRows(path, options.format) };
+}
+
+/** The options of `readInput` for a command's `--format` and `--key`. */
+export function inputOptionsOf(command: { format: InputFormat; keyField?: string }): InputOptions {
+  return command.keyField === undefined ? { format: command.format } : { format: command.format, keyField: command.keyField };
+}
+
+/**
+ * The number of rows in a file, counted fast (newlines, not parsing) so the progress bar has a total:
+ * non-blank lines, less the header for CSV. A CSV cell holding a newline makes it an overestimate.
+ */
 export async function countRows(path: string, format: InputFormat): Promise<number> {
   let rows = 0;
   let lineHasText = false;

@@ -1,7 +1,7 @@
 /**
- * Progress of an import, the way npm, git and docker show it: a live bar on a terminal (cli-progress),
- * a plain line every few seconds in logs and CI. Both go to stderr, so `--json` output on stdout stays
- * machine-readable.
+ * Progress of an import and of an export, the way npm, git and docker show it: a live bar on a terminal
+ * (cli-progress), a plain line every few seconds in logs and CI. Both go to stderr, so `--json` output
+ * on stdout stays machine-readable.
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 
@@ -191,6 +191,95 @@ class Rate {
   }
 }
 
+/** Progress of an export: pages, records and their rate. */
+export interface ExportProgress {
+  /** Counts one page written. */
+  page(records: number, upserts: number, deletes: number): void;
+  /** Prints a message without breaking the live line. */
+  note(message: string): void;
+  /** Draws the last state and stops the timers. */
+  stop(): void;
+}
+
+/** Milliseconds between an export's plain progress lines (off a terminal). */
+const EXPORT_PLAIN_MS = 5000;
+/** An export's records per second are measured over this many milliseconds. */
+const EXPORT_RATE_WINDOW_MS = 30_000;
+
+/** Starts showing an export's progress: live on a terminal, a plain line every few seconds elsewhere. */
+export function startExportProgress(tty: boolean, started: number, stream: NodeJS.WriteStream = process.stderr, label = "merge-crm-engagements"): ExportProgress {
+  let pages = 0;
+  let records = 0;
+  let upserts = 0;
+  let deletes = 0;
+  // Records per page, stamped, for the last EXPORT_RATE_WINDOW_MS.
+  const recent: { at: number; records: number }[] = [];
+  const rate = () => {
+    const now = performance.now();
+    while (recent.length > 0 && (recent[0]?.at ?? now) < now - EXPORT_RATE_WINDOW_MS) recent.shift();
+    const span = Math.min(now - started, EXPORT_RATE_WINDOW_MS);
+    const sum = recent.reduce((total, sample) => total + sample.records, 0);
+    return span > 0 ? (sum / span) * 1000 : 0;
+  };
+  const fields = () => ({
+    pages: grouped(pages),
+    records: grouped(records),
+    rate: grouped(rate()),
+    upserts: grouped(upserts),
+    deletes: grouped(deletes),
+    elapsed: duration(performance.now() - started),
+  });
+  const line = () => {
+    const f = fields();
+    return `${f.pages} pages | ${f.records} records | ${f.rate} records/s | upserts ${f.upserts} · deletes ${f.deletes} | ${f.elapsed}`;
+  };
+
+  let multi: MultiBar | undefined;
+  let bar: SingleBar | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (tty) {
+    multi = new MultiBar(
+      { format: "export: {pages} pages | {records} records | {rate} records/s | upserts {upserts} · deletes {deletes} | {elapsed}", stream, hideCursor: true, clearOnComplete: false, fps: 8 },
+      Presets.shades_classic,
+    );
+    bar = multi.create(1, 0, fields());
+    // The rate and the time move even while no page arrives (a 429's wait).
+    timer = setInterval(() => bar?.update(0, fields()), 1000);
+  } else {
+    timer = setInterval(() => stream.write(`${label} export: ${line()}\n`), EXPORT_PLAIN_MS);
+  }
+  timer.unref();
+
+  return {
+    page(pageRecords, pageUpserts, pageDeletes) {
+      pages += 1;
+      records += pageRecords;
+      upserts += pageUpserts;
+      deletes += pageDeletes;
+      recent.push({ at: performance.now(), records: pageRecords });
+      bar?.update(0, fields());
+    },
+    note(message) {
+      if (multi) {
+        multi.log(`${message}\n`);
+        bar?.update(0, fields());
+        multi.update();
+      } else stream.write(`${message}\n`);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      if (multi) {
+        bar?.update(0, fields());
+        multi.update();
+        multi.stop();
+        multi = undefined;
+        bar = undefined;
+      }
+    },
+  };
+}
+
 /** 1234567 → "1,234,567". */
 export function grouped(n: number): string {
   return Math.round(n).toLocaleString("en-US");
@@ -198,7 +287,12 @@ export function grouped(n: number): string {
 
 /** "1 row", "2,000 rows". */
 export function rowCount(n: number): string {
-  return `${grouped(n)} ${n === 1 ? "row" : "rows"}`;
+  return counted(n, "row");
+}
+
+/** "1 page", "12 records": a number and its noun, plural when it is not 1. */
+export function counted(n: number, noun: string): string {
+  return `${grouped(n)} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 /** Milliseconds as "1h02m", "3m05s" or "42s". */

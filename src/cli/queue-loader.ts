@@ -5,8 +5,9 @@
  */
 import { isMergeValidationError } from "../index.js";
 import type { EngagementQueue } from "../queue/index.js";
-import { redisForDisplay, type QueueLocation } from "./args.js";
-import { NAME, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
+import { redisForDisplay, UsageError, type QueueLocation } from "./args.js";
+import { ROWS_NOT_WRITTEN } from "./exit.js";
+import { CommandFailure } from "./runner.js";
 import { messageOf } from "../internal/errors.js";
 
 export type QueueLibrary = typeof import("../queue/index.js");
@@ -14,36 +15,41 @@ export type QueueLibrary = typeof import("../queue/index.js");
 /** How long closing a queue may take before the command exits anyway (its Redis may be gone). */
 export const CLOSE_TIMEOUT_MS = 3000;
 
-/** The queue library, or the exit code of a usage error when bullmq or ioredis is not installed. */
-export async function loadQueueLibrary(): Promise<QueueLibrary | number> {
+/** The queue library; a `UsageError` when bullmq or ioredis is not installed. */
+export async function loadQueueLibrary(): Promise<QueueLibrary> {
   try {
     return await import("../queue/index.js");
   } catch (error) {
     // peers.ts names the missing peer and the command that installs it.
     const message = messageOf(error);
-    if (message.includes("npm install bullmq")) return usageError(message);
+    if (message.includes("npm install bullmq")) throw new UsageError(message);
     throw error;
   }
 }
 
 /**
- * The exit code of an error from the queue library: Redis unreachable is 1 (the command can run again
- * as it is, once Redis answers); a configuration the library refuses (a missing MERGE_QUEUE_SECRET, an
- * option out of range) is 2. Anything else is a bug, for main's handler.
+ * What to throw for an error from the queue library: Redis unreachable is exit 1 (the command can run
+ * again as it is, once Redis answers); a configuration the library refuses (a missing
+ * MERGE_QUEUE_SECRET, an option out of range) is a usage error. Anything else is a bug, thrown as it is
+ * for main's handler.
  */
-export function queueError(error: unknown, library: QueueLibrary, location: QueueLocation): number {
-  const message = scrub(messageOf(error), location.redis);
+export function queueFailure(error: unknown, library: QueueLibrary, location: QueueLocation): unknown {
+  const message = withoutRedisPassword(messageOf(error), location.redis);
   if (error instanceof library.MergeQueueUnavailableError) {
     const partly = error.mayHaveBeenEnqueued ? " Some rows may be in the queue already: run the same command again once Redis answers (nothing is added twice)." : "";
-    process.stderr.write(`${NAME}: Redis at ${redisForDisplay(location.redis)} is unreachable: ${message.replace(/\.$/, "")}.${partly}\n`);
-    return ROWS_NOT_WRITTEN;
+    return redisUnreachable(location, `${message.replace(/\.$/, "")}.${partly}`);
   }
-  if (error instanceof library.MergeQueueConfigError || isMergeValidationError(error)) return usageError(message);
-  throw error;
+  if (error instanceof library.MergeQueueConfigError || isMergeValidationError(error)) return new UsageError(message);
+  return error;
+}
+
+/** Redis did not answer: exit 1, the command is right as it is. */
+export function redisUnreachable(location: QueueLocation, why: string): CommandFailure {
+  return new CommandFailure(`Redis at ${redisForDisplay(location.redis)} is unreachable: ${why}`, ROWS_NOT_WRITTEN);
 }
 
 /** A message without the Redis URL's password, should a library have quoted the URL. */
-export function scrub(message: string, redis: string): string {
+export function withoutRedisPassword(message: string, redis: string): string {
   let password = "";
   try {
     password = decodeURIComponent(new URL(redis).password);
@@ -54,8 +60,7 @@ export function scrub(message: string, redis: string): string {
   return password === "" ? out : out.split(password).join("***");
 }
 
-export async function closeQueue(queue: EngagementQueue | undefined): Promise<void> {
-  if (!queue) return;
+export async function closeQueue(queue: EngagementQueue): Promise<void> {
   // A queue whose Redis is gone may not close promptly: the command's answer is already printed.
   await withTimeout(queue.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
 }

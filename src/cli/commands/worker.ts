@@ -1,16 +1,17 @@
 /**
- * `worker --redis URL` (issue 18): a client for the target (as import builds it) handed to
- * `startEngagementWorker`, its stats printed as plain lines on stderr, and signals handled here so the
- * last line is printed and a second signal quits at once.
+ * `worker --redis URL`: a client for the target (as import builds it) handed to
+ * `startEngagementWorker`, its stats printed as plain lines on stderr, and signals handled by the runner
+ * so the last line is printed and a second signal quits at once.
  */
 import { RATE_PLANS } from "../../bulk/index.js";
 import type { Logger } from "../../index.js";
 import type { EngagementWorker, EngagementWorkerStats, QueueDeliveryResult } from "../../queue/index.js";
-import { redisForDisplay, UsageError, type WorkerCommand } from "../args.js";
-import { INTERRUPTED, NAME, OK, ROWS_NOT_WRITTEN, usageError } from "../exit.js";
+import { redisForDisplay, type WorkerCommand } from "../args.js";
+import { NAME, OK, ROWS_NOT_WRITTEN } from "../exit.js";
 import { grouped } from "../progress.js";
-import { CLOSE_TIMEOUT_MS, exitSoon, loadQueueLibrary, queueError, scrub } from "../queue-loader.js";
-import { connect, debug } from "../client-target.js";
+import { CLOSE_TIMEOUT_MS, exitSoon, loadQueueLibrary, queueFailure, redisUnreachable, withoutRedisPassword } from "../queue-loader.js";
+import { problemsText, rowErrorText } from "../row-reasons.js";
+import { commandLogger, runCommand, signalName } from "../runner.js";
 
 /** Milliseconds between progress lines (when something changed), and between lines at all. */
 const PROGRESS_MS = 5000;
@@ -26,147 +27,124 @@ const REPEAT_WINDOW_MS = 30_000;
  * their deliveries keep their Idempotency-Keys, so none is written twice. A Redis that does not answer
  * within START_TIMEOUT_MS of the start is exit 1 (a supervisor restarts the worker later).
  */
-export async function runWorker(command: WorkerCommand): Promise<number> {
-  const library = await loadQueueLibrary();
-  if (typeof library === "number") return library;
-
-  const line = (message: string) => process.stderr.write(`${message}\n`);
-  // While Redis is away, BullMQ reports each reconnection: the same line, several times a second.
-  const repeated = new RepeatedLines(line, REPEAT_WINDOW_MS);
-  let lastError: string | undefined;
-  let lastErrorAt = 0;
-  // The client logs retries at info: the worker's own retried count says as much, once a progress line.
-  const clientLogger: Logger = {
-    warn: (message) => repeated.write(`warning: ${message}`),
-    error: (message) => {
-      lastError = message;
-      lastErrorAt = performance.now();
-      repeated.write(`error: ${message}`);
-    },
-    ...(debug.enabled ? { debug: (message: string) => debug("%s", message) } : {}),
-  };
-  // The worker logs pacing changes at info and the failure guard's holds at warn.
-  const workerLogger: Logger = { ...clientLogger, info: (message) => repeated.write(message) };
-
-  let connection;
-  try {
-    connection = await connect(command.target, clientLogger);
-  } catch (error) {
-    if (error instanceof UsageError) return usageError(error.message);
-    throw error;
-  }
-  const { merge, mock } = connection;
+export function runWorker(command: WorkerCommand): Promise<number> {
   let worker: EngagementWorker | undefined;
-  let stopping = false;
   let stoppingSince = 0;
-  let stopBeforeStart: (() => void) | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      line(`\n${NAME}: stopped at once; the jobs in flight go back to the queue when their locks expire, and are delivered once.`);
-      process.exit(INTERRUPTED);
-    }
-    stopping = true;
-    stoppingSince = performance.now();
-    if (!worker) return stopBeforeStart?.();
-    const active = worker.stats().active;
-    const again = `${signal === "SIGINT" ? "Ctrl-C" : signal} again to quit at once`;
-    line(active === 0 ? `Stopping (${signal}): no jobs in flight.` : `Stopping (${signal}): no new jobs; waiting for the ${grouped(active)} in flight to finish (${again}).`);
-    void worker.close();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  let timer: NodeJS.Timeout | undefined;
-  // Whether the worker's connections are closed (or closing): else nothing is left to wait for at the end.
-  let closing = false;
-  try {
-    if (command.secret === undefined) line("warning: MERGE_QUEUE_SECRET is not set: jobs that carry an account token will fail (set the secret their producers used).");
-    const onResult = (result: QueueDeliveryResult) => {
-      if (result.outcome !== "rejected" && result.outcome !== "failed") return;
-      const where = [result.line === undefined ? undefined : `line ${result.line}`, `key ${result.key}`, `job ${result.jobId}`].filter((part) => part !== undefined).join(", ");
-      line(`${result.outcome} (${where}): ${deliveryReason(result)}`);
-    };
-    const starting = library.startEngagementWorker({
-      client: merge,
-      connection: command.redis,
-      ...(command.queue === undefined ? {} : { name: command.queue }),
-      ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
-      ...(command.rate === undefined ? {} : { ratePerMinute: command.rate }),
-      ...(command.failureGuard === undefined ? {} : { failureGuard: command.failureGuard }),
-      ...(command.secret === undefined ? {} : { secret: command.secret }),
-      // Signals are handled here, to print the last line and to quit at once on the second.
-      closeOnSignals: false,
-      onResult,
-      logger: workerLogger,
-    });
-    // The worker is ready once Redis answers, which it may never do: a signal or the timeout ends the wait.
-    let startTimer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      starting,
-      new Promise<"signal">((resolve) => (stopBeforeStart = () => resolve("signal"))),
-      new Promise<"timeout">((resolve) => (startTimer = setTimeout(() => resolve("timeout"), START_TIMEOUT_MS))),
-    ]).catch((error: unknown) => ({ error }));
-    clearTimeout(startTimer);
-    if (waited === "signal" || waited === "timeout") {
-      // A worker that becomes ready after all is closed at once (the process exits soon anyway).
-      starting.then((late) => late.close(), () => undefined);
-      if (waited === "signal") {
-        line("Stopped before the worker was ready: no job was taken.");
-        return OK;
-      }
-      process.stderr.write(`${NAME}: Redis at ${redisForDisplay(command.redis)} is unreachable: no connection in ${START_TIMEOUT_MS / 1000} s${lastError === undefined ? "" : ` (${scrub(lastError, command.redis)})`}.\n`);
-      return ROWS_NOT_WRITTEN;
-    }
-    if ("error" in waited) return queueError(waited.error, library, command);
-    worker = waited;
-    closing = true;
-    const running = waited;
-    const target = mock ? `the embedded Prism mock at ${mock.url} (no MERGE_API_KEY: nothing reaches Merge)` : merge.baseUrl;
-    const rate = command.rate === undefined ? `${RATE_PLANS.launch}/min (the default)` : typeof command.rate === "number" ? `${grouped(command.rate)}/min` : `${RATE_PLANS[command.rate]}/min (${command.rate})`;
-    line(`Worker on queue ${running.name} at ${redisForDisplay(command.redis)}: ${rate} per linked account${command.concurrency === undefined ? "" : `, up to ${grouped(command.concurrency)} jobs at once`}.`);
-    line(`Delivering to ${target}. Stop with Ctrl-C or SIGTERM.`);
+  return runCommand({
+    signals: {
+      stopping(signal) {
+        stoppingSince = performance.now();
+        if (!worker) return undefined;
+        const active = worker.stats().active;
+        return active === 0 ? `Stopping (${signal}): no jobs in flight.` : `Stopping (${signal}): no new jobs; waiting for the ${grouped(active)} in flight to finish (${signalName(signal)} again to quit at once).`;
+      },
+      stoppedAtOnce: "the jobs in flight go back to the queue when their locks expire, and are delivered once.",
+    },
+    async run(run) {
+      // Whether the worker's connections are closed (or closing): else nothing is left to wait for at the end.
+      let closing = false;
+      // Not started, or not closed: ioredis is still trying to connect, and nothing else is left to wait for.
+      run.defer(() => exitSoon(closing ? CLOSE_TIMEOUT_MS : 0));
+      const library = await loadQueueLibrary();
 
-    let last = workerLine(running.stats());
-    let lastAt = performance.now();
-    let closedAnyway!: () => void;
-    const idleButNotClosed = new Promise<void>((resolve) => (closedAnyway = resolve));
-    timer = setInterval(() => {
-      if (stopping && running.stats().active === 0 && performance.now() - stoppingSince >= PROGRESS_MS) {
-        // Closing waits for Redis, which may be gone; with no job held, nothing is lost by not waiting.
-        line("No job in flight; not waiting for Redis to close the connections.");
-        closing = false;
-        closedAnyway();
-        return;
-      }
-      // A job in flight cannot finish while Redis is away: say why the stop takes so long.
-      if (stopping) {
-        const recent = lastError !== undefined && performance.now() - lastErrorAt < REPEAT_WINDOW_MS ? ` (the last error: ${scrub(lastError, command.redis)})` : "";
-        line(`Still stopping: ${grouped(running.stats().active)} in flight${recent}; Ctrl-C again to quit at once.`);
-        return;
-      }
-      const now = workerLine(running.stats());
-      if (now === last && performance.now() - lastAt < IDLE_PROGRESS_MS) return;
-      line(`${NAME}: ${now}`);
-      last = now;
-      lastAt = performance.now();
-    }, PROGRESS_MS);
+      const line = run.note;
+      // While Redis is away, BullMQ reports each reconnection: the same line, several times a second.
+      const repeated = new RepeatedLines(line, REPEAT_WINDOW_MS);
+      let lastError: string | undefined;
+      let lastErrorAt = 0;
+      // The client logs retries at info: the worker's own retried count says as much, once a progress line.
+      const written = commandLogger((text) => repeated.write(text));
+      const clientLogger: Logger = {
+        ...written,
+        error: (message) => {
+          lastError = message;
+          lastErrorAt = performance.now();
+          written.error?.(message);
+        },
+      };
+      // The worker logs pacing changes at info and the failure guard's holds at warn.
+      const workerLogger: Logger = { ...clientLogger, info: (message) => repeated.write(message) };
 
-    await Promise.race([running.closed, idleButNotClosed]);
-    clearInterval(timer);
-    repeated.flush();
-    line(`Worker stopped: ${workerLine(running.stats())}`);
-    if (!stopping) {
-      line(`${NAME}: the worker closed without a signal`);
-      return ROWS_NOT_WRITTEN;
-    }
-    return OK;
-  } finally {
-    if (timer) clearInterval(timer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    await mock?.close();
-    // Not started, or not closed: ioredis is still trying to connect, and nothing else is left to wait for.
-    exitSoon(closing ? CLOSE_TIMEOUT_MS : 0);
-  }
+      const { merge, mock } = await run.openClientTarget(command.target, clientLogger);
+      if (command.secret === undefined) line("warning: MERGE_QUEUE_SECRET is not set: jobs that carry an account token will fail (set the secret their producers used).");
+      const onResult = (result: QueueDeliveryResult) => {
+        if (result.outcome !== "rejected" && result.outcome !== "failed") return;
+        const where = [result.line === undefined ? undefined : `line ${result.line}`, `key ${result.key}`, `job ${result.jobId}`].filter((part) => part !== undefined).join(", ");
+        line(`${result.outcome} (${where}): ${deliveryReason(result)}`);
+      };
+      const starting = library.startEngagementWorker({
+        client: merge,
+        connection: command.redis,
+        ...(command.queue === undefined ? {} : { name: command.queue }),
+        ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
+        ...(command.rate === undefined ? {} : { ratePerMinute: command.rate }),
+        ...(command.failureGuard === undefined ? {} : { failureGuard: command.failureGuard }),
+        ...(command.secret === undefined ? {} : { secret: command.secret }),
+        // Signals are handled by the runner, to print the last line and to quit at once on the second.
+        closeOnSignals: false,
+        onResult,
+        logger: workerLogger,
+      });
+      // The worker is ready once Redis answers, which it may never do: a signal or the timeout ends the wait.
+      let startTimer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        starting,
+        new Promise<"signal">((resolve) => (run.stopping.aborted ? resolve("signal") : run.stopping.addEventListener("abort", () => resolve("signal"), { once: true }))),
+        new Promise<"timeout">((resolve) => (startTimer = setTimeout(() => resolve("timeout"), START_TIMEOUT_MS))),
+      ]).catch((error: unknown) => ({ error }));
+      clearTimeout(startTimer);
+      if (waited === "signal" || waited === "timeout") {
+        // A worker that becomes ready after all is closed at once (the process exits soon anyway).
+        starting.then((late) => late.close(), () => undefined);
+        if (waited === "signal") return { exitCode: OK, summary: ["Stopped before the worker was ready: no job was taken."] };
+        throw redisUnreachable(command, `no connection in ${START_TIMEOUT_MS / 1000} s${lastError === undefined ? "" : ` (${withoutRedisPassword(lastError, command.redis)})`}.`);
+      }
+      if ("error" in waited) throw queueFailure(waited.error, library, command);
+      worker = waited;
+      closing = true;
+      const running = waited;
+      // A signal closes the worker: it takes no new job and finishes those in flight.
+      run.stopping.addEventListener("abort", () => void running.close(), { once: true });
+      const target = mock ? `the embedded Prism mock at ${mock.url} (no MERGE_API_KEY: nothing reaches Merge)` : merge.baseUrl;
+      const rate = command.rate === undefined ? `${RATE_PLANS.launch}/min (the default)` : typeof command.rate === "number" ? `${grouped(command.rate)}/min` : `${RATE_PLANS[command.rate]}/min (${command.rate})`;
+      line(`Worker on queue ${running.name} at ${redisForDisplay(command.redis)}: ${rate} per linked account${command.concurrency === undefined ? "" : `, up to ${grouped(command.concurrency)} jobs at once`}.`);
+      line(`Delivering to ${target}. Stop with Ctrl-C or SIGTERM.`);
+
+      let last = workerLine(running.stats());
+      let lastAt = performance.now();
+      let closedAnyway!: () => void;
+      const idleButNotClosed = new Promise<void>((resolve) => (closedAnyway = resolve));
+      const timer = setInterval(() => {
+        const stopping = run.stoppedBy !== undefined;
+        if (stopping && running.stats().active === 0 && performance.now() - stoppingSince >= PROGRESS_MS) {
+          // Closing waits for Redis, which may be gone; with no job held, nothing is lost by not waiting.
+          line("No job in flight; not waiting for Redis to close the connections.");
+          closing = false;
+          closedAnyway();
+          return;
+        }
+        // A job in flight cannot finish while Redis is away: say why the stop takes so long.
+        if (stopping) {
+          const recent = lastError !== undefined && performance.now() - lastErrorAt < REPEAT_WINDOW_MS ? ` (the last error: ${withoutRedisPassword(lastError, command.redis)})` : "";
+          line(`Still stopping: ${grouped(running.stats().active)} in flight${recent}; Ctrl-C again to quit at once.`);
+          return;
+        }
+        const now = workerLine(running.stats());
+        if (now === last && performance.now() - lastAt < IDLE_PROGRESS_MS) return;
+        line(`${NAME}: ${now}`);
+        last = now;
+        lastAt = performance.now();
+      }, PROGRESS_MS);
+      run.defer(() => clearInterval(timer));
+
+      await Promise.race([running.closed, idleButNotClosed]);
+      clearInterval(timer);
+      repeated.flush();
+      const summary = [`Worker stopped: ${workerLine(running.stats())}`];
+      if (run.stoppedBy === undefined) return { exitCode: ROWS_NOT_WRITTEN, summary: [...summary, `${NAME}: the worker closed without a signal`] };
+      return { exitCode: OK, summary };
+    },
+  });
 }
 
 /**
@@ -208,8 +186,8 @@ export function workerLine(stats: EngagementWorkerStats): string {
 }
 
 function deliveryReason(result: QueueDeliveryResult): string {
-  if (result.problems && result.problems.length > 0) return result.problems.map((p) => `${p.pointer || "(row)"} ${p.message}`).join("; ");
-  if (result.error) return `${result.error.name}: ${result.error.message}${result.error.writeMayHaveHappened ? " (the write may have happened)" : ""}`;
+  if (result.problems && result.problems.length > 0) return problemsText(result.problems);
+  if (result.error) return rowErrorText(result.error);
   return "no reason given";
 }
 
