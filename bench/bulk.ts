@@ -56,7 +56,10 @@ const META = JSON.stringify({
   remote_fields: [],
 });
 
-/** A fast local Merge: 201 for every write, the meta above for meta/post. Counts writes. */
+/**
+ * A fast local Merge: 201 for every write, the meta above for meta/post. Counts writes.
+ * Not the shared fake (test/support/fake-merge.ts): it runs in this process, whose CPU time is a printed figure, and the fake logs every request's headers and body.
+ */
 async function startServer(): Promise<{ url: string; writes: () => number; close: () => Promise<void> }> {
   let writes = 0;
   const server = createServer((request, response) => {
@@ -146,6 +149,7 @@ async function runCli(args: string[], env: Record<string, string>, stopAfterMs =
  * beyond 110% of a sixth of `perMinute` in any 10 s for an account, and 403 after 200 ms for every write
  * of the accounts in `forbidden` (their permissions revoked). Counts writes in flight (arrived, not yet
  * answered) and keeps each account's arrival times, and those of every write it failed.
+ * Not the shared fake (test/support/fake-merge.ts), for the reason startServer gives.
  */
 async function startLatencyServer(perMinute: number, forbidden: ReadonlySet<string> = new Set()): Promise<{ url: string; stats: LatencyStats; close: () => Promise<void> }> {
   const stats: LatencyStats = { inFlight: 0, peakInFlight: 0, refused: 0, forbidden: 0, keys: new Set(), arrivals: new Map(), failing: [] };

@@ -8,6 +8,7 @@
  * times, on that clock, of the writes it created (by account token) and of those it failed (403 and
  * 429). It prints
  * `{"url": ...}` once it listens.
+ * Not the shared fake (test/support/fake-merge.ts): its CPU time is a printed figure, and the fake's log of every request's headers and body would add to it.
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";

@@ -3,6 +3,8 @@
  * request body in full and answers `POST /crm/v1/engagements` with a fixed, spec-valid 201 and
  * `GET /crm/v1/engagements/meta/post` with a fixed meta (for account validation). Anything else gets a 404 (so that a wrong URL shows up as a failed call, not as a fast one).
  *
+ * Not the shared fake (test/support/fake-merge.ts): bench/run.mjs runs it with plain node from bench/'s own install, where TypeScript does not load.
+ *
  * IPC: sends `{ port }` once listening; on `{ capture: true }` it sends back the next request's
  * method, URL, headers and body (to compare the clients' wire requests); on `{ stop: true }` it closes.
  */
