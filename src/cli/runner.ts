@@ -102,6 +102,10 @@ export async function runCommand(definition: CommandDefinition): Promise<number>
     return taken.reverse();
   };
   let display: ProgressDisplay | undefined;
+  const stopDisplay = () => {
+    display?.stop();
+    display = undefined;
+  };
   const note = (message: string) => (display ? display.note(message) : process.stderr.write(`${message}\n`));
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
@@ -149,7 +153,7 @@ export async function runCommand(definition: CommandDefinition): Promise<number>
 
   try {
     const result = await definition.run(context);
-    display?.stop();
+    stopDisplay();
     if (result.summary) process.stderr.write(`${result.summary.join("\n")}\n`);
     // stdout holds one answer: the JSON for a program, or the report for people.
     if (definition.json === true) {
@@ -157,7 +161,7 @@ export async function runCommand(definition: CommandDefinition): Promise<number>
     } else if (result.report) process.stdout.write(`${result.report.join("\n")}\n`);
     return result.exitCode;
   } catch (error) {
-    display?.stop();
+    stopDisplay();
     if (error instanceof UsageError || error instanceof InputError) return usageError(error.message);
     if (error instanceof CommandFailure) {
       process.stderr.write(`${NAME}: ${error.message}\n`);
@@ -165,7 +169,7 @@ export async function runCommand(definition: CommandDefinition): Promise<number>
     }
     throw error;
   } finally {
-    display?.stop();
+    stopDisplay();
     if (signals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
