@@ -18,7 +18,6 @@ import type { ValidationIssue } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { compileSchema, type RuntimeSchema } from "./schema-compiler.js";
 import type { MetaResponse } from "../types.js";
-import { messageOf } from "../../internal/errors.js";
 
 /**
  * How creates are checked against the linked account's own requirements: not at all, reported to
@@ -168,7 +167,9 @@ function readMeta(meta: MetaResponse, what: string, invalid: NonNullable<Account
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new TypeError("it is not a JSON Schema object");
     compiled = compileSchema(schema);
   } catch (error) {
-    const message = messageOf(error);
+    // Not internal/errors.ts's messageOf: this module is loaded on first use and imports nothing at run
+    // time, so that an app's page loads one chunk for it (test/package/core-bundle.test.ts).
+    const message = error instanceof Error ? error.message : String(error);
     throw invalid(`${what}: the request_schema cannot be used: ${message}`, [{ pointer: "/request_schema", message }], error);
   }
   return {
