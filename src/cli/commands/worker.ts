@@ -33,7 +33,6 @@ export function runWorker(command: WorkerCommand): Promise<number> {
   return runCommand({
     signals: {
       stopping(signal) {
-        stoppingSince = performance.now();
         if (!worker) return undefined;
         const active = worker.stats().active;
         return active === 0 ? `Stopping (${signal}): no jobs in flight.` : `Stopping (${signal}): no new jobs; waiting for the ${grouped(active)} in flight to finish (${signalName(signal)} again to quit at once).`;
@@ -41,6 +40,7 @@ export function runWorker(command: WorkerCommand): Promise<number> {
       stoppedAtOnce: "the jobs in flight go back to the queue when their locks expire, and are delivered once.",
     },
     async run(run) {
+      run.stopping.addEventListener("abort", () => (stoppingSince = performance.now()), { once: true });
       // Whether the worker's connections are closed (or closing): else nothing is left to wait for at the end.
       let closing = false;
       // Not started, or not closed: ioredis is still trying to connect, and nothing else is left to wait for.
