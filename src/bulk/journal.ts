@@ -1,5 +1,5 @@
 /**
- * The journal: the one owner of what must survive a crash (issue 11). An append-only NDJSON file, one
+ * The journal: the one owner of what must survive a crash. An append-only NDJSON file, one
  * complete line per record, each written with a single `write` (a SIGKILL cannot tear what the kernel
  * already holds; only a power loss can lose the records of the last fsync interval, 100 ms, and those
  * rows are resent with the same `Idempotency-Key`). A torn last line (a partial write at a crash or a
