@@ -20,7 +20,7 @@ const ACCOUNT_TOKEN = "acct_SECRET_TOKEN_654321";
 
 function clientAnswering(answer: () => Response | Promise<Response>) {
   const rec = recordingFetch(answer);
-  // Retries have their own tests (test/core/retry.test.ts, test/faults/): here one attempt shows the mapping.
+  // Retries have their own tests (test/core/retry.test.ts, test/core/faults.test.ts): here one attempt shows the mapping.
   return createMergeCrmClient({ apiKey: API_KEY, accountToken: ACCOUNT_TOKEN, fetch: rec.fetch, maxRetries: 0 });
 }
 
