@@ -39,10 +39,11 @@ export default {
   // Jest's 5 s default is too tight for the CPU-bound simulations on a shared 2-core machine: a run at
   // 3x the usual slowness timed out tests that take 1.5 s alone. Tests that wait on time set their own.
   testTimeout: 30_000,
-  // Most of the long files wait (on paced timers, 1 s answers, child processes) rather than compute, so
-  // twice as many workers as cores keep both cores busy; jest's default on 2 cores is one worker.
-  // (Jest reads "200%" as 200 workers: it takes percentages only up to 100.)
-  maxWorkers: 2 * availableParallelism(),
+  // Jest's default on 2 cores is one worker, and the cores then sit half idle while the long files wait
+  // on paced timers, 1 s answers and child processes. One worker more than the cores keeps them busy:
+  // on 2 cores the whole run took 200 s with 3 workers and with 4 (and 450 s with 1), and 3 leave the
+  // files that hold a rate to a bound fewer neighbours.
+  maxWorkers: availableParallelism() + 1,
   testSequencer: "<rootDir>/test/support/test-sequencer.js",
   globalSetup: "<rootDir>/test/support/global-setup.js",
   globalTeardown: "<rootDir>/test/support/global-teardown.js",
