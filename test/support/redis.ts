@@ -95,9 +95,15 @@ export async function startRedis(options: { aof?: boolean; dir?: string } = {}):
 
 /**
  * One Redis for a jest file: started in `beforeAll`, stopped in `afterAll`. Call the getter inside
- * tests (or hooks), not at the top level, where the server does not exist yet.
+ * tests (or hooks), not at the top level, where the server does not exist yet. Jest runs `afterAll`
+ * hooks in the order they are declared: declare the one that closes your clients before `useRedis()`
+ * (or in a `describe` block), or they close against a stopped server and ioredis keeps a 2 s timer
+ * open past the run ("Jest did not exit one second after the test run has completed").
  * @example
+ * let client: Redis;
+ * afterAll(() => client.quit());
  * const redis = useRedis();
+ * beforeAll(() => { client = new Redis(redis().url); });
  * test("...", async () => { await redis().command("SET", "k", "v"); });
  */
 export function useRedis(options: { aof?: boolean } = {}): () => RedisServer {
