@@ -79,9 +79,9 @@ export interface HealthAnswer {
 interface Account {
   succeeded: boolean;
   inFlight: number;
-  /** Failures in a row, and when the first of them was answered. */
+  /** Failures in a row, and the answer (its place in `AccountHealthBook.answers`) that began them. */
   streak: number;
-  streakSince: number;
+  streakFrom: number;
   suspension: { detail: string; count: number; since: number; probeAt: number; backoffMs: number; probing: boolean } | undefined;
   waiters: Array<() => void>;
 }
@@ -90,8 +90,13 @@ interface Account {
 export class AccountHealthBook {
   private readonly accounts = new Map<string, Account>();
   private readonly settings: Required<AccountHealthOptions>;
-  /** When any account last had a write succeed (the clock's time, at the answer). */
-  private lastSuccessAt = -Infinity;
+  /**
+   * Answers so far, and the one at which any account last had a write succeed. By order, not time: a
+   * success and a streak's first failure in one millisecond are still ordered (the fleet's scripts count
+   * the same way).
+   */
+  private answers = 0;
+  private lastSuccessAnswer = 0;
 
   /**
    * `failureRate`: the share of recent answers that failed (the failure guard's estimate), which sets
@@ -112,7 +117,7 @@ export class AccountHealthBook {
       if (this.accounts.size >= MAX_TRACKED_ACCOUNTS) {
         for (const [key, value] of this.accounts) if (!value.suspension && value.inFlight === 0 && value.waiters.length === 0) this.accounts.delete(key);
       }
-      account = { succeeded: false, inFlight: 0, streak: 0, streakSince: 0, suspension: undefined, waiters: [] };
+      account = { succeeded: false, inFlight: 0, streak: 0, streakFrom: 0, suspension: undefined, waiters: [] };
       this.accounts.set(name, account);
     }
     return account;
@@ -160,10 +165,11 @@ export class AccountHealthBook {
     const account = this.ended(name);
     const suspension = account.suspension;
     const answer: HealthAnswer = { exempt: send.probe || !send.established || suspension !== undefined };
+    const order = ++this.answers;
     if (result === "neutral") {
       if (send.probe && suspension) this.rearm(suspension, false);
     } else if (result === "success") {
-      this.lastSuccessAt = this.clock.now();
+      this.lastSuccessAnswer = order;
       account.succeeded = true;
       account.streak = 0;
       // Only a probe resumes: a write sent before the suspension proves nothing of the account now.
@@ -172,13 +178,13 @@ export class AccountHealthBook {
         answer.resumed = true;
       }
     } else {
-      if (account.streak === 0) account.streakSince = this.clock.now();
+      if (account.streak === 0) account.streakFrom = order;
       account.streak++;
       if (suspension) {
         suspension.count++;
         suspension.detail = detail;
         if (send.probe) this.rearm(suspension, true);
-      } else if (owner === "account" || (account.streak >= runNeeded(this.settings.suspendAfter, this.failureRate()) && this.lastSuccessAt > account.streakSince)) {
+      } else if (owner === "account" || (account.streak >= runNeeded(this.settings.suspendAfter, this.failureRate()) && this.lastSuccessAnswer > account.streakFrom)) {
         this.suspend(account, detail, owner === "account" ? 1 : account.streak);
       }
     }

@@ -10,13 +10,14 @@ import { HEALTH_DEFAULTS } from "../../src/delivery/account-health.js";
 import { redisGate } from "../../src/queue/gate.js";
 import { useRedis } from "../support/redis.js";
 
-const server = useRedis();
 let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(server().url);
-});
+// Declared before useRedis: jest runs afterAll hooks in the order declared, so the client quits before its server stops.
 afterAll(async () => {
   await redis.quit();
+});
+const server = useRedis();
+beforeAll(() => {
+  redis = new Redis(server().url);
 });
 beforeEach(() => redis.flushall());
 

@@ -14,17 +14,18 @@ import {
 import { useRedis } from "../support/redis.js";
 import { delivery, hmac, KEY } from "./deliveries.js";
 
-const server = useRedis();
 let redis: Redis;
 let other: Redis;
 let clock = 0;
 
+// Declared before useRedis: jest runs afterAll hooks in the order declared, so the clients quit before their server stops.
+afterAll(async () => {
+  await Promise.all([redis?.quit(), other?.quit()]);
+});
+const server = useRedis();
 beforeAll(() => {
   redis = new Redis(server().url);
   other = new Redis(server().url);
-});
-afterAll(async () => {
-  await Promise.all([redis?.quit(), other?.quit()]);
 });
 
 /** Two views of one store, as two receiver processes see it (for memory: the same object). */

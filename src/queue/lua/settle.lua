@@ -46,14 +46,16 @@ local probe, established = ARGV[12] == '1', ARGV[13] == '1'
 local suspendAfter, backoff0, maxBackoff = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local g = KEYS[3]
 local now = nowMs()
+-- Every answer's place among the scope's answers: what 'meanwhile' means to account health.
+local order = redis.call('HINCRBY', g, 'settles', 1)
 local member = seq .. '|' .. worker
 redis.call('ZREM', KEYS[4], member)
 redis.call('ZREM', KEYS[5], member)
-local exempt, suspended, reason, since, probeAt, resumed = healthSettle(KEYS[9], KEYS[10], g, account, member, result, owner, detail, probe, established, now, suspendAfter, backoff0, maxBackoff)
+local exempt, suspended, reason, since, probeAt, resumed = healthSettle(KEYS[9], KEYS[10], g, account, member, result, owner, detail, probe, established, now, order, suspendAfter, backoff0, maxBackoff)
 local rate, pauseMs = '', ''
 if throttled then
   local cut, pause = paceThrottled(KEYS[1], nominal, now, retryAfter, sentAt)
   rate, pauseMs = tostring(cut), tostring(pause)
 end
-guardSettle(g, KEYS[6], KEYS[7], KEYS[8], member, seq, sentAt, result, exempt, probe, owner, now)
+guardSettle(g, KEYS[6], KEYS[7], KEYS[8], member, seq, sentAt, result, exempt, probe, owner, now, order)
 return { redis.call('ZCARD', KEYS[7]), rate, pauseMs, suspended, reason, tostring(since), tostring(probeAt), resumed }

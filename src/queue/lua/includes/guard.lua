@@ -100,8 +100,9 @@ local function remember(g, a, failed)
 end
 
 -- The answer to the send `member` (seq, sent at sentAt): result 'success' | 'failure' | 'neutral';
--- exempt: explained by its account; probe: a suspended account's probe; owner as healthSettle's.
-local function guardSettle(g, f, r, a, member, seq, sentAt, result, exempt, probe, owner, now)
+-- exempt: explained by its account; probe: a suspended account's probe; owner as healthSettle's;
+-- order: this answer's place among the scope's answers (settle's counter).
+local function guardSettle(g, f, r, a, member, seq, sentAt, result, exempt, probe, owner, now, order)
   if result == 'failure' and exempt then
     -- Explained by its account: it counts towards Merge's limit and never starts a probation. A row's
     -- failure on a new account still says how often rows fail (an account-level one, or a probe's, not).
@@ -117,7 +118,7 @@ local function guardSettle(g, f, r, a, member, seq, sentAt, result, exempt, prob
     if failed == 1 then field = 'failureMs' end
     local mean = num(redis.call('HGET', g, field), nil)
     if mean == nil then mean = took else mean = mean + rules.LATENCY_WEIGHT * (took - mean) end
-    if failed == 1 then redis.call('HSET', g, field, mean) else redis.call('HSET', g, field, mean, 'okAt', now) end
+    if failed == 1 then redis.call('HSET', g, field, mean) else redis.call('HSET', g, field, mean, 'okOrder', order) end
     local since = num(redis.call('HGET', g, 'probSince'), -1)
     local lastFailure = num(redis.call('HGET', g, 'probLast'), -1)
     if failed == 0 then

@@ -3,7 +3,7 @@
   with an index of the suspended ones (hidx, a sorted set: account -> since). Times are Redis's epoch
   milliseconds. Fields: ok (a write succeeded once), trial / trialAt (the probation write in flight, by
   guard member), susp, detail, count, since, probeAt, backoff, probing / probingAt (the probe in flight),
-  streak / streakSince (failures in a row).
+  streak / streakFrom (failures in a row, and the settle that began them).
 ]]
 --- @include "base"
 --- @include "rules"
@@ -56,10 +56,10 @@ local function runNeeded(suspendAfter, g)
 end
 
 -- An answer: result, owner ('row' | 'account' | 'transient' | ''), detail ("403 Forbidden"), probe and
--- established (booleans); g is the guard's hash (okAt: when any account last succeeded, read only when
+-- established (booleans); g is the guard's hash (okOrder: the settle at which any account last succeeded, read only when
 -- needed). Returns exempt (the failure is its account's), suspended, reason, since, probeAt, resumed (0/1).
-local function healthSettle(hk, hidx, g, account, member, result, owner, detail, probe, established, now, suspendAfter, backoff0, maxBackoff)
-  local h = redis.call('HMGET', hk, 'susp', 'streak', 'streakSince', 'trial', 'probing', 'count', 'backoff', 'ok', 'detail', 'since', 'probeAt')
+local function healthSettle(hk, hidx, g, account, member, result, owner, detail, probe, established, now, order, suspendAfter, backoff0, maxBackoff)
+  local h = redis.call('HMGET', hk, 'susp', 'streak', 'streakFrom', 'trial', 'probing', 'count', 'backoff', 'ok', 'detail', 'since', 'probeAt')
   local susp = h[1] == '1'
   local exempt = probe or not established or susp
   local set = {}
@@ -78,11 +78,12 @@ local function healthSettle(hk, hidx, g, account, member, result, owner, detail,
       susp, resumed = false, 1
     end
   elseif result == 'failure' then
-    local streak, streakSince = num(h[2], 0), num(h[3], now)
-    if streak == 0 then streakSince = now end
+    -- By settle order, not time: a success and a streak's first failure in one millisecond are still ordered.
+    local streak, streakFrom = num(h[2], 0), num(h[3], order)
+    if streak == 0 then streakFrom = order end
     streak = streak + 1
     put('streak', streak)
-    put('streakSince', streakSince)
+    put('streakFrom', streakFrom)
     if susp then
       count, why = count + 1, detail
       put('count', count)
@@ -93,7 +94,7 @@ local function healthSettle(hk, hidx, g, account, member, result, owner, detail,
         put('backoff', backoff)
         put('probeAt', probeAt)
       end
-    elseif owner == 'account' or (streak >= suspendAfter and num(redis.call('HGET', g, 'okAt'), 0) > streakSince and streak >= runNeeded(suspendAfter, g)) then
+    elseif owner == 'account' or (streak >= suspendAfter and num(redis.call('HGET', g, 'okOrder'), 0) > streakFrom and streak >= runNeeded(suspendAfter, g)) then
       count, why, since, backoff, probeAt = streak, detail, now, backoff0, now + backoff0
       if owner == 'account' then count = 1 end
       healthSuspend(hk, hidx, account, detail, count, now, backoff0)
