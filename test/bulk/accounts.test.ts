@@ -69,7 +69,7 @@ test("an account answering every write 403 is suspended after one failure: its r
   expect(again).toMatchObject({ created: 40, doneBefore: 200, held: 0, suspended: [] });
   expect(server.posts()).toHaveLength(40);
   const expectedKeys = new Set(input.filter((r) => r.accountToken === "acct_broken").map((r) => idempotencyKeyFor("acct_broken", r.key ?? "")));
-  expect(new Set(server.posts().map((a) => a.key))).toEqual(expectedKeys);
+  expect(new Set(server.posts().map((a) => a.idempotencyKey))).toEqual(expectedKeys);
   expect([...server.stored.values()].filter((s) => s.account === "acct_broken")).toHaveLength(40);
   expect(server.stored.size).toBe(240);
 });

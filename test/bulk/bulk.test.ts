@@ -200,7 +200,7 @@ test("transient failures (503, 408, 429) are retried with the same Idempotency-K
   expect(summary).toMatchObject({ created: 3, failed: 0 });
   for (const r of results) expect(r.attempts).toBe(4);
   const byKey = new Map<string, number>();
-  for (const a of server.posts()) byKey.set(a.key ?? "", (byKey.get(a.key ?? "") ?? 0) + 1);
+  for (const a of server.posts()) byKey.set(a.idempotencyKey ?? "", (byKey.get(a.idempotencyKey ?? "") ?? 0) + 1);
   expect([...byKey.values()]).toEqual([4, 4, 4]);
 
   // Always 503: two attempts, then failed; the next run sends it again, with the same key.
@@ -210,11 +210,11 @@ test("transient failures (503, 408, 429) are retried with the same Idempotency-K
   const failed = await bulkCreate(client(), rows(1, TOKEN_B), { ...fast, journal, onResult: failing.onResult, maxAttempts: 2 });
   expect(failed).toMatchObject({ failed: 1 });
   expect(failing.results[0]).toMatchObject({ outcome: "failed", attempts: 2, error: { status: 503, writeMayHaveHappened: true } });
-  const key = server.posts()[0]?.key;
+  const key = server.posts()[0]?.idempotencyKey;
   server.reset();
   const retried = await bulkCreate(client(), rows(1, TOKEN_B), { ...fast, journal });
   expect(retried).toMatchObject({ created: 1 });
-  expect(server.posts().map((a) => a.key)).toEqual([key]);
+  expect(server.posts().map((a) => a.idempotencyKey)).toEqual([key]);
 });
 
 test("identical rows without keys stay distinct; the same input maps to the same keys in every run", async () => {

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readJournal } from "../../src/bulk/index.js";
-import { FakeMerge as FaultServer, type Behaviour } from "../support/fake-merge.js";
+import { FakeMerge, type Behaviour } from "../support/fake-merge.js";
 import { seeded } from "../support/seeded.js";
 import { OPEN_META, runCli, startCli } from "./run-cli.js";
 
@@ -22,10 +22,10 @@ const KILLS = Number(process.env["CRASH_KILLS"] ?? 3);
 const SEED = Number(process.env["CRASH_SEED"] ?? Date.now() % 100_000);
 const ACCOUNTS = ["crash-account-a", "crash-account-b", "crash-account-c", "crash-account-revoked"];
 
-let server: FaultServer;
+let server: FakeMerge;
 let dir: string;
 beforeAll(async () => {
-  server = new FaultServer();
+  server = new FakeMerge();
   await server.start();
   dir = mkdtempSync(join(tmpdir(), "cli-crash-"));
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCommand, UsageError } from "../../src/cli/args.js";
-import { FakeMerge as FaultServer } from "../support/fake-merge.js";
+import { FakeMerge } from "../support/fake-merge.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -56,11 +56,11 @@ export const OPEN_META = JSON.stringify({
 });
 
 /**
- * A CLI test file's fixture: one FaultServer (writes stored once per Idempotency-Key, the linked
+ * A CLI test file's fixture: one FakeMerge (writes stored once per Idempotency-Key, the linked
  * account's meta open) and one temporary folder, for the whole file; the server is reset before each test.
  */
-export function useCliFixture(prefix: string): { server: FaultServer; dir: () => string } {
-  const server = new FaultServer();
+export function useCliFixture(prefix: string): { server: FakeMerge; dir: () => string } {
+  const server = new FakeMerge();
   let dir = "";
   beforeAll(async () => {
     await server.start();

@@ -11,14 +11,14 @@ import { chromium, type Browser, type Locator, type Page } from "playwright-core
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker, type EngagementQueue } from "../../src/queue/index.js";
 import { BASE_PATH, startBullBoard, type BullBoard } from "../../examples/bull-board.js";
-import { useFakeMerge as useBulkServer } from "../support/fake-merge.js";
+import { useFakeMerge } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
 const screenshot = join(root, "test-results", "bull-board-queue.png");
 const redis = useRedis();
-const { server } = useBulkServer("bull-board-");
+const { server } = useFakeMerge("bull-board-");
 const SECRET = "a queue secret of the tests, 32 chars";
 const TOKEN = "bull-board-test-account-token";
 // Not the default name: the board must show the queue it was given, as MERGE_QUEUE_NAME would name it.

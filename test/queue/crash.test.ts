@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { idempotencyKeyFor } from "../../src/bulk/index.js";
 import { createEngagementQueue, type EngagementQueue, type QueueCounts, type QueueRow } from "../../src/queue/index.js";
 import { OPEN_META, ROOT, cliEnv, runCli } from "../cli/run-cli.js";
-import { FakeMerge as FaultServer, type Behaviour } from "../support/fake-merge.js";
+import { FakeMerge, type Behaviour } from "../support/fake-merge.js";
 import { startRedis, type RedisServer } from "../support/redis.js";
 import { seeded } from "../support/seeded.js";
 
@@ -49,13 +49,13 @@ interface WorkerLife {
   stderr: string[];
 }
 
-let server: FaultServer;
+let server: FakeMerge;
 let redis: RedisServer | undefined;
 let queue: EngagementQueue | undefined;
 const lives: WorkerLife[] = [];
 
 beforeAll(async () => {
-  server = new FaultServer();
+  server = new FakeMerge();
   await server.start();
   redis = await startRedis({ aof: true });
 });

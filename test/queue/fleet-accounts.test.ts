@@ -1,6 +1,6 @@
 /**
  * Broken linked accounts in the fleet: three worker processes (`fleet-worker-process.ts`) on one real
- * Redis, delivering into a local Merge (`BulkServer`) where two accounts answer every write 403 until
+ * Redis, delivering into a local Merge (`FakeMerge`) where two accounts answer every write 403 until
  * they heal mid-run. Their jobs wait in Redis (delayed, not failed), `status --redis --json` lists the
  * accounts with their reason, since when and jobs held, the healthy accounts are written at their rate,
  * and once an account heals its held jobs are all delivered within one probe back-off (and the time
@@ -8,14 +8,14 @@
  */
 import { accountName } from "../../src/delivery/keys.js";
 import { createEngagementQueue, type SuspendedQueueAccount } from "../../src/queue/index.js";
-import { maxInWindow, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
+import { maxInWindow, useFakeMerge } from "../support/fake-merge.js";
 import { rateBetween } from "../support/rates.js";
 import { runCli } from "../cli/run-cli.js";
 import { useRedis } from "../support/redis.js";
 import { interleaved, until, useFleet } from "./fleet-processes.js";
 
 const redis = useRedis();
-const { server } = useBulkServer("fleet-accounts-");
+const { server } = useFakeMerge("fleet-accounts-");
 const SECRET = "the fleet accounts test's queue secret";
 const RATE = 3_000;
 const PROBE_BACKOFF_MS = 2_000;
@@ -73,7 +73,7 @@ test("two accounts answering 403 until they heal mid-run: their jobs are held in
     });
     const healthy = HEALTHY.map((token) => {
       const seen = new Set<string | undefined>();
-      const written = server.posts(token).filter((a) => a.status === 201 && !seen.has(a.key) && seen.add(a.key)).map((a) => a.at).sort((a, b) => a - b);
+      const written = server.posts(token).filter((a) => a.status === 201 && !seen.has(a.idempotencyKey) && seen.add(a.idempotencyKey)).map((a) => a.at).sort((a, b) => a - b);
       const from = started + 1_000;
       const to = from + Math.floor(((written.at(-1) ?? from) - from) / 1_000) * 1_000;
       return { token, steady: rateBetween(written, from, to) * 60, window: (to - from) / 1000 };

@@ -1,7 +1,7 @@
 /**
  * Issue 18's fleet targets for `merge-crm-engagements/queue`: three workers, each a Node process of its
  * own (`fleet-worker-process.ts`), on one queue and one real Redis, so that nothing paces or guards them
- * but the scripts on their shared state; a local Merge (`BulkServer`, in this process) that stores
+ * but the scripts on their shared state; a local Merge (`FakeMerge`, in this process) that stores
  * writes and logs each arrival. The workers send over `merge-crm-engagements/undici`, as the CLI does:
  * it costs less CPU time a write than Node's `fetch`, and the test's 100 writes a second, three workers
  * and Redis share a 2-core machine with whatever else runs.
@@ -29,13 +29,13 @@
  */
 import { accountName, idempotencyKeyFor } from "../../src/delivery/keys.js";
 import { createEngagementQueue } from "../../src/queue/index.js";
-import { maxInWindow, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
+import { maxInWindow, useFakeMerge } from "../support/fake-merge.js";
 import { perMinute, rateBetween } from "../support/rates.js";
 import { useRedis } from "../support/redis.js";
 import { interleaved, until, useFleet, type Fleet } from "./fleet-processes.js";
 
 const redis = useRedis();
-const { server } = useBulkServer("fleet-pacing-");
+const { server } = useFakeMerge("fleet-pacing-");
 const SECRET = "the fleet pacing tests' queue secret";
 const WORKERS = 3;
 const RATE = 3_000;
@@ -97,7 +97,7 @@ test(`${WORKERS} worker processes at ${RATE}/min: two accounts written at >= 95%
     const arrivals = server.posts(token);
     // The first 201 of each key: when its engagement was written.
     const seen = new Set<string | undefined>();
-    const written = arrivals.filter((a) => a.status === 201 && !seen.has(a.key) && seen.add(a.key)).map((a) => a.at).sort((a, b) => a - b);
+    const written = arrivals.filter((a) => a.status === 201 && !seen.has(a.idempotencyKey) && seen.add(a.idempotencyKey)).map((a) => a.at).sort((a, b) => a - b);
     // To the last whole second before the account's rows ran out.
     const to = from + Math.floor(((written.at(-1) ?? from) - from) / 1_000) * 1_000;
     const steady = rateBetween(written, from, to) * 60;
@@ -180,7 +180,7 @@ test(`${WORKERS} worker processes at ${RATE}/min, an account answered 429 (Retry
   const refusals = arrivals.filter((a) => a.status === 429).map((a) => a.at);
   const lastRefusal = Math.max(...refusals);
   const seen = new Set<string | undefined>();
-  const written = arrivals.filter((a) => a.status === 201 && !seen.has(a.key) && seen.add(a.key)).map((a) => a.at).sort((a, b) => a - b);
+  const written = arrivals.filter((a) => a.status === 201 && !seen.has(a.idempotencyKey) && seen.add(a.idempotencyKey)).map((a) => a.at).sort((a, b) => a - b);
   const recoveredIn = ((written.at(-1) ?? Infinity) - lastRefusal) / 1000;
   const afterLast = written.filter((t) => t > lastRefusal);
   // Each 429's info line: "Account …: 429, paused … ms for every worker, rate now …/min".

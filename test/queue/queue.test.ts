@@ -6,11 +6,11 @@
  */
 import { createMergeCrmClient, isMergeValidationError, type MergeValidationError } from "../../src/index.js";
 import { createEngagementQueue, MergeQueueConfigError, MergeQueueUnavailableError, startEngagementWorker, type EngagementQueue, type EngagementWorker, type QueueDeliveryResult } from "../../src/queue/index.js";
-import { OUTBOUND_ONLY_META, useFakeMerge as useBulkServer } from "../support/fake-merge.js";
+import { OUTBOUND_ONLY_META, useFakeMerge } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const redis = useRedis();
-const { server } = useBulkServer("queue-");
+const { server } = useFakeMerge("queue-");
 const SECRET = "a queue secret of the tests, 32 chars";
 const TOKEN = "queue-test-account-token-1";
 const API_KEY = "queue-test-api-key";
@@ -109,7 +109,7 @@ test("transient failures are retried by BullMQ with the same Idempotency-Key unt
   const results: QueueDeliveryResult[] = [];
   await startWorker(results);
   await until("the delivery", async () => (await queue.counts()).completed === 1);
-  const keys = new Set(server.posts().map((p) => p.key));
+  const keys = new Set(server.posts().map((p) => p.idempotencyKey));
   expect(server.posts()).toHaveLength(3);
   expect(keys.size).toBe(1);
   expect(worker?.stats()).toMatchObject({ created: 1, retried: 2 });

@@ -9,11 +9,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createMergeCrmClient } from "../../src/index.js";
 import { createEngagementQueue, startEngagementWorker } from "../../src/queue/index.js";
-import { useFakeMerge as useBulkServer } from "../support/fake-merge.js";
+import { useFakeMerge } from "../support/fake-merge.js";
 import { useRedis } from "../support/redis.js";
 
 const redis = useRedis({ aof: true });
-const { server } = useBulkServer("queue-secrets-");
+const { server } = useFakeMerge("queue-secrets-");
 const SECRET = "the secrets test's queue secret";
 const TOKENS = ["secret-account-token-alpha-1234", "secret-account-token-beta-5678"];
 const API_KEY = "secret-api-key-of-the-worker-9999";

@@ -52,8 +52,6 @@ export interface Arrival {
   /** Its X-Account-Token ("" without). */
   account: string;
   /** Its Idempotency-Key. */
-  key: string | undefined;
-  /** The same header as `key`, by the name the fault tests read. */
   idempotencyKey: string | undefined;
   headers: IncomingHttpHeaders;
   /** The body as sent ("" until read). */
@@ -173,7 +171,6 @@ export class FakeMerge {
       method: request.method ?? "",
       url: request.url ?? "",
       account: String(request.headers["x-account-token"] ?? ""),
-      key,
       idempotencyKey: key,
       headers: request.headers,
       body: "",
@@ -243,7 +240,7 @@ export class FakeMerge {
       return { status: 200, text: JSON.stringify(isMeta && meta !== undefined ? meta : { next: null, previous: null, results: [] }) };
     }
     if (arrival.method !== "POST") return { status: 200, text: JSON.stringify(engagementResponse(randomUUID(), arrival.body)) };
-    const existing = arrival.key === undefined ? undefined : this.stored.get(arrival.key);
+    const existing = arrival.idempotencyKey === undefined ? undefined : this.stored.get(arrival.idempotencyKey);
     if (existing && existing.body !== arrival.body) return { status: 400, text: JSON.stringify({ detail: "Idempotency-Key was used with another body." }) };
     if (existing) {
       arrival.createdId = existing.id;
@@ -251,7 +248,7 @@ export class FakeMerge {
     }
     const id = randomUUID();
     const text = JSON.stringify(engagementResponse(id, arrival.body));
-    this.stored.set(arrival.key ?? randomUUID(), { body: arrival.body, response: text, account: arrival.account, id });
+    this.stored.set(arrival.idempotencyKey ?? randomUUID(), { body: arrival.body, response: text, account: arrival.account, id });
     arrival.createdId = id;
     return { status: 201, text };
   }
