@@ -156,6 +156,8 @@ export class FailureGuard {
    */
   private run: Array<{ seq: number; detail: string; account?: string | undefined; revoked: boolean }> = [];
   private lastSuccess = -1;
+  /** The seq of the latest 401/403 from an account that had worked: a revoked key looks like this at first. */
+  private lastRevoked = -1;
   private warnedAt = -Infinity;
   private readonly clock: Clock;
 
@@ -219,6 +221,10 @@ export class FailureGuard {
     this.prune();
     const failures = this.failures.length;
     if (failures + this.pending.size < this.maxFailures) return true;
+    // An account that worked refused (401/403) and nothing sent after it has succeeded: it may be the API
+    // key, so every account's requests may fail together and no failure rate predicts them. Count every
+    // unanswered request as a failure until a success says otherwise.
+    if (this.lastRevoked > this.lastSuccess) return false;
     let suspects = this.suspects;
     let others = this.pending.size - suspects - this.probes;
     const certain = this.probes + (probe ? 1 : 0);
@@ -322,7 +328,9 @@ export class FailureGuard {
 
   /** A failure joins the run; the run stops the whole run when it is long, or spans accounts that worked. */
   private pushRun(seq: number, detail: string | undefined, context: SendContext | undefined): void {
-    this.run.push({ seq, detail: detail ?? "failed", account: context?.account, revoked: context?.accountLevel === true && context.established });
+    const revoked = context?.accountLevel === true && context.established;
+    if (revoked) this.lastRevoked = Math.max(this.lastRevoked, seq);
+    this.run.push({ seq, detail: detail ?? "failed", account: context?.account, revoked });
     const accounts = new Set<string | undefined>();
     for (const failure of this.run) if (failure.revoked) accounts.add(failure.account);
     const every = accounts.size >= this.stopAfterAccounts;

@@ -135,6 +135,38 @@ test("adaptive: answers to requests sent before a failure do not end its probati
   expect(guard.stats().probation).toBe(false);
 });
 
+test("adaptive: after a 401 from an account that worked (a revoked key, perhaps), every unanswered request counts as a failure until a request sent after it succeeds", async () => {
+  const clock = new FakeClock();
+  const stopper = new Stopper(clock);
+  const guard = new FailureGuard(stopper, { mode: "adaptive" });
+  for (let i = 0; i < 100; i++) (await guard.permit())?.settle("success"); // a healthy run so far
+  const early: Permit[] = [];
+  for (let i = 0; i < 30; i++) {
+    const permit = await guard.permit();
+    if (permit) early.push(permit);
+  }
+  expect(early).toHaveLength(30); // healthy: the failure rate lets 30 be in flight
+  (await guard.permit())?.settle("failure", "401 Unauthorized", { account: "acct_a", exempt: false, accountLevel: true, established: true });
+  let next: Permit | undefined;
+  void guard.permit().then((permit) => (next = permit));
+  await settle();
+  expect(next).toBeUndefined(); // 1 failure and 30 unanswered: held, though the failure rate would let more go
+  for (const permit of early.splice(0, 11)) permit.settle("success"); // sent before the 401: they prove nothing
+  await settle();
+  expect(next).toBeUndefined(); // 1 failure + 19 unanswered: were they all to fail, that is 20 already
+  early.shift()?.settle("success");
+  await settle();
+  expect(next).toBeDefined(); // 1 + 18 + this one: 20 at the most
+  next?.settle("success"); // sent after the 401: the key works
+  const many: Permit[] = [];
+  for (let i = 0; i < 10; i++) {
+    const permit = await guard.permit();
+    if (permit) many.push(permit);
+  }
+  expect(many).toHaveLength(10); // 1 failure + 27 unanswered again, let through on the failure rate
+  for (const permit of [...early, ...many]) permit.settle("success");
+});
+
 test.each(MODES)("%s: a run of failures is counted in send order: a success ends the run of those sent before it, whatever order the answers came in", async (mode) => {
   const clock = new FakeClock();
   const stopper = new Stopper(clock);

@@ -105,6 +105,25 @@ test("adaptive: a failure starts a probation; nothing more is sent while a suspe
   expect((await g.admit("acct-new")).kind).toBe("send");
 }, 15_000);
 
+test("adaptive: after a 401 from an account that worked (a revoked key, perhaps), every unanswered request counts as a failure over every gate until one sent after it succeeds", async () => {
+  const a = gate("w1");
+  const b = gate("w2");
+  for (let i = 0; i < 200; i++) await (await send(a, `warm${i % 50}`)).settle("success");
+  await established(...Array.from({ length: 30 }, (_, i) => `acct${i}`), "acct-revoked");
+  const early = await Promise.all(Array.from({ length: 30 }, (_, i) => send(i % 2 ? a : b, `acct${i}`)));
+  await (await send(a, "acct-revoked")).settle("failure", "401 Unauthorized", "account");
+  // 1 failure and 30 unanswered: held, though the failure rate would let more go.
+  expect((await b.admit("acct-new")).kind).toBe("later");
+  for (const permit of early.splice(0, 11)) await permit.settle("success"); // sent before the 401: they prove nothing
+  expect((await b.admit("acct-new")).kind).toBe("later"); // 1 + 19 unanswered: 20, were they all to fail
+  await early.shift()!.settle("success");
+  const after = await send(b, "acct-new"); // 1 + 18 + this one
+  await after.settle("success"); // sent after the 401: the key works
+  const more = await Promise.all(Array.from({ length: 10 }, (_, i) => send(a, `acct${i}`)));
+  expect(more).toHaveLength(10); // 1 failure + 27 unanswered, let through on the failure rate again
+  for (const permit of [...early, ...more]) await permit.settle("success");
+}, 15_000);
+
 test("20 failures in a row: a warning, sends held, then a probe that starts a back-off; its success ends the run", async () => {
   const warnings: string[] = [];
   const g = gate("w1", { warnings });

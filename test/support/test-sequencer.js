@@ -25,7 +25,6 @@ const COMPUTING = [
   ["test/sync/export-crash.test.ts", 7],
   ["test/docs/docs.test.ts", 7],
   ["test/delivery/guard-fuzz.test.ts", 4],
-  ["test/bulk/accounts.test.ts", 6],
   ["test/cli/cli-transport.test.ts", 5],
   ["test/core/validator-vs-prism.property.test.ts", 4],
   ["test/core/schema-compiler-vs-ajv.property.test.ts", 4],
@@ -45,6 +44,7 @@ const TIMED = [
   ["test/queue/fleet-accounts.test.ts", 12],
   ["test/core/faults.test.ts", 10],
   ["test/bulk/pacing.test.ts", 6],
+  ["test/bulk/accounts.test.ts", 6],
 ];
 
 const rank = new Map([...COMPUTING, ...TIMED].map(([path], index) => [path, index]));

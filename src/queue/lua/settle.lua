@@ -57,5 +57,5 @@ if throttled then
   local cut, pause = paceThrottled(KEYS[1], nominal, now, retryAfter, sentAt)
   rate, pauseMs = tostring(cut), tostring(pause)
 end
-guardSettle(g, KEYS[6], KEYS[7], KEYS[8], member, seq, sentAt, result, exempt, probe, owner, now, order)
+guardSettle(g, KEYS[6], KEYS[7], KEYS[8], member, seq, sentAt, result, exempt, probe, owner, now, order, established)
 return { redis.call('ZCARD', KEYS[7]), rate, pauseMs, suspended, reason, tostring(since), tostring(probeAt), resumed }

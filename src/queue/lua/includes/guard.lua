@@ -56,6 +56,11 @@ local function guardWait(g, pt, ps, f, r, now, mode, maxFailures, windowMs, stop
     return math.min(untilOldest, rules.GUARD_POLL_MS), failures, pending, run
   end
   if failures + pending < maxFailures then return 0, failures, pending, run end
+  -- An account that worked refused (401/403) and nothing sent after it has succeeded: it may be the API
+  -- key, so every unanswered request counts as a failure until a success says otherwise.
+  if num(redis.call('HGET', g, 'lastRevoked'), -1) > num(redis.call('HGET', g, 'lastSuccess'), -1) then
+    return rules.PROBATION_POLL_MS, failures, pending, run
+  end
   local since = num(redis.call('HGET', g, 'probSince'), -1)
   local suspects, others = 0, pending
   if since >= 0 then
@@ -101,8 +106,12 @@ end
 
 -- The answer to the send `member` (seq, sent at sentAt): result 'success' | 'failure' | 'neutral';
 -- exempt: explained by its account; probe: a suspended account's probe; owner as healthSettle's;
--- order: this answer's place among the scope's answers (settle's counter).
-local function guardSettle(g, f, r, a, member, seq, sentAt, result, exempt, probe, owner, now, order)
+-- order: this answer's place among the scope's answers (settle's counter); established: its account had
+-- succeeded before the send.
+local function guardSettle(g, f, r, a, member, seq, sentAt, result, exempt, probe, owner, now, order, established)
+  if result == 'failure' and owner == 'account' and established and not probe and seq > num(redis.call('HGET', g, 'lastRevoked'), -1) then
+    redis.call('HSET', g, 'lastRevoked', seq)
+  end
   if result == 'failure' and exempt then
     -- Explained by its account: it counts towards Merge's limit and never starts a probation. A row's
     -- failure on a new account still says how often rows fail (an account-level one, or a probe's, not).
