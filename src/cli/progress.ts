@@ -4,6 +4,7 @@
  * on stdout stays machine-readable.
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import type { BulkSummary } from "../bulk/index.js";
 
 /** The outcomes counted, in `bulkCreate`'s words. */
 export type ProgressOutcome = "created" | "done-before" | "rejected" | "held" | "failed" | "valid";
@@ -26,17 +27,8 @@ export interface ProgressOptions {
   dryRun?: boolean;
 }
 
-/** The counts shown, per outcome. */
-export interface ProgressCounts {
-  created: number;
-  doneBefore: number;
-  rejected: number;
-  /** Rows held because their linked account is suspended. */
-  held: number;
-  failed: number;
-  /** Dry runs: rows that passed validation. */
-  valid: number;
-}
+/** The counts shown, per outcome: the summary's. */
+export type ProgressCounts = Pick<BulkSummary, "created" | "doneBefore" | "rejected" | "held" | "failed" | "valid">;
 
 export interface Progress {
   /** Counts one finished row. */

@@ -5,7 +5,8 @@
  * valid-or-not with ajv on generated schemas.
  */
 import { FORMATS } from "../../src/core/validation/formats.js";
-import { compileSchema, createSchemaCompiler, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/core/validation/schema-compiler.js";
+import { createStrictCompiler } from "../../scripts/compile-validators.js";
+import { compileSchema, FORMAT_NAMES, TYPES as COMPILER_TYPES } from "../../src/core/validation/schema-compiler.js";
 import { check, failing, TYPES, type Problem } from "../../src/core/validation/runtime.js";
 
 /** The faults of `data` (unknown fields do not count, as in JSON Schema). */
@@ -366,7 +367,7 @@ describe("compileSchema: a Merge meta request_schema", () => {
   });
 });
 
-describe("createSchemaCompiler, strict (how generated/validators.ts is built from our spec)", () => {
+describe("createStrictCompiler (how generated/validators.ts is built from our spec)", () => {
   const spec = {
     components: {
       schemas: {
@@ -377,13 +378,13 @@ describe("createSchemaCompiler, strict (how generated/validators.ts is built fro
   };
 
   it("stops at a keyword or a format the runtime cannot evaluate, naming where", () => {
-    const compiler = createSchemaCompiler(spec, { strict: true });
+    const compiler = createStrictCompiler(spec);
     expect(() => compiler.compile({ type: "string", pattern: "^a" }, "POST /x body")).toThrow(new TypeError('compileSchema: POST /x body: unsupported pattern'));
     expect(() => compiler.compile({ type: "string", format: "email" }, "GET /y 200")).toThrow(new TypeError("compileSchema: GET /y 200: unsupported format:email"));
   });
 
   it("shares one entry between identical schemas and makes a lone $ref its target's entry", () => {
-    const compiler = createSchemaCompiler(spec, { strict: true });
+    const compiler = createStrictCompiler(spec);
     const note = compiler.compile({ $ref: "#/components/schemas/Note" }, "body");
     const when = compiler.compile({ type: "string", format: "date-time" }, "query");
     expect(compiler.compile({ type: "string", format: "date-time", description: "another filter" }, "query")).toBe(when);

@@ -1,8 +1,8 @@
 /**
  * The one JSON Schema compiler: it turns schemas into the table `check` (src/core/validation/runtime.ts)
- * walks. It runs twice over: ahead of time, on our own spec, to write generated/validators.ts
- * (`strict`: a keyword the runtime cannot evaluate stops generation, so a spec change never goes
- * unvalidated silently); and at run time, on a linked account's meta `request_schema`. No code is built
+ * walks. It runs twice over: ahead of time, on our own spec, to write generated/validators.ts (with
+ * hooks that make an unsupported keyword stop generation, so a spec change never goes unvalidated
+ * silently); and at run time, on a linked account's meta `request_schema`. No code is built
  * (no `new Function`): the result is data. A schema from the network is not trusted: field names go into
  * null-prototype objects, only own keys are read, every `$ref` must resolve inside the document, and a
  * keyword `check` cannot evaluate is skipped and listed in `ignored` rather than compiled into something
@@ -36,13 +36,16 @@ export function compileSchema(schema: unknown): RuntimeSchema {
   return compiler.finish();
 }
 
-export interface SchemaCompilerOptions {
-  /**
-   * For our own spec, ahead of time: a keyword or format the runtime cannot evaluate throws (naming
-   * where) instead of being ignored, identical schemas share one entry (the same date-time filter on six
-   * parameters), and a schema that is only a `$ref` is its target's entry rather than one of its own.
-   */
-  strict?: boolean;
+/**
+ * How one document is compiled beyond the run-time defaults. generated/validators.ts is built with
+ * stricter ones (scripts/compile-validators.ts): there an unsupported keyword stops generation and
+ * identical schemas share an entry.
+ */
+export interface SchemaCompilerHooks {
+  /** Every schema passes here; `entry` compiles one into a slot of its own (once per object), `resolve` follows a `$ref`. */
+  compile?(node: unknown, where: string, entry: (node: unknown, where: string) => number, resolve: (ref: unknown) => unknown): number;
+  /** A keyword or format (`format:email`) the runtime cannot evaluate; by default skipped and listed in `ignored`. */
+  unsupported?(what: string, where: string): void;
 }
 
 /** Compiles schemas of one document into one table, so that its schemas can refer to each other. */
@@ -53,31 +56,20 @@ export interface SchemaCompiler {
   finish(): RuntimeSchema;
 }
 
+/** Whether a keyword only annotates (or holds schemas for `$ref`s): it never changes what is valid. */
+export const isAnnotation = (key: string): boolean => ANNOTATIONS.test(key);
+
 /** A compiler of the schemas in `document`, against which every `$ref` (`#/...`) resolves. */
-export function createSchemaCompiler(document: unknown, options: SchemaCompilerOptions = {}): SchemaCompiler {
-  const strict = options.strict ?? false;
+export function createSchemaCompiler(document: unknown, hooks: SchemaCompilerHooks = {}): SchemaCompiler {
   const table: CompiledSchema[] = [];
   const ignored = new Set<string>();
   // Each schema (object or boolean) is compiled once; a `$ref` cycle finds its target's reserved slot.
   const seen = new Map<unknown, number>();
-  const byShape = new Map<string, number>();
   const fail = (message: string): never => {
     throw new TypeError(`compileSchema: ${message}`);
   };
-  const unsupported = (what: string, where: string) => (strict ? fail(`${where || "the schema"}: unsupported ${what}`) : ignored.add(what));
-
-  const compile = (node: unknown, where: string): number => {
-    if (!strict) return compileEntry(node, where);
-    if (isObject(node) && typeof node.$ref === "string" && Object.keys(node).every((key) => key === "$ref" || ANNOTATIONS.test(key))) {
-      return compileEntry(resolve(node.$ref), node.$ref);
-    }
-    const shape = JSON.stringify(node, (key: string, value: unknown) => (ANNOTATIONS.test(key) ? undefined : value));
-    const known = byShape.get(shape) ?? seen.get(node);
-    if (known !== undefined) return known;
-    const index = compileEntry(node, where);
-    byShape.set(shape, index);
-    return index;
-  };
+  const unsupported = (what: string, where: string) => (hooks.unsupported ? hooks.unsupported(what, where) : ignored.add(what));
+  const compile = (node: unknown, where: string): number => (hooks.compile ? hooks.compile(node, where, compileEntry, resolve) : compileEntry(node, where));
 
   const compileEntry = (node: unknown, where: string): number => {
     const known = seen.get(node);
