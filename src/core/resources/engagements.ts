@@ -2,15 +2,12 @@
  * The Engagements resource: `merge.engagements.*`, one method per operation of the spec, plus the
  * iterators that walk cursor pages.
  */
-import type { Client } from "openapi-fetch";
-import type { paths } from "../../../generated/schema.js";
 import type { AccountDescription } from "../validation/form-fields.js";
 import { untilAborted } from "../abort.js";
 import { accountProblems } from "../validation/account-problems.js";
 import type { AccountChecks, AccountValidationMode } from "../validation/account-validation.js";
 import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "../dates.js";
 import { MergeConnectionError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "../errors.js";
-import { walkPages } from "../pagination.js";
 import {
   listQueryToWire,
   withoutEmptyExpand,
@@ -18,9 +15,23 @@ import {
   type RemoteFieldClassesQuery,
   type RetrieveEngagementQuery,
 } from "../query.js";
-import { execute, type Call, type FetchResult, type ResponseInfo, type Transport } from "../request.js";
+import { execute, type Call, type FetchResult } from "../request.js";
 import { validateRequest, type OperationId } from "../validation/spec-validators.js";
-import { checkCredential, extraHeaders } from "../secrets.js";
+import {
+  callHeaders,
+  createKey,
+  itemsOf,
+  pathId,
+  read,
+  walkList,
+  writeQuery,
+  type AccountTokenMode,
+  type CreateOptions,
+  type OptionsArg,
+  type ResourceContext,
+  type RequestOptions,
+  type WriteOptions,
+} from "./shared.js";
 import type {
   Engagement,
   EngagementResponse,
@@ -31,52 +42,7 @@ import type {
   RemoteFieldClass,
 } from "../types.js";
 
-/**
- * Whether the account token comes from the client (`"client"`) or must be given on every call
- * (`"per-call"`, for a client created without `accountToken`).
- */
-export type AccountTokenMode = "client" | "per-call";
-
-/** Options every call accepts. */
-export interface RequestOptions {
-  /** The linked account's token for this call; overrides the client's `accountToken`. */
-  accountToken?: string;
-  /** Aborts the call; it then rejects with the standard `AbortError`. */
-  signal?: AbortSignal;
-  /** Extra headers for this call. They cannot replace the credentials. */
-  headers?: Record<string, string>;
-  /** The limit of each attempt of this call, in milliseconds; overrides the client's `timeoutMs`. */
-  timeoutMs?: number;
-  /** How many times this call may be retried; overrides the client's `maxRetries`. */
-  maxRetries?: number;
-  /**
-   * Called with the status and headers of the answer the call returns, once it succeeded (not for the
-   * attempts that were retried): to read the server's `Date` (Merge's clock) or its `X-Request-Id`.
-   * @example
-   * await merge.engagements.list({}, { onResponse: ({ headers }) => console.log(headers.get("date")) });
-   */
-  onResponse?: (response: ResponseInfo) => void;
-}
-
-/** Options of the writes, `engagements.create` and `engagements.update`. */
-export interface WriteOptions extends RequestOptions {
-  /** Sends `is_debug_mode=true`: the response's `logs` link to Merge's logs of the third-party calls. */
-  isDebugMode?: boolean;
-  /** Sends `run_async=true`: the third-party write runs asynchronously. */
-  runAsync?: boolean;
-}
-
-/** Options of `engagements.create`. */
-export interface CreateOptions extends WriteOptions {
-  /**
-   * The `Idempotency-Key` header: Merge replays the stored answer to a repeated key instead of writing
-   * twice. By default a new UUIDv4 is sent with every `create` call and reused on each of its retries;
-   * give your own (one per engagement) to make retries across processes safe too. With `false` no key
-   * is sent, and the call is then retried only on 429.
-   * @default crypto.randomUUID()
-   */
-  idempotencyKey?: string | false;
-}
+export type { AccountTokenMode, CreateOptions, OptionsArg, RequestOptions, WriteOptions } from "./shared.js";
 
 /** Options of the calls that read the linked account's schema: `validateCreate`, `describeCreate`, `describeUpdate`. */
 export interface AccountCheckOptions {
@@ -91,11 +57,6 @@ export type DescribeOptions = AccountCheckOptions;
 
 /** Options of `engagements.update`. */
 export type UpdateOptions = WriteOptions;
-
-/** The options argument: optional when the client holds the account token, required otherwise. */
-export type OptionsArg<Mode extends AccountTokenMode, O extends RequestOptions> = Mode extends "client"
-  ? [options?: O]
-  : [options: O & { accountToken: string }];
 
 /** `merge.engagements`. */
 export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
@@ -208,10 +169,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
   allRemoteFieldClasses(query?: RemoteFieldClassesQuery, ...options: OptionsArg<Mode, RequestOptions>): AsyncGenerator<RemoteFieldClass, void, undefined>;
 }
 
-export interface EngagementsContext {
-  raw: Client<paths, "application/json">;
-  transport: Transport;
-  accountToken: string | undefined;
+export interface EngagementsContext extends ResourceContext {
   baseUrl: string;
   accountValidation: AccountValidationMode;
   accountSchemaTtlMs: number;
@@ -270,38 +228,15 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     return { canMakeRequest, linkedAccountStatus, fields: loaded.describeFields(schema.schema), schema: schema.schema };
   }
 
-  /** The headers every call sends besides the client's: the account token, and the caller's extras. */
-  function callHeaders(options: RequestOptions) {
-    const token = checkCredential(options.accountToken ?? context.accountToken, "/header/X-Account-Token", "accountToken");
-    return { ...extraHeaders(options.headers), "X-Account-Token": token };
-  }
-
-  function pathId(id: unknown): string {
-    if (typeof id !== "string" || id.length === 0) {
-      throw new MergeValidationError([{ pointer: "/path/id", message: "must be a non-empty string (Merge's id of the engagement)" }]);
-    }
-    return id;
-  }
-
-  function writeQuery(options: WriteOptions) {
-    const query: { is_debug_mode?: boolean; run_async?: boolean } = {};
-    if (options.isDebugMode !== undefined) query.is_debug_mode = options.isDebugMode;
-    if (options.runAsync !== undefined) query.run_async = options.runAsync;
-    return query;
-  }
-
-  /** A read: retried like any idempotent call. */
-  function read<T>(operation: OperationId, options: RequestOptions, parts: Call<T>["parts"], send: Call<T>["send"]): Promise<T> {
-    return execute(transport, { operation, method: "GET", write: false, retry: "idempotent", parts, overrides: options, send });
-  }
+  const headersOf = (options: RequestOptions) => callHeaders(context, options);
+  const idOf = (id: unknown) => pathId(id, "Merge's id of the engagement");
+  const readCall = <T>(operation: OperationId, options: RequestOptions, parts: Call<T>["parts"], send: Call<T>["send"]) =>
+    read(transport, operation, options, parts, send);
 
   const resource: EngagementsResource<AccountTokenMode> = {
     async create(model: EngagementInput, options: CreateOptions = {}) {
-      const idempotencyKey =
-        options.idempotencyKey === false
-          ? undefined
-          : checkCredential(options.idempotencyKey ?? crypto.randomUUID(), "/header/Idempotency-Key", "idempotencyKey");
-      const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(options);
+      const idempotencyKey = createKey(options);
+      const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = headersOf(options);
       if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
       const query = writeQuery(options);
       const body = { model: modelToWire(model) };
@@ -338,7 +273,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     },
 
     async validateCreate(model: EngagementInput, options: AccountCheckOptions = {}) {
-      const header = callHeaders(options);
+      const header = headersOf(options);
       let body;
       try {
         body = { model: modelToWire(model) };
@@ -352,33 +287,33 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     },
 
     async list(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
-      const header = callHeaders(options);
+      const header = headersOf(options);
       const wire = listQueryToWire(query);
-      return read("engagementsList", options, { header, query: wire }, (fetch, signal) =>
+      return readCall("engagementsList", options, { header, query: wire }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements", { params: { header, query: wire }, fetch, signal }),
       );
     },
 
     pages(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
-      return walkPages<PaginatedEngagementList>(query.cursor, (cursor) => resource.list(withCursor(query, cursor), options));
+      return walkList(query, (page) => resource.list(page, options));
     },
 
-    async *listAll(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
-      for await (const page of resource.pages(query, options)) yield* page.results;
+    listAll(query: ListEngagementsQuery = {}, options: RequestOptions = {}) {
+      return itemsOf(resource.pages(query, options));
     },
 
     async retrieve(id: string, query: RetrieveEngagementQuery = {}, options: RequestOptions = {}) {
-      const header = callHeaders(options);
-      const path = { id: pathId(id) };
+      const header = headersOf(options);
+      const path = { id: idOf(id) };
       const wire = withoutEmptyExpand(query);
-      return read("engagementsRetrieve", options, { header, path, query: wire }, (fetch, signal) =>
+      return readCall("engagementsRetrieve", options, { header, path, query: wire }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements/{id}", { params: { header, path, query: wire }, fetch, signal }),
       );
     },
 
     async update(id: string, patch: WithDates<PatchedEngagementRequest, BodyDateKey>, options: UpdateOptions = {}) {
-      const header = callHeaders(options);
-      const path = { id: pathId(id) };
+      const header = headersOf(options);
+      const path = { id: idOf(id) };
       const query = writeQuery(options);
       const body = { model: modelToWire(patch) };
       return execute(transport, {
@@ -395,53 +330,41 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     },
 
     async metaForCreate(options: RequestOptions = {}) {
-      const header = callHeaders(options);
-      return read("engagementsMetaPostRetrieve", options, { header }, (fetch, signal) =>
+      const header = headersOf(options);
+      return readCall("engagementsMetaPostRetrieve", options, { header }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements/meta/post", { params: { header }, fetch, signal }),
       );
     },
 
     async metaForUpdate(id: string, options: RequestOptions = {}) {
-      const header = callHeaders(options);
-      const path = { id: pathId(id) };
-      return read("engagementsMetaPatchRetrieve", options, { header, path }, (fetch, signal) =>
+      const header = headersOf(options);
+      const path = { id: idOf(id) };
+      return readCall("engagementsMetaPatchRetrieve", options, { header, path }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements/meta/patch/{id}", { params: { header, path }, fetch, signal }),
       );
     },
 
     async describeCreate(options: AccountCheckOptions = {}) {
-      const token = callHeaders(options)["X-Account-Token"];
+      const token = headersOf(options)["X-Account-Token"];
       return accountDescription(token, undefined, options.signal);
     },
 
     async describeUpdate(id: string, options: AccountCheckOptions = {}) {
-      const token = callHeaders(options)["X-Account-Token"];
-      const path = pathId(id);
+      const token = headersOf(options)["X-Account-Token"];
+      const path = idOf(id);
       return accountDescription(token, path, options.signal);
     },
 
     async remoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
-      const header = callHeaders(options);
-      return read("engagementsRemoteFieldClassesList", options, { header, query }, (fetch, signal) =>
+      const header = headersOf(options);
+      return readCall("engagementsRemoteFieldClassesList", options, { header, query }, (fetch, signal) =>
         raw.GET("/crm/v1/engagements/remote-field-classes", { params: { header, query }, fetch, signal }),
       );
     },
 
-    async *allRemoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
-      const pages = walkPages<PaginatedRemoteFieldClassList>(query.cursor, (cursor) =>
-        resource.remoteFieldClasses(withCursor(query, cursor), options),
-      );
-      for await (const page of pages) yield* page.results;
+    allRemoteFieldClasses(query: RemoteFieldClassesQuery = {}, options: RequestOptions = {}) {
+      return itemsOf(walkList(query, (page) => resource.remoteFieldClasses(page, options)));
     },
   };
   return resource;
 }
-
-/** The same query with the page's cursor (or none, for the first page). */
-function withCursor<Q extends { cursor?: string }>(query: Q, cursor: string | undefined): Q {
-  const copy = { ...query };
-  if (cursor === undefined) delete copy.cursor;
-  else copy.cursor = cursor;
-  return copy;
-}
-
