@@ -2,14 +2,18 @@
  * The one local Merge that tests and benches run against: a real node:http server on a free loopback
  * port. It stores writes by Idempotency-Key as Merge does (the same key with the same body replays the
  * stored answer, with another body is answered 400) and answers a read with the linked account's
- * meta/post (`meta`, `metaFor`) or an empty page.
+ * meta/post (`meta`, `metaFor`) or an empty page. Each linked account can have a `directory` of contacts,
+ * users, accounts and engagement types that Merge's lookups (GET /crm/v1/{contacts,users,accounts,
+ * engagement-types}, filtered and paged, and `/{id}`) answer from; POST /crm/v1/contacts creates a contact
+ * (idempotent like an engagement write, stored apart from them) that lookups find `contactsVisibleAfterMs` later.
  *
  * What a request meets, first found: the next behaviour of the script (`reset`), then `answer` (every
  * request, before its body is read; `undefined` passes), then for a write `decide` ("store", or a status
  * with Retry-After), else Merge's answer to a read. Behaviours cover the faults a network and a server
  * have (resets before and after the write, a hang, a slow answer, a truncated or non-JSON body).
- * `latencyMs` delays every answer and `delay(status)` a write's. Every request is logged in `arrivals`
- * with its time, account token, Idempotency-Key, body and the status answered.
+ * `latencyMs` delays every answer, `delay(status)` a write's and `readLatencyMs` a GET's. Every request is
+ * logged in `arrivals` with its time, account token, Idempotency-Key, body and the status answered;
+ * `lookups()` and `contactCreates()` pick the lookups and the contact creates.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -41,7 +45,8 @@ export interface StatusBehaviour {
 
 /** What `decide` may answer a write: store it, or refuse it with a status. */
 export type Decision = "store" | { status: number; retryAfter?: string };
-export type Decide = (request: { account: string; key: string | undefined; body: string; at: number }) => Decision;
+/** `url`: the path and query of the write (POST /crm/v1/engagements, or /crm/v1/contacts for a contact create). */
+export type Decide = (request: { account: string; key: string | undefined; body: string; at: number; url: string }) => Decision;
 
 export interface Arrival {
   /** `performance.now()` when it arrived. */
@@ -60,6 +65,53 @@ export interface Arrival {
   status: number;
   /** For a write stored or replayed, the engagement's id. */
   createdId?: string;
+  /** For a contact create stored or replayed, the contact's id (never in `createdId`). */
+  createdContactId?: string;
+}
+
+/** A contact as Merge returns it (plain JSON; the fields the lookups filter on are typed). */
+export interface DirectoryContact {
+  id: string;
+  remote_id?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  /** An Account id (or, expanded, the account). */
+  account?: string | { id: string } | null;
+  email_addresses?: { email_address: string; email_address_type?: string | null; [field: string]: unknown }[];
+  phone_numbers?: { phone_number: string; phone_number_type?: string | null; [field: string]: unknown }[];
+  [field: string]: unknown;
+}
+
+export interface DirectoryUser {
+  id: string;
+  remote_id?: string | null;
+  name?: string | null;
+  email?: string | null;
+  [field: string]: unknown;
+}
+
+export interface DirectoryAccount {
+  id: string;
+  remote_id?: string | null;
+  name?: string | null;
+  [field: string]: unknown;
+}
+
+export interface DirectoryEngagementType {
+  id: string;
+  remote_id?: string | null;
+  /** `CALL` | `MEETING` | `EMAIL`, or another. */
+  activity_type?: string | null;
+  name?: string | null;
+  [field: string]: unknown;
+}
+
+/** What Merge's synced copy of one linked account's CRM holds, as the lookups see it. */
+export interface Directory {
+  contacts: DirectoryContact[];
+  users: DirectoryUser[];
+  accounts: DirectoryAccount[];
+  engagementTypes: DirectoryEngagementType[];
 }
 
 interface Stored {
@@ -76,12 +128,20 @@ export interface FakeMergeOptions {
   backlog?: number;
   /** Connections accepted at once. @default unlimited */
   maxConnections?: number;
+  /** The initial (and after `reset`) `contactsVisibleAfterMs`. @default 0 */
+  contactsVisibleAfterMs?: number;
 }
 
 export class FakeMerge {
   readonly arrivals: Arrival[] = [];
   /** Stored writes by Idempotency-Key: one per engagement written. */
   readonly stored = new Map<string, Stored>();
+  /** Stored contact creates by Idempotency-Key (a made-up key when sent without): one per contact created. */
+  readonly storedContacts = new Map<string, Stored>();
+  /** Each linked account's (X-Account-Token's) directory, which the lookups answer from; see `setDirectory`. */
+  readonly directory = new Map<string, Directory>();
+  /** Milliseconds between a contact's create and the lookups finding it (Merge's sync). */
+  contactsVisibleAfterMs: number;
   /** What each write meets once the script ran out and `answer` passed. */
   decide: Decide = () => "store";
   /** What every request meets once the script ran out, before its body is read; `undefined` passes. */
@@ -94,11 +154,15 @@ export class FakeMerge {
   latencyMs = 0;
   /** Delay before answering a write given its status, when set (else `latencyMs`). */
   delay: ((status: number) => number) | undefined;
+  /** Delay before answering a GET (a lookup, meta, any read), when set (else `latencyMs`). */
+  readLatencyMs: number | undefined;
   /** Writes arrived and not yet answered, and the most at once. */
   inFlight = 0;
   peakInFlight = 0;
   url = "";
   private script: Behaviour[] = [];
+  /** Contacts created and not yet visible to lookups. */
+  private pendingContacts: { account: string; contact: DirectoryContact; visibleAt: number }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
   private loopback: Loopback | undefined;
@@ -107,6 +171,7 @@ export class FakeMerge {
     this.server = createServer((request, response) => void this.handle(request, response));
     if (options.keepAliveTimeoutMs !== undefined) this.server.keepAliveTimeout = options.keepAliveTimeoutMs;
     if (options.maxConnections !== undefined) this.server.maxConnections = options.maxConnections;
+    this.contactsVisibleAfterMs = options.contactsVisibleAfterMs ?? 0;
   }
 
   async start(): Promise<void> {
@@ -130,12 +195,41 @@ export class FakeMerge {
     this.decide = () => "store";
     this.latencyMs = 0;
     this.delay = undefined;
+    this.readLatencyMs = undefined;
+    this.contactsVisibleAfterMs = this.options.contactsVisibleAfterMs ?? 0;
     this.inFlight = 0;
     this.peakInFlight = 0;
     this.meta = undefined;
     this.metaFor = undefined;
     this.arrivals.length = 0;
     this.stored.clear();
+    this.storedContacts.clear();
+    this.directory.clear();
+    this.pendingContacts = [];
+  }
+
+  /**
+   * Sets an account's (a token's) directory: the lists given, the others empty. Returns it, to push to later.
+   */
+  setDirectory(account: string, entries: Partial<Directory> = {}): Directory {
+    const directory: Directory = {
+      contacts: [...(entries.contacts ?? [])],
+      users: [...(entries.users ?? [])],
+      accounts: [...(entries.accounts ?? [])],
+      engagementTypes: [...(entries.engagementTypes ?? [])],
+    };
+    this.directory.set(account, directory);
+    return directory;
+  }
+
+  /** GETs that arrived on the four lookup paths (a list or an `/{id}`), for one account (all without one). */
+  lookups(account?: string): Arrival[] {
+    return this.arrivals.filter((a) => a.method === "GET" && lookupOf(a.url) !== undefined && (account === undefined || a.account === account));
+  }
+
+  /** POSTs that arrived on /crm/v1/contacts, for one account (all without one). */
+  contactCreates(account?: string): Arrival[] {
+    return this.arrivals.filter((a) => a.method === "POST" && isContactCreate(a.url) && (account === undefined || a.account === account));
   }
 
   /** Milliseconds between consecutive arrivals: the client's waits (plus the failed attempt's time). */
@@ -184,7 +278,7 @@ export class FakeMerge {
     }
     arrival.body = await readBody(request);
     const write = arrival.method === "POST";
-    const behaviour = scripted ?? (write ? asBehaviour(this.decide({ account: arrival.account, key, body: arrival.body, at: arrival.at })) : "ok");
+    const behaviour = scripted ?? (write ? asBehaviour(this.decide({ account: arrival.account, key, body: arrival.body, at: arrival.at, url: arrival.url })) : "ok");
     const send = (answer: Answer): void => {
       arrival.status = answer.status;
       response.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
@@ -195,7 +289,14 @@ export class FakeMerge {
       const answer = behaviour === "ok" ? this.store(arrival) : statusAnswer(behaviour);
       arrival.status = answer.status;
       if (write) this.peakInFlight = Math.max(this.peakInFlight, ++this.inFlight);
-      const wait = behaviour !== "ok" && behaviour.afterMs !== undefined ? behaviour.afterMs : write && this.delay ? this.delay(answer.status) : this.latencyMs;
+      const wait =
+        behaviour !== "ok" && behaviour.afterMs !== undefined
+          ? behaviour.afterMs
+          : write && this.delay
+            ? this.delay(answer.status)
+            : arrival.method === "GET" && this.readLatencyMs !== undefined
+              ? this.readLatencyMs
+              : this.latencyMs;
       const answerNow = () => {
         if (write) this.inFlight--;
         if (!response.destroyed) send(answer);
@@ -234,6 +335,9 @@ export class FakeMerge {
 
   /** Merge's answer: a write stored (or replayed, or refused for another body under its key); a read's page or meta. */
   private store(arrival: Arrival): Answer {
+    const lookup = arrival.method === "GET" ? lookupOf(arrival.url) : undefined;
+    if (lookup) return this.lookup(arrival, lookup);
+    if (arrival.method === "POST" && isContactCreate(arrival.url)) return this.createContact(arrival);
     if (arrival.method === "GET") {
       const meta = this.metaFor?.(arrival.account) ?? this.meta;
       const isMeta = arrival.url.split("?")[0] === "/crm/v1/engagements/meta/post";
@@ -252,6 +356,175 @@ export class FakeMerge {
     arrival.createdId = id;
     return { status: 201, text };
   }
+
+  /** A lookup's answer from the account's directory: a filtered page, or one object (404 when absent). */
+  private lookup(arrival: Arrival, { kind, id }: Lookup): Answer {
+    this.settleContacts();
+    const directory = this.directory.get(arrival.account);
+    const all: { id: string; remote_id?: string | null }[] = directory?.[kind] ?? [];
+    if (id !== undefined) {
+      const found = all.find((o) => o.id === id);
+      return found ? { status: 200, text: JSON.stringify(found) } : { status: 404, text: JSON.stringify({ detail: "Not found." }) };
+    }
+    const query = new URL(arrival.url, "http://merge").searchParams;
+    const pageSize = query.get("page_size") ?? "100";
+    const size = /^\d+$/.test(pageSize) ? Math.min(Number(pageSize), 100) : 0;
+    if (size < 1) return { status: 400, text: JSON.stringify({ detail: `Invalid page_size: ${pageSize}.` }) };
+    const cursor = query.get("cursor");
+    const start = cursor === null || cursor === "" ? 0 : offsetOf(cursor);
+    if (start === undefined) return { status: 400, text: JSON.stringify({ detail: "Invalid cursor." }) };
+    const matches = all.filter(filterOf(kind, query));
+    const results = matches.slice(start, start + size);
+    const page = {
+      next: start + size < matches.length ? cursorOf(start + size) : null,
+      previous: start > 0 ? cursorOf(Math.max(0, start - size)) : null,
+      results,
+    };
+    return { status: 200, text: JSON.stringify(page) };
+  }
+
+  /** A contact create stored (or replayed, or refused for another body under its key), as Merge answers it. */
+  private createContact(arrival: Arrival): Answer {
+    const existing = arrival.idempotencyKey === undefined ? undefined : this.storedContacts.get(arrival.idempotencyKey);
+    if (existing && existing.body !== arrival.body) return { status: 400, text: JSON.stringify({ detail: "Idempotency-Key was used with another body." }) };
+    if (existing) {
+      arrival.createdContactId = existing.id;
+      return { status: 201, text: existing.response };
+    }
+    const written = contactRequestOf(arrival.body);
+    if (!written) return { status: 400, text: JSON.stringify({ detail: "The body must be a JSON object with a `model` object." }) };
+    const id = randomUUID();
+    const contact = contactOf(id, written);
+    const text = JSON.stringify({ model: contact, warnings: [], errors: [], logs: [] });
+    this.storedContacts.set(arrival.idempotencyKey ?? randomUUID(), { body: arrival.body, response: text, account: arrival.account, id });
+    this.pendingContacts.push({ account: arrival.account, contact, visibleAt: performance.now() + this.contactsVisibleAfterMs });
+    this.settleContacts();
+    arrival.createdContactId = id;
+    return { status: 201, text };
+  }
+
+  /** Moves the contacts created whose sync time came into their account's directory (made when missing). */
+  private settleContacts(): void {
+    if (this.pendingContacts.length === 0) return;
+    const now = performance.now();
+    const waiting: typeof this.pendingContacts = [];
+    for (const pending of this.pendingContacts) {
+      if (pending.visibleAt > now) {
+        waiting.push(pending);
+        continue;
+      }
+      const directory = this.directory.get(pending.account) ?? this.setDirectory(pending.account);
+      directory.contacts.push(pending.contact);
+    }
+    this.pendingContacts = waiting;
+  }
+}
+
+type LookupKind = keyof Directory;
+interface Lookup {
+  kind: LookupKind;
+  /** The `/{id}` asked for; `undefined` for the list. */
+  id: string | undefined;
+}
+
+const LOOKUP_PATHS: Record<string, LookupKind> = { contacts: "contacts", users: "users", accounts: "accounts", "engagement-types": "engagementTypes" };
+
+/** The lookup a URL asks for: GET /crm/v1/{contacts,users,accounts,engagement-types}[/{id}] (not meta or remote-field-classes). */
+function lookupOf(url: string): Lookup | undefined {
+  const match = /^\/crm\/v1\/(contacts|users|accounts|engagement-types)(?:\/([^/]+))?\/?$/.exec(url.split("?")[0] ?? "");
+  if (!match) return undefined;
+  const kind = LOOKUP_PATHS[match[1] ?? ""];
+  const id = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+  if (kind === undefined || id === "remote-field-classes" || id === "meta") return undefined;
+  return { kind, id };
+}
+
+function isContactCreate(url: string): boolean {
+  return /^\/crm\/v1\/contacts\/?$/.test(url.split("?")[0] ?? "");
+}
+
+/** An opaque cursor for a position in the filtered list (filters are sent again with it, as Merge asks). */
+function cursorOf(offset: number): string {
+  return Buffer.from(`fake-merge:${offset}`).toString("base64url");
+}
+
+function offsetOf(cursor: string): number | undefined {
+  const match = /^fake-merge:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The values of a filter: a comma-separated list, trimmed, empties dropped; none when absent or empty (Merge then ignores it). */
+function valuesOf(query: URLSearchParams, name: string, split: boolean): string[] {
+  const value = query.get(name);
+  if (value === null) return [];
+  return (split ? value.split(",") : [value]).map((v) => v.trim()).filter((v) => v !== "");
+}
+
+const lower = (value: unknown): string => (typeof value === "string" ? value.trim().toLowerCase() : "");
+
+/** The filters of one lookup: every filter given must hold. `account` names (`name`) are matched loosely: contains, any case. */
+function filterOf(kind: LookupKind, query: URLSearchParams): (o: Record<string, unknown>) => boolean {
+  const checks: ((o: Record<string, unknown>) => boolean)[] = [];
+  const [remoteId] = valuesOf(query, "remote_id", false);
+  if (remoteId !== undefined) checks.push((o) => o["remote_id"] === remoteId);
+  if (kind === "contacts") {
+    const emails = valuesOf(query, "email_addresses", true).map((e) => e.toLowerCase());
+    if (emails.length > 0) checks.push((o) => ((o as DirectoryContact).email_addresses ?? []).some((e) => emails.includes(lower(e.email_address))));
+    const phones = valuesOf(query, "phone_numbers", true);
+    if (phones.length > 0) checks.push((o) => ((o as DirectoryContact).phone_numbers ?? []).some((p) => phones.includes(p.phone_number)));
+    const [accountId] = valuesOf(query, "account_id", false);
+    if (accountId !== undefined) {
+      checks.push((o) => {
+        const account = (o as DirectoryContact).account;
+        return (typeof account === "string" ? account : account?.id) === accountId;
+      });
+    }
+  }
+  if (kind === "users") {
+    const [email] = valuesOf(query, "email", false);
+    if (email !== undefined) checks.push((o) => lower(o["email"]) === email.toLowerCase());
+  }
+  if (kind === "accounts") {
+    const [name] = valuesOf(query, "name", false);
+    if (name !== undefined) checks.push((o) => lower(o["name"]).includes(name.toLowerCase()));
+  }
+  return (o) => checks.every((check) => check(o));
+}
+
+/** The `model` of a contact create's body, when the body is a JSON object with one. */
+function contactRequestOf(body: string): Record<string, unknown> | undefined {
+  try {
+    const model = (JSON.parse(body) as { model?: unknown } | null)?.model;
+    return typeof model === "object" && model !== null && !Array.isArray(model) ? (model as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The contact Merge answers for a create: the fields written (not the write-only ones), a new id, the CRM's remote id. */
+function contactOf(id: string, written: Record<string, unknown>): DirectoryContact {
+  const now = new Date().toISOString();
+  const { integration_params: _i, linked_account_params: _l, remote_fields: _r, ...fields } = written;
+  const emails = Array.isArray(written["email_addresses"]) ? (written["email_addresses"] as Record<string, unknown>[]) : [];
+  const phones = Array.isArray(written["phone_numbers"]) ? (written["phone_numbers"] as Record<string, unknown>[]) : [];
+  return {
+    first_name: null,
+    last_name: null,
+    account: null,
+    owner: null,
+    addresses: [],
+    last_activity_at: null,
+    ...fields,
+    id,
+    remote_id: `crm-${randomUUID()}`,
+    created_at: now,
+    modified_at: now,
+    email_addresses: emails.map((e) => ({ email_address_type: null, ...e, email_address: String(e["email_address"] ?? ""), created_at: now, modified_at: now })),
+    phone_numbers: phones.map((p) => ({ phone_number_type: null, ...p, phone_number: String(p["phone_number"] ?? ""), created_at: now, modified_at: now })),
+    remote_was_deleted: false,
+    field_mappings: null,
+    remote_data: null,
+  };
 }
 
 interface Answer {
