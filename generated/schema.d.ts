@@ -120,6 +120,212 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/crm/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List contacts
+         * @description Returns one page of the linked account's contacts: the way to find the ids an engagement's
+         *     `contacts` takes, by email address, phone number or account. Send `next` as `cursor`, with every
+         *     other parameter unchanged, until `next` is `null`.
+         *
+         *     The filters read Merge's synced copy of the CRM: a contact created in the CRM a moment ago can be
+         *     missing until Merge's next sync. Merge does not say whether they ignore case, so compare the results
+         *     yourself, and never pick one of several matches by guess.
+         */
+        get: operations["contactsList"];
+        put?: never;
+        /**
+         * Create a contact
+         * @description Creates a Contact object with the given values in the linked account's CRM, for a person an
+         *     engagement should name who is not in the CRM yet. Which fields are required depends on the CRM:
+         *     ask `GET /crm/v1/contacts/meta/post` once per linked account.
+         *
+         *     The answer is **201** even when the third-party CRM reported problems: read `warnings` and
+         *     `errors` of the response. Send an `Idempotency-Key` so that a retry after a timeout or a 5xx
+         *     cannot create the contact twice.
+         */
+        post: operations["contactsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a contact
+         * @description Returns one contact by Merge's id, as a bare Contact (no envelope).
+         */
+        get: operations["contactsRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/contacts/meta/post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Describe what a contact create accepts
+         * @description Returns the JSON Schema of what POST /crm/v1/contacts accepts for this linked account: the fields its CRM requires.
+         */
+        get: operations["contactsMetaPostRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description Returns one page of the linked account's CRM users: the way to find the id an engagement's
+         *     `owner` takes, by email address. Send `next` as `cursor`, with every other parameter unchanged,
+         *     until `next` is `null`. The filter reads Merge's synced copy of the CRM; compare the results
+         *     yourself, since Merge does not say whether it ignores case.
+         */
+        get: operations["usersList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve a user
+         * @description Returns one CRM user by Merge's id, as a bare User (no envelope).
+         */
+        get: operations["usersRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List accounts
+         * @description Returns one page of the linked account's CRM accounts (companies): the way to find the id an
+         *     engagement's `account` takes, by name or owner. There is no filter by domain or website. Send
+         *     `next` as `cursor`, with every other parameter unchanged, until `next` is `null`. The filters
+         *     read Merge's synced copy of the CRM; compare the results yourself, since Merge does not say whether
+         *     the name must match exactly.
+         */
+        get: operations["accountsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/accounts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve an account
+         * @description Returns one CRM account by Merge's id, as a bare Account (no envelope).
+         */
+        get: operations["accountsRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/engagement-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List engagement types
+         * @description Returns one page of the linked account's engagement types: the way to find the id an engagement's
+         *     `engagement_type` takes. There is no filter by name or activity type: walk the pages and match on
+         *     `activity_type` or `name` yourself. Send `next` as `cursor`, with every other parameter
+         *     unchanged, until `next` is `null`.
+         */
+        get: operations["engagementTypesList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/crm/v1/engagement-types/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve an engagement type
+         * @description Returns one engagement type by Merge's id, as a bare EngagementType (no envelope).
+         */
+        get: operations["engagementTypesRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "Engagement.added": {
@@ -225,158 +431,6 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
-        /** @description A user of the CRM, as returned in an engagement's `owner` with `expand=owner`. Other fields may appear. */
-        User: {
-            /**
-             * Format: uuid
-             * @description Merge's id of the object.
-             */
-            id?: string;
-            /** @description The third-party CRM's id of the object. */
-            remote_id?: string | null;
-            /**
-             * Format: date-time
-             * @description When Merge created this object.
-             */
-            created_at?: string;
-            /**
-             * Format: date-time
-             * @description When Merge last saw a change to this object.
-             */
-            modified_at?: string;
-            /** @description Whether the object was deleted in the third-party CRM. */
-            remote_was_deleted?: boolean;
-            /** @description The user's name. */
-            name?: string | null;
-            /** @description The user's email address. */
-            email?: string | null;
-            /** @description Whether the user is active in the CRM. */
-            is_active?: boolean | null;
-        };
-        /**
-         * @description Whether the engagement was initiated by the customer (`INBOUND`) or by your side (`OUTBOUND`).
-         * @enum {string}
-         */
-        Direction: "INBOUND" | "OUTBOUND";
-        /** @description A kind of engagement (call, meeting, email, ...), as returned in an engagement's `engagement_type` with `expand=engagement_type`. Other fields may appear. */
-        EngagementType: {
-            /**
-             * Format: uuid
-             * @description Merge's id of the object.
-             */
-            id?: string;
-            /** @description The third-party CRM's id of the object. */
-            remote_id?: string | null;
-            /**
-             * Format: date-time
-             * @description When Merge created this object.
-             */
-            created_at?: string;
-            /**
-             * Format: date-time
-             * @description When Merge last saw a change to this object.
-             */
-            modified_at?: string;
-            /** @description Whether the object was deleted in the third-party CRM. */
-            remote_was_deleted?: boolean;
-            /** @description The kind of activity. Values this spec does not list yet are passed through. */
-            activity_type?: ("CALL" | "MEETING" | "EMAIL") | string | null;
-            /** @description The engagement type's name in the CRM. */
-            name?: string | null;
-        };
-        /** @description A company account of the CRM, as returned in an engagement's `account` with `expand=account`. Other fields may appear. */
-        Account: {
-            /**
-             * Format: uuid
-             * @description Merge's id of the object.
-             */
-            id?: string;
-            /** @description The third-party CRM's id of the object. */
-            remote_id?: string | null;
-            /**
-             * Format: date-time
-             * @description When Merge created this object.
-             */
-            created_at?: string;
-            /**
-             * Format: date-time
-             * @description When Merge last saw a change to this object.
-             */
-            modified_at?: string;
-            /** @description Whether the object was deleted in the third-party CRM. */
-            remote_was_deleted?: boolean;
-            /**
-             * Format: uuid
-             * @description The id of the User who owns the account.
-             */
-            owner?: string | null;
-            /** @description The account's name. */
-            name?: string | null;
-            /** @description The account's description. */
-            description?: string | null;
-            /** @description The account's industry. */
-            industry?: string | null;
-            /** @description The account's website. */
-            website?: string | null;
-            /** @description The account's number of employees. */
-            number_of_employees?: number | null;
-            /**
-             * Format: date-time
-             * @description When the account was last active.
-             */
-            last_activity_at?: string | null;
-            /**
-             * Format: date-time
-             * @description When the third-party CRM created the account.
-             */
-            remote_created_at?: string | null;
-        };
-        /** @description A contact of the CRM, as returned in an engagement's `contacts` with `expand=contacts`. Other fields may appear. */
-        Contact: {
-            /**
-             * Format: uuid
-             * @description Merge's id of the object.
-             */
-            id?: string;
-            /** @description The third-party CRM's id of the object. */
-            remote_id?: string | null;
-            /**
-             * Format: date-time
-             * @description When Merge created this object.
-             */
-            created_at?: string;
-            /**
-             * Format: date-time
-             * @description When Merge last saw a change to this object.
-             */
-            modified_at?: string;
-            /** @description Whether the object was deleted in the third-party CRM. */
-            remote_was_deleted?: boolean;
-            /** @description The contact's first name. */
-            first_name?: string | null;
-            /** @description The contact's last name. */
-            last_name?: string | null;
-            /**
-             * Format: uuid
-             * @description The id of the Account of the contact.
-             */
-            account?: string | null;
-            /**
-             * Format: uuid
-             * @description The id of the User who owns the contact.
-             */
-            owner?: string | null;
-            /**
-             * Format: date-time
-             * @description When the contact was last active.
-             */
-            last_activity_at?: string | null;
-            /**
-             * Format: date-time
-             * @description When the third-party CRM created the contact.
-             */
-            remote_created_at?: string | null;
-        };
         /** @description Values of the field mappings configured for this model, by target field name. */
         FieldMappings: {
             /** @description Mapped values of the targets your organization defined. */
@@ -438,6 +492,273 @@ export interface components {
             remote_field_class: components["schemas"]["RemoteFieldClass"];
             /** @description The field's value, any JSON value. */
             value?: unknown;
+        };
+        /**
+         * @description A user of the CRM (a sales rep, the owner of records): returned by `/crm/v1/users`, and as an
+         *     `owner` with `expand=owner`. No field is guaranteed to be present; other fields may appear.
+         */
+        User: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the user (use it in an engagement's `owner` and in `/crm/v1/users/{id}`).
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The user's name. */
+            name?: string | null;
+            /** @description The user's email address. */
+            email?: string | null;
+            /** @description Whether the user is active in the CRM. */
+            is_active?: boolean | null;
+            /**
+             * Format: uri
+             * @description The user's URL in the remote (third-party) system.
+             */
+            user_url?: string | null;
+            field_mappings?: components["schemas"]["FieldMappings"];
+            /** @description The raw data from the third-party CRM, filled when `include_remote_data` is true. */
+            remote_data?: components["schemas"]["RemoteData"][] | null;
+            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
+            remote_fields?: components["schemas"]["RemoteField"][];
+        };
+        /**
+         * @description Whether the engagement was initiated by the customer (`INBOUND`) or by your side (`OUTBOUND`).
+         * @enum {string}
+         */
+        Direction: "INBOUND" | "OUTBOUND";
+        /**
+         * @description A kind of engagement in the CRM (a call, a meeting, an email, or the CRM's own kinds): returned by
+         *     `/crm/v1/engagement-types`, and as an engagement's `engagement_type` with `expand=engagement_type`.
+         *     No field is guaranteed to be present; other fields may appear.
+         */
+        EngagementType: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the engagement type (use it in an engagement's `engagement_type`).
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description The kind of activity. Values this spec does not list yet are passed through. */
+            activity_type?: ("CALL" | "MEETING" | "EMAIL") | string | null;
+            /** @description The engagement type's name in the CRM. */
+            name?: string | null;
+            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
+            remote_fields?: components["schemas"]["RemoteField"][];
+        };
+        /**
+         * @description What the address is used for.
+         * @enum {string}
+         */
+        AddressType: "BILLING" | "SHIPPING";
+        /** @description A postal address of a contact or an account, as read. Other fields may appear. */
+        Address: {
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description The first line of the street address. */
+            street_1?: string | null;
+            /** @description The second line of the street address. */
+            street_2?: string | null;
+            /** @description The city. */
+            city?: string | null;
+            /** @description The state, province or region. */
+            state?: string | null;
+            /** @description The postal code. */
+            postal_code?: string | null;
+            /** @description The country, as an ISO 3166-1 alpha-2 code such as `US` or `DE`. */
+            country?: string | null;
+            /** @description What the address is used for. Values this spec does not list yet are passed through. */
+            address_type?: components["schemas"]["AddressType"] | string | null;
+        };
+        /** @description A phone number of a contact or an account, as read. Other fields may appear. */
+        PhoneNumber: {
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description The number, as the CRM stores it. */
+            phone_number?: string | null;
+            /** @description The CRM's own label for the number (for example `MOBILE`); any string. */
+            phone_number_type?: string | null;
+        };
+        /**
+         * @description A company in the CRM: returned by `/crm/v1/accounts`, and as an engagement's or a contact's
+         *     `account` with `expand=account`. No field is guaranteed to be present; other fields may appear.
+         */
+        Account: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the account (use it in an engagement's `account` and in `/crm/v1/accounts/{id}`).
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The User who owns the account, by id, or as an object with `expand=owner`. */
+            owner?: string | components["schemas"]["User"] | null;
+            /** @description The account's name. */
+            name?: string | null;
+            /** @description The account's description. */
+            description?: string | null;
+            /** @description The account's industry. */
+            industry?: string | null;
+            /** @description The account's website, as the CRM stores it: not necessarily a full URL (`www.acme.example`). */
+            website?: string | null;
+            /** @description The account's number of employees. */
+            number_of_employees?: number | null;
+            /** @description The account's postal addresses. */
+            addresses?: components["schemas"]["Address"][];
+            /** @description The account's phone numbers, each with the CRM's label for it. */
+            phone_numbers?: components["schemas"]["PhoneNumber"][];
+            /**
+             * Format: date-time
+             * @description When the account was last active.
+             */
+            last_activity_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the third-party CRM last changed the account.
+             */
+            remote_updated_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the third-party CRM created the account.
+             */
+            remote_created_at?: string | null;
+            /**
+             * Format: uri
+             * @description The account's URL in the remote (third-party) system.
+             */
+            account_url?: string | null;
+            field_mappings?: components["schemas"]["FieldMappings"];
+            /** @description The raw data from the third-party CRM, filled when `include_remote_data` is true. */
+            remote_data?: components["schemas"]["RemoteData"][] | null;
+            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
+            remote_fields?: components["schemas"]["RemoteField"][];
+        };
+        /** @description An email address of a contact, as read. Other fields may appear. */
+        EmailAddress: {
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description The address itself, as the CRM stores it. */
+            email_address?: string | null;
+            /** @description The CRM's own label for the address (for example `WORK`); any string. */
+            email_address_type?: string | null;
+        };
+        /**
+         * @description A person in the CRM: returned by `/crm/v1/contacts`, and as an item of an engagement's `contacts`
+         *     with `expand=contacts`. No field is guaranteed to be present; other fields may appear.
+         */
+        Contact: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the contact (use it in an engagement's `contacts` and in `/crm/v1/contacts/{id}`).
+             */
+            id?: string;
+            /** @description The third-party CRM's id of the object. */
+            remote_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When Merge created this object.
+             */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description When Merge last saw a change to this object.
+             */
+            modified_at?: string;
+            /** @description Whether the object was deleted in the third-party CRM. */
+            remote_was_deleted?: boolean;
+            /** @description The contact's first name. */
+            first_name?: string | null;
+            /** @description The contact's last name. */
+            last_name?: string | null;
+            /** @description The Account of the contact, by id, or as an object with `expand=account`. */
+            account?: string | components["schemas"]["Account"] | null;
+            /** @description The User who owns the contact, by id, or as an object with `expand=owner`. */
+            owner?: string | components["schemas"]["User"] | null;
+            /** @description The contact's postal addresses. */
+            addresses?: components["schemas"]["Address"][];
+            /** @description The contact's email addresses, each with the CRM's label for it. */
+            email_addresses?: components["schemas"]["EmailAddress"][];
+            /** @description The contact's phone numbers, each with the CRM's label for it. */
+            phone_numbers?: components["schemas"]["PhoneNumber"][];
+            /**
+             * Format: date-time
+             * @description When the contact was last active.
+             */
+            last_activity_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the third-party CRM created the contact.
+             */
+            remote_created_at?: string | null;
+            /**
+             * Format: uri
+             * @description The contact's URL in the remote (third-party) system.
+             */
+            contact_url?: string | null;
+            field_mappings?: components["schemas"]["FieldMappings"];
+            /** @description The raw data from the third-party CRM, filled when `include_remote_data` is true. */
+            remote_data?: components["schemas"]["RemoteData"][] | null;
+            /** @description The CRM's own fields and their values, filled when `include_remote_fields` is true. */
+            remote_fields?: components["schemas"]["RemoteField"][];
         };
         /**
          * @description The Engagement object is used to represent an interaction noted in a CRM system: a call, a meeting
@@ -688,6 +1009,161 @@ export interface components {
             previous?: string | null;
             /** @description The remote field classes of this page. */
             results: components["schemas"]["RemoteFieldClass"][];
+        };
+        /** @description One page of contacts. Follow `next` until it is `null`. */
+        PaginatedContactList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The contacts of this page. */
+            results: components["schemas"]["Contact"][];
+        };
+        /** @description A postal address to write with a contact. No field is required by Merge. */
+        AddressRequest: {
+            /** @description The first line of the street address. */
+            street_1?: string | null;
+            /** @description The second line of the street address. */
+            street_2?: string | null;
+            /** @description The city. */
+            city?: string | null;
+            /** @description The state, province or region. */
+            state?: string | null;
+            /** @description The postal code. */
+            postal_code?: string | null;
+            /** @description The country, as an ISO 3166-1 alpha-2 code such as `US` or `DE`. */
+            country?: string | null;
+            /** @description What the address is used for, or `null` to leave it unset. */
+            address_type?: components["schemas"]["AddressType"] | null;
+            /** @description Integration-specific fields of the address, by the integration's own names. */
+            integration_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Linked-account-specific fields of the address, by its own names. */
+            linked_account_params?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @description An email address to write with a contact. No field is required by Merge. */
+        EmailAddressRequest: {
+            /** @description The address itself. */
+            email_address?: string | null;
+            /** @description The CRM's own label for the address (for example `WORK`); the labels accepted differ from one CRM to another. */
+            email_address_type?: string | null;
+            /** @description Integration-specific fields of the email address, by the integration's own names. */
+            integration_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Linked-account-specific fields of the email address, by its own names. */
+            linked_account_params?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @description A phone number to write with a contact. No field is required by Merge. */
+        PhoneNumberRequest: {
+            /** @description The number. */
+            phone_number?: string | null;
+            /** @description The CRM's own label for the number (for example `MOBILE`); the labels accepted differ from one CRM to another. */
+            phone_number_type?: string | null;
+            /** @description Integration-specific fields of the phone number, by the integration's own names. */
+            integration_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Linked-account-specific fields of the phone number, by its own names. */
+            linked_account_params?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * @description The writable fields of a Contact. No field is required by Merge; each linked account's CRM may
+         *     require some (ask `GET /crm/v1/contacts/meta/post`: Pipedrive requires `first_name`, Salesforce
+         *     `last_name`). A field set to `null` is sent as `null`.
+         */
+        ContactRequest: {
+            /** @description The contact's first name. */
+            first_name?: string | null;
+            /** @description The contact's last name. */
+            last_name?: string | null;
+            /**
+             * Format: uuid
+             * @description The id of the Account of the contact.
+             */
+            account?: string | null;
+            /**
+             * Format: uuid
+             * @description The id of the User who owns the contact.
+             */
+            owner?: string | null;
+            /** @description The contact's postal addresses. */
+            addresses?: components["schemas"]["AddressRequest"][];
+            /** @description The contact's email addresses, each with the CRM's label for it. */
+            email_addresses?: components["schemas"]["EmailAddressRequest"][];
+            /** @description The contact's phone numbers, each with the CRM's label for it. */
+            phone_numbers?: components["schemas"]["PhoneNumberRequest"][];
+            /**
+             * Format: date-time
+             * @description When the contact was last active.
+             */
+            last_activity_at?: string | null;
+            /**
+             * Format: uri
+             * @description The contact's URL in the remote (third-party) system.
+             */
+            contact_url?: string | null;
+            /** @description Integration-specific fields to send to the third-party CRM, by the integration's own names. */
+            integration_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Linked-account-specific fields to send to the third-party CRM, by its own names. */
+            linked_account_params?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Values for the CRM's own fields (remote fields), each naming its RemoteFieldClass by id. */
+            remote_fields?: components["schemas"]["RemoteFieldRequest"][];
+        };
+        /** @description The body of a contact create request, the contact wrapped in `model`. */
+        ContactEndpointRequest: {
+            model: components["schemas"]["ContactRequest"];
+        };
+        /**
+         * @description The answer to a contact create: the contact as stored, plus what the third-party CRM reported. A
+         *     successful write can still carry `errors` and `warnings`: read them.
+         */
+        ContactResponse: {
+            model: components["schemas"]["Contact"];
+            /** @description Problems that did not stop the write, such as an unrecognized field. */
+            warnings: components["schemas"]["ValidationProblem"][];
+            /** @description Problems the third-party CRM reported, such as a field it requires. */
+            errors: components["schemas"]["ValidationProblem"][];
+            /** @description Links to Merge's logs of the third-party requests, when `is_debug_mode` is true. */
+            logs?: components["schemas"]["DebugModeLog"][];
+        };
+        /** @description One page of users. Follow `next` until it is `null`. */
+        PaginatedUserList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The users of this page. */
+            results: components["schemas"]["User"][];
+        };
+        /** @description One page of accounts. Follow `next` until it is `null`. */
+        PaginatedAccountList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The accounts of this page. */
+            results: components["schemas"]["Account"][];
+        };
+        /** @description One page of engagement types. Follow `next` until it is `null`. */
+        PaginatedEngagementTypeList: {
+            /** @description The cursor of the next page (send it as `cursor`), or `null` on the last page. */
+            next?: string | null;
+            /** @description The cursor of the previous page, or `null` on the first page. */
+            previous?: string | null;
+            /** @description The engagement types of this page. */
+            results: components["schemas"]["EngagementType"][];
         };
         /**
          * @description Which webhook of your Merge organization fired, and why. `id` names the webhook's configuration
@@ -1055,6 +1531,71 @@ export interface components {
         /** @description If provided, only custom (`true`) or built-in (`false`) remote field classes are returned. */
         IsCustom: boolean;
         /**
+         * @description Which relations of the contact to return as full objects instead of ids. Sent as ONE comma-joined
+         *     value (`expand=account,owner`): repeating the parameter loses all but the last value.
+         */
+        ContactExpand: ("account" | "owner")[];
+        /**
+         * @description If provided, only contacts with one of these email addresses are returned. Several addresses go in
+         *     this one value, separated by commas (`ada@example.com,ada.l@example.com`). Merge does not say whether
+         *     the match ignores case: compare the results yourself.
+         * @example ada@example.com
+         */
+        ContactEmailAddresses: string;
+        /**
+         * @description If provided, only contacts with one of these phone numbers are returned. Several numbers go in this
+         *     one value, separated by commas.
+         * @example +14155550100
+         */
+        ContactPhoneNumbers: string;
+        /**
+         * @description If provided, only the contacts of the Account with this Merge id are returned.
+         * @example 025fa1c6-6000-430a-848e-aafacbadf4fe
+         */
+        ContactAccountId: string;
+        /**
+         * @description Merge's id of the contact (its `id`, not its `remote_id`).
+         * @example a7c55bc6-2940-c80a-848e-bbfacbfdf4f0
+         */
+        ContactId: string;
+        /**
+         * @description If provided, only users with this email address are returned. One address only; Merge does not say
+         *     whether the match ignores case.
+         * @example rep@example.com
+         */
+        UserEmail: string;
+        /**
+         * @description Merge's id of the user (its `id`, not its `remote_id`).
+         * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+         */
+        UserId: string;
+        /**
+         * @description Which relations of the account to return as full objects instead of ids (only `owner`). Sent as ONE
+         *     comma-joined value, like the other `expand` parameters.
+         */
+        AccountExpand: "owner"[];
+        /**
+         * @description If provided, only accounts with this name are returned. Merge does not say whether the match is exact
+         *     or ignores case: compare the results yourself, and do not guess between several.
+         * @example Acme Inc
+         */
+        AccountName: string;
+        /**
+         * @description If provided, only the accounts owned by the User with this Merge id are returned.
+         * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+         */
+        AccountOwnerId: string;
+        /**
+         * @description Merge's id of the account (its `id`, not its `remote_id`).
+         * @example 025fa1c6-6000-430a-848e-aafacbadf4fe
+         */
+        AccountId: string;
+        /**
+         * @description Merge's id of the engagement type (its `id`, not its `remote_id`).
+         * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+         */
+        EngagementTypeId: string;
+        /**
          * @description The HMAC-SHA256 of the raw request body (the exact bytes received, not a re-serialized JSON), keyed
          *     with your organization's webhook signature key (Merge dashboard, Security), encoded as base64url.
          *     Accept it with and without `=` padding. Merge may send one event more than once: the signature is
@@ -1411,6 +1952,565 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedRemoteFieldClassList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    contactsList: {
+        parameters: {
+            query?: {
+                /** @description If provided, only objects created after this datetime are returned. */
+                created_after?: components["parameters"]["CreatedAfter"];
+                /** @description If provided, only objects created before this datetime are returned. */
+                created_before?: components["parameters"]["CreatedBefore"];
+                /** @description If provided, only objects modified after this datetime are returned. */
+                modified_after?: components["parameters"]["ModifiedAfter"];
+                /** @description If provided, only objects modified before this datetime are returned. */
+                modified_before?: components["parameters"]["ModifiedBefore"];
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /**
+                 * @description Which relations of the contact to return as full objects instead of ids. Sent as ONE comma-joined
+                 *     value (`expand=account,owner`): repeating the parameter loses all but the last value.
+                 */
+                expand?: components["parameters"]["ContactExpand"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+                remote_id?: components["parameters"]["RemoteId"];
+                /**
+                 * @description If provided, only contacts with one of these email addresses are returned. Several addresses go in
+                 *     this one value, separated by commas (`ada@example.com,ada.l@example.com`). Merge does not say whether
+                 *     the match ignores case: compare the results yourself.
+                 * @example ada@example.com
+                 */
+                email_addresses?: components["parameters"]["ContactEmailAddresses"];
+                /**
+                 * @description If provided, only contacts with one of these phone numbers are returned. Several numbers go in this
+                 *     one value, separated by commas.
+                 * @example +14155550100
+                 */
+                phone_numbers?: components["parameters"]["ContactPhoneNumbers"];
+                /**
+                 * @description If provided, only the contacts of the Account with this Merge id are returned.
+                 * @example 025fa1c6-6000-430a-848e-aafacbadf4fe
+                 */
+                account_id?: components["parameters"]["ContactAccountId"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of contacts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedContactList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    contactsCreate: {
+        parameters: {
+            query?: {
+                /** @description Whether to include debug fields (such as log file links) in the response, in `logs`. */
+                is_debug_mode?: components["parameters"]["IsDebugMode"];
+                /** @description Whether or not third-party updates should be run asynchronously. */
+                run_async?: components["parameters"]["RunAsync"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+                /**
+                 * @description A unique key for this write (a UUIDv4 is recommended). Merge keeps keys for 24 hours: the same key
+                 *     with the same body replays the stored response instead of writing again; the same key with a
+                 *     different body is answered 400. Reuse the key on every retry of the same write.
+                 * @example 6f1c9a1e-6a63-4c8e-9f55-0b8f2ac5e0d4
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The contact to create, wrapped in `model`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactEndpointRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description The contact was created. `model` is the contact as stored; `warnings` and `errors` carry what
+             *     the third-party CRM reported; `logs` is filled when `is_debug_mode` is true.
+             */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    contactsRetrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Which relations of the contact to return as full objects instead of ids. Sent as ONE comma-joined
+                 *     value (`expand=account,owner`): repeating the parameter loses all but the last value.
+                 */
+                expand?: components["parameters"]["ContactExpand"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the contact (its `id`, not its `remote_id`).
+                 * @example a7c55bc6-2940-c80a-848e-bbfacbfdf4f0
+                 */
+                id: components["parameters"]["ContactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The contact. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Contact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    contactsMetaPostRetrieve: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What this linked account's CRM accepts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetaResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    usersList: {
+        parameters: {
+            query?: {
+                /** @description If provided, only objects created after this datetime are returned. */
+                created_after?: components["parameters"]["CreatedAfter"];
+                /** @description If provided, only objects created before this datetime are returned. */
+                created_before?: components["parameters"]["CreatedBefore"];
+                /** @description If provided, only objects modified after this datetime are returned. */
+                modified_after?: components["parameters"]["ModifiedAfter"];
+                /** @description If provided, only objects modified before this datetime are returned. */
+                modified_before?: components["parameters"]["ModifiedBefore"];
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+                remote_id?: components["parameters"]["RemoteId"];
+                /**
+                 * @description If provided, only users with this email address are returned. One address only; Merge does not say
+                 *     whether the match ignores case.
+                 * @example rep@example.com
+                 */
+                email?: components["parameters"]["UserEmail"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedUserList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    usersRetrieve: {
+        parameters: {
+            query?: {
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the user (its `id`, not its `remote_id`).
+                 * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+                 */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    accountsList: {
+        parameters: {
+            query?: {
+                /** @description If provided, only objects created after this datetime are returned. */
+                created_after?: components["parameters"]["CreatedAfter"];
+                /** @description If provided, only objects created before this datetime are returned. */
+                created_before?: components["parameters"]["CreatedBefore"];
+                /** @description If provided, only objects modified after this datetime are returned. */
+                modified_after?: components["parameters"]["ModifiedAfter"];
+                /** @description If provided, only objects modified before this datetime are returned. */
+                modified_before?: components["parameters"]["ModifiedBefore"];
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /**
+                 * @description Which relations of the account to return as full objects instead of ids (only `owner`). Sent as ONE
+                 *     comma-joined value, like the other `expand` parameters.
+                 */
+                expand?: components["parameters"]["AccountExpand"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+                remote_id?: components["parameters"]["RemoteId"];
+                /**
+                 * @description If provided, only accounts with this name are returned. Merge does not say whether the match is exact
+                 *     or ignores case: compare the results yourself, and do not guess between several.
+                 * @example Acme Inc
+                 */
+                name?: components["parameters"]["AccountName"];
+                /**
+                 * @description If provided, only the accounts owned by the User with this Merge id are returned.
+                 * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+                 */
+                owner_id?: components["parameters"]["AccountOwnerId"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of accounts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    accountsRetrieve: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Which relations of the account to return as full objects instead of ids (only `owner`). Sent as ONE
+                 *     comma-joined value, like the other `expand` parameters.
+                 */
+                expand?: components["parameters"]["AccountExpand"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the account (its `id`, not its `remote_id`).
+                 * @example 025fa1c6-6000-430a-848e-aafacbadf4fe
+                 */
+                id: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementTypesList: {
+        parameters: {
+            query?: {
+                /** @description If provided, only objects created after this datetime are returned. */
+                created_after?: components["parameters"]["CreatedAfter"];
+                /** @description If provided, only objects created before this datetime are returned. */
+                created_before?: components["parameters"]["CreatedBefore"];
+                /** @description If provided, only objects modified after this datetime are returned. */
+                modified_after?: components["parameters"]["ModifiedAfter"];
+                /** @description If provided, only objects modified before this datetime are returned. */
+                modified_before?: components["parameters"]["ModifiedBefore"];
+                /** @description The pagination cursor: the `next` (or `previous`) value of the page before. Send it with every other parameter unchanged. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Number of results to return per page, at most 100. */
+                page_size?: components["parameters"]["PageSize"];
+                /** @description Whether to include data that was marked as deleted by the third party. */
+                include_deleted_data?: components["parameters"]["IncludeDeletedData"];
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+                /** @description The third-party CRM's id of the object: only objects with this `remote_id` are returned. */
+                remote_id?: components["parameters"]["RemoteId"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of engagement types. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedEngagementTypeList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    engagementTypesRetrieve: {
+        parameters: {
+            query?: {
+                /** @description Whether to include the original data Merge fetched from the third party, in `remote_data`. */
+                include_remote_data?: components["parameters"]["IncludeRemoteData"];
+                /** @description Whether to include all remote fields, including fields that Merge did not map to common model fields, in `remote_fields`. */
+                include_remote_fields?: components["parameters"]["IncludeRemoteFields"];
+                /** @description Whether to include shell records: objects created by Merge to stand for records it has not synced in full. */
+                include_shell_data?: components["parameters"]["IncludeShellData"];
+            };
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path: {
+                /**
+                 * @description Merge's id of the engagement type (its `id`, not its `remote_id`).
+                 * @example 0358cbc6-2040-430a-848e-aafacbadf3aa
+                 */
+                id: components["parameters"]["EngagementTypeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The engagement type. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngagementType"];
                 };
             };
             400: components["responses"]["BadRequest"];
