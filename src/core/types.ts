@@ -36,14 +36,40 @@ export type PaginatedRemoteFieldClassList = Schemas["PaginatedRemoteFieldClassLi
 export type MetaResponse = Schemas["MetaResponse"];
 /** The state of a linked account. */
 export type LinkedAccountStatus = Schemas["LinkedAccountStatus"];
-/** A user, as `owner` with `expand=owner`. */
+/** A CRM user, from `GET /crm/v1/users`, or as `owner` with `expand=owner`. */
 export type User = Schemas["User"];
-/** An account, as `account` with `expand=account`. */
+/** A CRM account (a company), from `GET /crm/v1/accounts`, or as `account` with `expand=account`. */
 export type Account = Schemas["Account"];
-/** A contact, as an item of `contacts` with `expand=contacts`. */
+/** A contact, from `GET /crm/v1/contacts`, or as an item of `contacts` with `expand=contacts`. */
 export type Contact = Schemas["Contact"];
-/** An engagement type, as `engagement_type` with `expand=engagement_type`. */
+/** An engagement type, from `GET /crm/v1/engagement-types`, or as `engagement_type` with `expand=engagement_type`. */
 export type EngagementType = Schemas["EngagementType"];
+/** The writable fields of a contact, as sent to `POST /crm/v1/contacts`. */
+export type ContactRequest = Schemas["ContactRequest"];
+/** The body of `POST /crm/v1/contacts`: the contact wrapped in `model`. */
+export type ContactEndpointRequest = Schemas["ContactEndpointRequest"];
+/** The answer to a contact create: `{ model, warnings, errors, logs? }`. */
+export type ContactResponse = Schemas["ContactResponse"];
+/** An email address of a contact, as read. */
+export type EmailAddress = Schemas["EmailAddress"];
+/** An email address of a contact, as written. */
+export type EmailAddressRequest = Schemas["EmailAddressRequest"];
+/** A phone number of a contact or an account, as read. */
+export type PhoneNumber = Schemas["PhoneNumber"];
+/** A phone number of a contact, as written. */
+export type PhoneNumberRequest = Schemas["PhoneNumberRequest"];
+/** A postal address of a contact or an account, as read. */
+export type Address = Schemas["Address"];
+/** A postal address of a contact, as written. */
+export type AddressRequest = Schemas["AddressRequest"];
+/** One page of contacts. */
+export type PaginatedContactList = Schemas["PaginatedContactList"];
+/** One page of CRM users. */
+export type PaginatedUserList = Schemas["PaginatedUserList"];
+/** One page of CRM accounts. */
+export type PaginatedAccountList = Schemas["PaginatedAccountList"];
+/** One page of engagement types. */
+export type PaginatedEngagementTypeList = Schemas["PaginatedEngagementTypeList"];
 /** The JSON body of a failed request. */
 export type ErrorResponse = Schemas["ErrorResponse"];
 
