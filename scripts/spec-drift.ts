@@ -1,6 +1,7 @@
 /**
- * Drift against Merge's published spec: compares our engagements operations (generated/openapi.json)
- * with an OpenAPI file the maintainer downloads from Merge, field by field: every path and method;
+ * Drift against Merge's published spec: compares our operations on the CRM resources we describe
+ * (`RESOURCES`: engagements and the lookups a create needs) in generated/openapi.json with an OpenAPI
+ * file the maintainer downloads from Merge, field by field: every path and method of those resources;
  * query, path and header parameters; request and response body fields, with type, format, enum,
  * nullability and required-ness. Deliberate deviations are listed with their reason in
  * openapi/drift-allowlist.yaml.
@@ -31,6 +32,10 @@ interface DriftItem {
 }
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+/** The CRM resources compared, as the first segment after `/crm/v1/`. Merge's other operations on them
+ * (updates, ignores, remote field classes) that we leave out are named in the allowlist. */
+const RESOURCES = ["engagements", "engagement-types", "contacts", "users", "accounts"];
+const RESOURCE_PATH = new RegExp(`(?:^|/)(?:crm/v1/)?((?:${RESOURCES.join("|")})(?:/.*)?)$`);
 /** How deep into nested objects fields are compared (model.account.owner.… stops here). */
 const MAX_DEPTH = 5;
 
@@ -166,13 +171,13 @@ function shape(doc: JsonObject, schema: Json | undefined, depth = 0, refs: reado
   return { facets, fields };
 }
 
-/** `/api/crm/v1/engagements/{id}` (a prefix on the path or in `servers`) -> `/crm/v1/engagements/{id}`. */
+/** `/api/crm/v1/engagements/{id}` (a prefix on the path or in `servers`) -> `/crm/v1/engagements/{id}`; other resources -> undefined. */
 function normalizePath(doc: JsonObject, path: string): string | undefined {
   const servers = Array.isArray(doc.servers) ? doc.servers : [];
   const first = servers[0];
   const serverPath = isObject(first) && typeof first.url === "string" ? first.url.replace(/^[a-z]+:\/\/[^/]+/i, "") : "";
   const full = `${serverPath.replace(/\/$/, "")}${path}`;
-  const match = /(?:^|\/)(?:crm\/v1\/)?(engagements(?:\/.*)?)$/.exec(full);
+  const match = RESOURCE_PATH.exec(full);
   return match ? `/crm/v1/${match[1]}` : undefined;
 }
 
@@ -245,7 +250,7 @@ function compareShapes(items: DriftItem[], key: string, ours: Shape, upstream: S
   }
 }
 
-/** Every difference between our engagements operations and upstream's, keyed for the allowlist. */
+/** Every difference between our operations and upstream's on `RESOURCES`, keyed for the allowlist. */
 export function drift(ours: JsonObject, upstream: JsonObject): DriftItem[] {
   const items: DriftItem[] = [];
   const a = operations(ours);
@@ -327,9 +332,9 @@ function main(): void {
   const ours = readDocument(oursFile);
   const allowlist = readAllowlist(allowlistFile);
 
-  step("compare the engagements operations field by field");
+  step(`compare the operations on ${RESOURCES.join(", ")} field by field`);
   const upstreamOps = [...operations(upstream).keys()];
-  if (upstreamOps.length === 0) fail(`${upstreamFile} has no /crm/v1/engagements operations: is it Merge's CRM spec?`);
+  if (upstreamOps.length === 0) fail(`${upstreamFile} has no /crm/v1 operations on ${RESOURCES.join(", ")}: is it Merge's CRM spec?`);
   const items = drift(ours, upstream);
   const patterns = allowlist.map((entry) => ({ entry, pattern: globToRegExp(entry.match), used: 0 }));
   const unexplained: DriftItem[] = [];
@@ -339,7 +344,7 @@ function main(): void {
     if (matches.length === 0) unexplained.push(item);
   }
 
-  console.log(`${String(upstreamOps.length)} upstream engagements operation(s); ${String(items.length)} difference(s), ${String(items.length - unexplained.length)} allowlisted`);
+  console.log(`${String(upstreamOps.length)} upstream operation(s); ${String(items.length)} difference(s), ${String(items.length - unexplained.length)} allowlisted`);
   const stale = patterns.filter((p) => p.used === 0);
   if (stale.length > 0) {
     console.log(`\n${String(stale.length)} allowlist entr${stale.length === 1 ? "y matches" : "ies match"} nothing any more (remove them from ${allowlistFile}):`);

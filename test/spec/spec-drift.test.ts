@@ -25,7 +25,7 @@ const againstFixture = (upstream: string, allowlist = "allowlist.yaml") =>
 test("passes on an upstream spec that matches ours except for allowlisted items, naming the stale entry", () => {
   const { status, stdout, stderr } = againstFixture("upstream-matching.yaml");
   expect(stderr).toBe("");
-  expect(stdout).toContain("2 upstream engagements operation(s); 7 difference(s), 7 allowlisted");
+  expect(stdout).toContain("2 upstream operation(s); 7 difference(s), 7 allowlisted");
   expect(stdout).toMatch(/1 allowlist entry matches nothing any more .*\n {2}- DELETE \/crm\/v1\/engagements\/\{id\} {3}\(A stale entry, for the test\.\)/);
   expect(stdout).toContain("spec:drift passes");
   expect(status).toBe(0);
@@ -44,6 +44,17 @@ test("fails on an upstream spec whose Engagement loses a field, naming it in eac
   expect(stderr).toContain("spec:drift fails: 2 difference(s) not in");
   expect(stderr).toContain("POST /crm/v1/engagements response 201 model.content   ours: present; upstream: absent");
   expect(stderr).toContain("GET /crm/v1/engagements/{id} response 200 content   ours: present; upstream: absent");
+  expect(status).toBe(1);
+}, TIMEOUT);
+
+test("compares the lookup resources (contacts, users, accounts, engagement types) too, and no other resource", () => {
+  const { status, stdout, stderr } = againstFixture("upstream-other-resources.yaml");
+  expect(stdout).toContain("6 upstream operation(s)");
+  expect(stderr).toContain("spec:drift fails: 4 difference(s) not in");
+  for (const op of ["GET /crm/v1/contacts", "GET /crm/v1/users/{id}", "GET /crm/v1/accounts", "GET /crm/v1/engagement-types"]) {
+    expect(stderr).toContain(`  ${op}   ours: absent; upstream: present`);
+  }
+  expect(stderr).not.toContain("opportunities");
   expect(status).toBe(1);
 }, TIMEOUT);
 
@@ -69,7 +80,7 @@ test("without the allowlist, every deliberate deviation is reported (and 3.0 `nu
 
 test("our own spec against itself: no difference, and every entry of openapi/drift-allowlist.yaml is reported stale", () => {
   const { status, stdout } = specDrift(join(root, "generated", "openapi.json"));
-  expect(stdout).toContain("7 upstream engagements operation(s); 0 difference(s), 0 allowlisted");
+  expect(stdout).toContain("17 upstream operation(s); 0 difference(s), 0 allowlisted");
   expect(stdout).toMatch(/\d+ allowlist entries match nothing any more/);
   expect(status).toBe(0);
 }, TIMEOUT);
