@@ -1,6 +1,8 @@
 /**
  * The published docs page, opened in a real (Debian) Chromium through playwright-core: the POST
- * operation, its request fields, its 201 response and its TypeScript sample render, and so do the webhooks;
+ * operation, its request fields, its 201 response and its TypeScript sample render, every operation
+ * (engagements and the contacts, users, accounts and engagement types lookups) shows its sample, and so
+ * do the webhooks;
  * the page makes no request to the network; a screenshot is saved under test-results/.
  */
 import { execFileSync } from "node:child_process";
@@ -58,25 +60,38 @@ test("the POST operation renders with its parameters, request fields and 201 res
 }, 30_000);
 
 test("each operation shows the TypeScript sample of this client", async () => {
+  // Redoc's anchor of an operation: its tag, then its operationId in lower case.
   const calls: Record<string, string> = {
-    engagementscreate: "merge.engagements.create(",
-    engagementslist: "merge.engagements.list(",
-    engagementsretrieve: "merge.engagements.retrieve(",
-    engagementspartialupdate: "merge.engagements.update(",
-    engagementsmetapostretrieve: "merge.engagements.metaForCreate(",
-    engagementsmetapatchretrieve: "merge.engagements.metaForUpdate(",
-    engagementsremotefieldclasseslist: "merge.engagements.allRemoteFieldClasses(",
+    "engagements/engagementscreate": "merge.engagements.create(",
+    "engagements/engagementslist": "merge.engagements.list(",
+    "engagements/engagementsretrieve": "merge.engagements.retrieve(",
+    "engagements/engagementspartialupdate": "merge.engagements.update(",
+    "engagements/engagementsmetapostretrieve": "merge.engagements.metaForCreate(",
+    "engagements/engagementsmetapatchretrieve": "merge.engagements.metaForUpdate(",
+    "engagements/engagementsremotefieldclasseslist": "merge.engagements.allRemoteFieldClasses(",
+    "contacts/contactslist": "merge.contacts.list(",
+    "contacts/contactscreate": "merge.contacts.create(",
+    "contacts/contactsretrieve": "merge.contacts.retrieve(",
+    "contacts/contactsmetapostretrieve": "merge.contacts.metaForCreate(",
+    "users/userslist": "merge.users.list(",
+    "users/usersretrieve": "merge.users.retrieve(",
+    "accounts/accountslist": "merge.accounts.list(",
+    "accounts/accountsretrieve": "merge.accounts.retrieve(",
+    "engagement-types/engagementtypeslist": "merge.engagementTypes.listAll(",
+    "engagement-types/engagementtypesretrieve": "merge.engagementTypes.retrieve(",
   };
+  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
   for (const [id, call] of Object.entries(calls)) {
-    await page.locator(`a[href="#/engagements/${id}"]`).first().click();
-    const section = page.locator(`[id="engagements/${id}"]`);
+    // Only the open tag's group is expanded in the menu: open each operation by its address, as a shared link would.
+    await page.goto(`${file}#/${id}`, { waitUntil: "load" });
+    const section = page.locator(`[id="${id}"]`);
     await section.getByText("createMergeCrmClient").first().waitFor({ timeout: 10_000 });
     expect(await section.innerText()).toContain(call);
   }
   // Back to the create operation for the screenshot.
-  await page.locator('a[href="#/engagements/engagementscreate"]').first().click();
+  await page.goto(`${file}#/engagements/engagementscreate`, { waitUntil: "load" });
   await operation.getByText("createMergeCrmClient").first().waitFor({ timeout: 10_000 });
-}, 60_000);
+}, 90_000);
 
 test("the webhooks render: each event, its signature header and its payload", async () => {
   const events: Record<string, string> = {
