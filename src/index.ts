@@ -13,11 +13,33 @@ export type {
   UpdateOptions,
   WriteOptions,
 } from "./core/resources/engagements.js";
+export type { ContactsResource } from "./core/resources/contacts.js";
+export type { UsersResource } from "./core/resources/users.js";
+export type { AccountsResource } from "./core/resources/accounts.js";
+export type { EngagementTypesResource } from "./core/resources/engagement-types.js";
+export type {
+  AccountReference,
+  ActivityType,
+  ContactReference,
+  EngagementDraft,
+  EngagementTypeReference,
+  MissingContacts,
+  OwnerReference,
+} from "./core/references/drafts.js";
+export type { LookupRequest, RequestWrapper, ResolveOptions } from "./core/references/resolver.js";
 export type {
   EngagementExpand,
+  ListAccountsQuery,
+  ListContactsQuery,
   ListEngagementsQuery,
+  ListEngagementTypesQuery,
+  ListUsersQuery,
   RemoteFieldClassesQuery,
+  RetrieveAccountQuery,
+  RetrieveContactQuery,
   RetrieveEngagementQuery,
+  RetrieveEngagementTypeQuery,
+  RetrieveUserQuery,
 } from "./core/query.js";
 export type { EngagementInput, WithDates } from "./core/dates.js";
 export {
@@ -30,6 +52,7 @@ export {
   MergeNotFoundError,
   MergePermissionError,
   MergeRateLimitError,
+  MergeReferenceError,
   MergeResponseValidationError,
   MergeServerError,
   MergeTimeoutError,
@@ -38,10 +61,11 @@ export {
   isMergeApiError,
   isMergeConnectionError,
   isMergeError,
+  isMergeReferenceError,
   isMergeTimeoutError,
   isMergeValidationError,
 } from "./core/errors.js";
-export type { MergeApiErrorInit, MergeErrorOptions, ValidationIssue } from "./core/errors.js";
+export type { MergeApiErrorInit, MergeErrorOptions, ReferenceIssue, ReferenceKind, ValidationIssue } from "./core/errors.js";
 export type { Logger } from "./core/logger.js";
 export { isRegion, REGION_BASE_URLS } from "./core/regions.js";
 export type { Region } from "./core/regions.js";
@@ -49,8 +73,15 @@ export type { FetchLike, ResponseInfo } from "./core/request.js";
 export type { ResponseValidationMode } from "./core/validation/spec-validators.js";
 export type {
   Account,
+  Address,
+  AddressRequest,
   components,
   Contact,
+  ContactEndpointRequest,
+  ContactRequest,
+  ContactResponse,
+  EmailAddress,
+  EmailAddressRequest,
   DebugModeLog,
   Direction,
   Engagement,
@@ -67,10 +98,16 @@ export type {
   LinkedAccountSyncedEvent,
   MetaResponse,
   operations,
+  PaginatedAccountList,
+  PaginatedContactList,
   PaginatedEngagementList,
+  PaginatedEngagementTypeList,
   PaginatedRemoteFieldClassList,
+  PaginatedUserList,
   PatchedEngagementRequest,
   paths,
+  PhoneNumber,
+  PhoneNumberRequest,
   RemoteField,
   RemoteFieldClass,
   RemoteFieldRequest,

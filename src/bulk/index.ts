@@ -15,7 +15,7 @@ import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index
 import { MergeValidationError } from "../index.js";
 import { AccountHealthBook, healthProblems, type AccountHealthOptions, type Suspension } from "../delivery/account-health.js";
 import { backoff } from "../delivery/verdicts.js";
-import { deliverRow, type AccountSuspension, type Admission, type DeliveryContext, type DoneStore, type SendGate } from "../delivery/deliver-row.js";
+import { deliverRow, missingContactsProblems, type AccountSuspension, type Admission, type DeliveryContext, type DoneStore, type SendGate } from "../delivery/deliver-row.js";
 import { FailureGuard, type FailureGuardMode } from "../delivery/failure-guard.js";
 import { accountName, RowKeys } from "../delivery/keys.js";
 import { openJournal } from "./journal.js";
@@ -191,7 +191,7 @@ export async function bulkCreate(
     outcomeOf: (account, key) => journal.outcomeOf(account, key),
     record: (result) => journal.record(result),
   };
-  const delivery: DeliveryContext = { client, gate, doneStore, maxAttempts: settings.maxAttempts, dryRun, backoff };
+  const delivery: DeliveryContext = { client, gate, doneStore, maxAttempts: settings.maxAttempts, dryRun, backoff, missingContacts: options.missingContacts };
 
   const processRow = async (row: BulkRow): Promise<void> => {
     const shape = rowShapeProblems(row);
@@ -330,6 +330,7 @@ function resolveSettings(options: BulkOptions): Settings {
     accountHealth: options.accountHealth ?? {},
   };
   problems.push(...healthProblems(options.accountHealth, "/accountHealth"));
+  problems.push(...missingContactsProblems(options.missingContacts, "/missingContacts"));
   if (options.accountToken !== undefined && (typeof options.accountToken !== "string" || options.accountToken.length === 0)) {
     problems.push({ pointer: "/accountToken", message: "must be a non-empty string" });
   }

@@ -1,5 +1,5 @@
 /** The public types of `merge-crm-engagements/bulk`: rows in, results and a summary out. */
-import type { EngagementInput, Logger, ValidationIssue } from "../index.js";
+import type { EngagementDraft, Logger, MissingContacts, ValidationIssue } from "../index.js";
 import type { AccountHealthOptions } from "../delivery/account-health.js";
 import type { FailureGuardMode } from "../delivery/failure-guard.js";
 import type { BulkRowResult, RatePlan } from "../delivery/types.js";
@@ -8,8 +8,12 @@ export type { BulkOutcome, BulkRowError, BulkRowResult, RatePlan } from "../deli
 
 /** One row to create. */
 export interface BulkRow {
-  /** The engagement, as `merge.engagements.create` takes it. */
-  model: EngagementInput;
+  /**
+   * The engagement, as `merge.engagements.create` takes it; its contacts, owner, account and engagement
+   * type may be references (`{ email }`, `{ name }`, `{ activity_type }`, ...), resolved before the
+   * write (see `merge.engagements.resolve`).
+   */
+  model: EngagementDraft;
   /** The linked account to write to; else `BulkOptions.accountToken`, else the client's own. */
   accountToken?: string;
   /**
@@ -64,6 +68,15 @@ export interface BulkOptions {
   journal?: string | BulkJournal;
   /** The linked account of rows without their own `accountToken`; else the client's own. */
   accountToken?: string;
+  /**
+   * What becomes of a contact a row names by an email no contact has: `"reject"` the row, `"omit"` the
+   * contact (with a warning to the client's logger), or `"create"` it (`POST /crm/v1/contacts`, once per
+   * linked account and email, under a key derived from both). A row's lookups are paced with its
+   * account's rate and admitted by the failure guard like writes, and cached per linked account, so a
+   * run looks each email, owner, company and engagement type up about once.
+   * @default "reject"
+   */
+  missingContacts?: MissingContacts;
   /**
    * Requests a minute per linked account: a number or a plan (`launch` 100, `professional` 400,
    * `enterprise` 600). Spread evenly: one request every `60000 / rate` ms.

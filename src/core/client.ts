@@ -6,6 +6,11 @@ import type { paths } from "../../generated/schema.js";
 import type { AccountValidationMode } from "./validation/account-validation.js";
 import { DeferredRequest, transportFetch } from "./deferred-request.js";
 import { createEngagements, type AccountTokenMode, type EngagementsResource } from "./resources/engagements.js";
+import { createContacts, type ContactsResource } from "./resources/contacts.js";
+import { createUsers, type UsersResource } from "./resources/users.js";
+import { createAccounts, type AccountsResource } from "./resources/accounts.js";
+import { createEngagementTypes, type EngagementTypesResource } from "./resources/engagement-types.js";
+import { createResolver } from "./references/resolver.js";
 import { MergeValidationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { isRegion, REGION_BASE_URLS, type Region } from "./regions.js";
@@ -80,6 +85,19 @@ export interface ClientOptions {
    */
   accountSchemaCacheSize?: number;
   /**
+   * How long `engagements.resolve` keeps what a lookup found (a contact's id by email, a user's, an
+   * account's, the engagement types), per linked account, in milliseconds. A lookup that found nothing
+   * is kept a minute at most.
+   * @default 3600000 (one hour)
+   */
+  referenceCacheTtlMs?: number;
+  /**
+   * How many lookups `engagements.resolve` keeps, over all linked accounts; past it the least recently
+   * used is dropped.
+   * @default 10000
+   */
+  referenceCacheSize?: number;
+  /**
    * How many times a failed call may be retried (connection errors, timeouts, 408, 429, 5xx; a POST
    * only with its idempotency key, else only on 429).
    * @default 2
@@ -112,6 +130,14 @@ export interface ClientOptions {
 export interface MergeCrmClient<Mode extends AccountTokenMode = "client"> {
   /** The Engagements resource: `POST /crm/v1/engagements` and the rest. */
   readonly engagements: EngagementsResource<Mode>;
+  /** The Contacts resource: `GET /crm/v1/contacts` (by email address, ...), `POST /crm/v1/contacts` and the rest. */
+  readonly contacts: ContactsResource<Mode>;
+  /** The Users resource (the CRM's users, who own engagements): `GET /crm/v1/users` and `/users/{id}`. */
+  readonly users: UsersResource<Mode>;
+  /** The Accounts resource (companies): `GET /crm/v1/accounts` and `/accounts/{id}`. */
+  readonly accounts: AccountsResource<Mode>;
+  /** The Engagement Types resource (call, meeting, email, ...): `GET /crm/v1/engagement-types` and `/engagement-types/{id}`. */
+  readonly engagementTypes: EngagementTypesResource<Mode>;
   /**
    * The typed openapi-fetch client, for `{ data, error, response }` style calls. It sends the API key
    * (and the client's account token, when given) with every request.
@@ -152,8 +178,22 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
   const settings = resolveSettings(options);
   const transport = { fetch, redact, logger, settings };
   const { accountValidation, accountSchemaTtlMs, accountSchemaCacheSize } = settings;
+  const context = { raw, transport, accountToken };
+  const contacts = createContacts(context);
+  const users = createUsers(context);
+  const accounts = createAccounts(context);
+  const engagementTypes = createEngagementTypes(context);
+  const resolver = createResolver(
+    { contacts, users, accounts, engagementTypes },
+    { ttlMs: settings.referenceCacheTtlMs, maxEntries: settings.referenceCacheSize },
+    logger,
+  );
   return {
-    engagements: createEngagements({ raw, transport, accountToken, baseUrl, accountValidation, accountSchemaTtlMs, accountSchemaCacheSize }),
+    engagements: createEngagements({ ...context, baseUrl, accountValidation, accountSchemaTtlMs, accountSchemaCacheSize, resolver }),
+    contacts,
+    users,
+    accounts,
+    engagementTypes,
     raw,
     baseUrl,
   };
@@ -164,6 +204,8 @@ interface ClientSettings extends Settings {
   accountValidation: AccountValidationMode;
   accountSchemaTtlMs: number;
   accountSchemaCacheSize: number;
+  referenceCacheTtlMs: number;
+  referenceCacheSize: number;
 }
 
 const MODES = ["off", "warn", "strict"];
@@ -193,6 +235,8 @@ function resolveSettings(options: ClientOptions): ClientSettings {
     accountValidation,
     accountSchemaTtlMs: count(options.accountSchemaTtlMs, 3_600_000, "/accountSchemaTtlMs"),
     accountSchemaCacheSize: Math.max(1, Math.floor(count(options.accountSchemaCacheSize, 1_000, "/accountSchemaCacheSize"))),
+    referenceCacheTtlMs: count(options.referenceCacheTtlMs, 3_600_000, "/referenceCacheTtlMs"),
+    referenceCacheSize: Math.max(1, Math.floor(count(options.referenceCacheSize, 10_000, "/referenceCacheSize"))),
   };
 }
 

@@ -157,6 +157,39 @@ export class MergeValidationError extends MergeError {
   }
 }
 
+/** What a reference of a draft named, by which field. */
+export type ReferenceKind = "contact" | "owner" | "account" | "engagement_type";
+
+/** One reference `engagements.resolve` could not turn into an id. */
+export interface ReferenceIssue extends ValidationIssue {
+  /** Which kind of object was looked for. */
+  kind: ReferenceKind;
+  /** What it was looked for by, as the draft gave it: `{ email: "ada@example.com" }`, `{ activity_type: "CALL" }`. */
+  lookedFor: Readonly<Record<string, unknown>>;
+  /**
+   * Why: `"not-found"` (no match), `"ambiguous"` (several matches: never a guess), `"invalid"` (the
+   * reference itself is malformed).
+   */
+  reason: "not-found" | "ambiguous" | "invalid";
+  /** The ids of the matches, when there were several. */
+  candidates?: string[];
+}
+
+/**
+ * References of a draft that could not be resolved: each with its pointer (`/model/contacts/1`), what
+ * was looked for and why. Nothing was sent for the engagement. A `MergeValidationError`, so code that
+ * handles bad input handles it too.
+ */
+export class MergeReferenceError extends MergeValidationError {
+  override name = "MergeReferenceError";
+  /** Each reference that failed (the same entries as `problems`). */
+  readonly references: readonly ReferenceIssue[];
+  constructor(references: readonly ReferenceIssue[], options: MergeErrorOptions = {}) {
+    super(references, options);
+    this.references = references;
+  }
+}
+
 /** A 2xx response whose body does not match the spec (or is not JSON at all). */
 export class MergeResponseValidationError extends MergeError {
   override name = "MergeResponseValidationError";
@@ -238,6 +271,9 @@ function validationMessage(problems: readonly ValidationIssue[]): string {
 /** Type guards: narrow an `unknown` caught value to one of the error classes. */
 export function isMergeError(error: unknown): error is MergeError {
   return error instanceof MergeError;
+}
+export function isMergeReferenceError(error: unknown): error is MergeReferenceError {
+  return error instanceof MergeReferenceError;
 }
 export function isMergeApiError(error: unknown): error is MergeApiError {
   return error instanceof MergeApiError;

@@ -37,3 +37,46 @@ export function withoutEmptyExpand<Q extends { expand?: readonly string[] }>(que
   delete copy.expand;
   return copy;
 }
+
+/** The date-time filters every list of contacts, users, accounts and engagement types shares. */
+type SharedDateKey = "created_after" | "created_before" | "modified_after" | "modified_before";
+type SharedDates = { [K in SharedDateKey]?: string | Date | undefined };
+
+/** The shared date filters as ISO strings (only those given). */
+export function sharedDatesToWire(dates: SharedDates): { [K in SharedDateKey]?: string } {
+  const out: { [K in SharedDateKey]?: string } = {};
+  for (const key of ["created_after", "created_before", "modified_after", "modified_before"] as const) {
+    const value = dates[key];
+    if (value !== undefined) out[key] = isoDate(value, `/query/${key}`);
+  }
+  return out;
+}
+
+/** Several values of a comma-separated filter, as a list or as the one string Merge takes. */
+type CommaList = string | readonly string[];
+
+/** Query of `GET /crm/v1/contacts`. `email_addresses` and `phone_numbers` take a list (joined with commas) or a string. */
+export type ListContactsQuery = Omit<WithDates<QueryOf<"contactsList">, SharedDateKey>, "email_addresses" | "phone_numbers"> & {
+  email_addresses?: CommaList;
+  phone_numbers?: CommaList;
+};
+/** Query of `GET /crm/v1/contacts/{id}`. */
+export type RetrieveContactQuery = QueryOf<"contactsRetrieve">;
+/** Query of `GET /crm/v1/users`. */
+export type ListUsersQuery = WithDates<QueryOf<"usersList">, SharedDateKey>;
+/** Query of `GET /crm/v1/users/{id}`. */
+export type RetrieveUserQuery = QueryOf<"usersRetrieve">;
+/** Query of `GET /crm/v1/accounts`. */
+export type ListAccountsQuery = WithDates<QueryOf<"accountsList">, SharedDateKey>;
+/** Query of `GET /crm/v1/accounts/{id}`. */
+export type RetrieveAccountQuery = QueryOf<"accountsRetrieve">;
+/** Query of `GET /crm/v1/engagement-types`. */
+export type ListEngagementTypesQuery = WithDates<QueryOf<"engagementTypesList">, SharedDateKey>;
+/** Query of `GET /crm/v1/engagement-types/{id}`. */
+export type RetrieveEngagementTypeQuery = QueryOf<"engagementTypesRetrieve">;
+
+/** A comma-separated filter as sent: one string. */
+export function commaJoined(value: CommaList | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? value : value.join(",");
+}

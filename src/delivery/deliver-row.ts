@@ -12,7 +12,7 @@
  * or scripts in Redis shared by a fleet, which may answer "come back later" so the row waits in Redis
  * instead of in a worker).
  */
-import type { AccountTokenMode, EngagementInput, MergeCrmClient, ValidationIssue } from "../index.js";
+import type { AccountTokenMode, EngagementDraft, EngagementInput, MergeCrmClient, MissingContacts, RequestWrapper, ValidationIssue } from "../index.js";
 import type { FailureOwner } from "./account-health.js";
 import { classify, createdId, problemsOf } from "./verdicts.js";
 import type { SendResult } from "./failure-guard.js";
@@ -85,7 +85,8 @@ export interface SendGate {
 
 /** A row to deliver, its names resolved. */
 export interface RowToDeliver {
-  model: EngagementInput;
+  /** The engagement; its contacts, owner, account and engagement type may be references (`engagements.resolve`). */
+  model: EngagementDraft;
   /** The linked account's token; `undefined`: the client's own. */
   token: string | undefined;
   /** The account's name (a hash of its token) and the row's key: what outcomes are kept under. */
@@ -106,6 +107,8 @@ export interface DeliveryContext {
   dryRun?: boolean;
   /** The wait before a retry with no `Retry-After`. */
   backoff(attempt: number): number;
+  /** What a contact named by an unknown email becomes (`engagements.resolve`). @default "reject" */
+  missingContacts?: MissingContacts | undefined;
 }
 
 /**
@@ -197,9 +200,20 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
   };
 
   const accountOption = token === undefined ? {} : { accountToken: token };
+  const resolved = await resolveReferences(context, row, (admission) => {
+    if (admission.kind === "held") return held(admission, lastError);
+    if (admission.kind === "later") return admission;
+    return { kind: "not-sent" };
+  });
+  if ("kind" in resolved) return resolved;
+  if ("problems" in resolved) {
+    return resolved.valid ? settled({ ...base, outcome: "valid", attempts: 0 }, false) : settled({ ...base, outcome: "rejected", problems: resolved.problems, attempts: 0 }, true);
+  }
+  if ("error" in resolved) return settled({ ...base, outcome: "failed", error: resolved.error, attempts: 0 }, true);
+  const model = resolved.model;
   let problems: ValidationIssue[];
   try {
-    problems = await client.engagements.validateCreate(row.model, accountOption);
+    problems = await client.engagements.validateCreate(model, accountOption);
   } catch (error) {
     const found = problemsOf(error);
     if (!found) throw error;
@@ -231,7 +245,7 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
     let value: unknown;
     let thrown: { error: unknown } | undefined;
     try {
-      value = await client.engagements.create(row.model, { ...accountOption, idempotencyKey, maxRetries: 0 });
+      value = await client.engagements.create(model, { ...accountOption, idempotencyKey, maxRetries: 0 });
     } catch (error) {
       thrown = { error };
     }
@@ -264,4 +278,86 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
   const result: BulkRowResult = { ...base, outcome: "failed", error: { ...(lastError ?? STOPPED), writeMayHaveHappened: mayHaveWritten }, attempts };
   if (sentAt !== undefined) result.sentAt = sentAt;
   return settled(result, true);
+}
+
+/** The problem of a `missingContacts` option that is none of its values, named by `pointer`. */
+export function missingContactsProblems(value: unknown, pointer: string): ValidationIssue[] {
+  if (value === undefined || value === "reject" || value === "omit" || value === "create") return [];
+  return [{ pointer, message: 'must be "reject", "omit" or "create"' }];
+}
+
+/** A lookup the gate did not let through: the row goes back as the gate said. */
+class NotAdmitted extends Error {
+  constructor(readonly admission: Exclude<Admission, { kind: "send" }>) {
+    super(`not admitted: ${admission.kind}`);
+  }
+}
+
+/** What resolving a row's references gave: its model, problems (rejected, or valid in a dry run), an error, or a delivery to return. */
+type Resolved = { model: EngagementInput } | { problems: ValidationIssue[]; valid: boolean } | { error: BulkRowError } | Delivery;
+
+/**
+ * Resolves the row's references (`engagements.resolve`) before its write: each lookup (and the create
+ * of a missing contact) is admitted by the gate like a write, paced with the account's rate and
+ * counted by the failure guard, and sent once (`maxRetries: 0`), so a failure is seen here and retried
+ * like a write's. A dry run looks up but creates nothing: a contact it would create is not a problem.
+ */
+async function resolveReferences(
+  context: DeliveryContext,
+  row: RowToDeliver,
+  notAdmitted: (admission: Exclude<Admission, { kind: "send" }>) => Promise<Delivery> | Delivery,
+): Promise<Resolved> {
+  const { client, gate, dryRun = false } = context;
+  const missing = context.missingContacts ?? "reject";
+  const around: RequestWrapper = async (send) => {
+    const admission = await gate.admit(row.account);
+    if (admission.kind !== "send") throw new NotAdmitted(admission);
+    let value;
+    try {
+      value = await send();
+    } catch (error) {
+      const verdict = classify(error);
+      await admission.permit.settle(verdict.guard, verdict.detail, verdict.owner);
+      if (verdict.kind === "rate-limited") await admission.permit.throttled(verdict.retryAfterMs);
+      throw error;
+    }
+    await admission.permit.settle("success");
+    return value;
+  };
+  const options = {
+    ...(row.token === undefined ? {} : { accountToken: row.token }),
+    missingContacts: dryRun && missing === "create" ? ("reject" as const) : missing,
+    maxRetries: 0,
+    ...(dryRun ? {} : { around }),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { model: await client.engagements.resolve(row.model, options) };
+    } catch (error) {
+      if (error instanceof NotAdmitted) return notAdmitted(error.admission);
+      const verdict = classify(error);
+      if (verdict.kind === "invalid") {
+        // A dry run creates nothing: a contact it would create does not make the row invalid.
+        const wouldCreate = dryRun && missing === "create" && fieldOf(error, "references") !== undefined && verdict.problems.every(isMissingContact);
+        return { problems: verdict.problems, valid: wouldCreate };
+      }
+      if (verdict.kind === "created" || verdict.kind === "fatal" || verdict.kind === "rejected" || attempt >= context.maxAttempts) {
+        return { error: { ...("error" in verdict ? verdict.error : { name: "Error", message: String(error) }), writeMayHaveHappened: false } };
+      }
+      // Transient, throttled (the pacer slowed the account) or the account's (its health decides): again.
+      const waitMs = verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : verdict.kind === "rate-limited" ? 0 : context.backoff(attempt);
+      const next = waitMs > 0 ? await gate.retryAfter(waitMs) : "again";
+      if (next === "stopped") return { kind: "not-sent" };
+      if (next === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: "a lookup failed; retried later" };
+    }
+  }
+}
+
+function fieldOf(value: unknown, field: string): unknown {
+  return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
+}
+
+/** A reference problem saying no contact has the email (what `missingContacts: "create"` would create). */
+function isMissingContact(problem: ValidationIssue): boolean {
+  return fieldOf(problem, "kind") === "contact" && fieldOf(problem, "reason") === "not-found" && typeof fieldOf(fieldOf(problem, "lookedFor"), "email") === "string";
 }

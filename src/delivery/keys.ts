@@ -5,6 +5,7 @@
  * replays the stored answer instead of writing twice).
  */
 import { createHash } from "node:crypto";
+import { uuidFromHex } from "../internal/uuid.js";
 
 /** The name of a linked account in results and the journal: 16 hex characters of a SHA-256 of its token. */
 export function accountName(accountToken: string): string {
@@ -20,9 +21,7 @@ export function accountName(accountToken: string): string {
  */
 export function idempotencyKeyFor(accountToken: string, key: string): string {
   // As a JSON pair, so that no (token, key) pair can spell another: ("a\nb", "c") vs ("a", "b\nc").
-  const hex = createHash("sha256").update(JSON.stringify([accountToken, key])).digest("hex");
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return uuidFromHex(createHash("sha256").update(JSON.stringify([accountToken, key])).digest("hex"));
 }
 
 /**

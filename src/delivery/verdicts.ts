@@ -71,10 +71,12 @@ function retryAfterOf(headers: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : Math.min(RETRY_MAX_MS, Math.max(0, ms));
 }
 
-/** The problems of a `MergeValidationError` (by name), else `undefined`. */
+/** The problems of a `MergeValidationError` or `MergeReferenceError` (by name), else `undefined`. */
 export function problemsOf(error: unknown): ValidationIssue[] | undefined {
   const problems = fieldOf(error, "problems");
-  if (fieldOf(error, "name") !== "MergeValidationError" || !Array.isArray(problems)) return undefined;
+  const name = fieldOf(error, "name");
+  // A reference that cannot be resolved (MergeReferenceError) is bad input too.
+  if ((name !== "MergeValidationError" && name !== "MergeReferenceError") || !Array.isArray(problems)) return undefined;
   return problems.filter((p): p is ValidationIssue => typeof fieldOf(p, "pointer") === "string" && typeof fieldOf(p, "message") === "string");
 }
 

@@ -4,7 +4,7 @@
  * id derived from (account, key), so the same row enqueued twice is one job.
  */
 import { createHash } from "node:crypto";
-import type { EngagementInput } from "../index.js";
+import type { EngagementDraft, MissingContacts } from "../index.js";
 import { accountName } from "../delivery/keys.js";
 
 export const DEFAULT_QUEUE = "merge-crm-engagements";
@@ -17,8 +17,10 @@ export interface JobData {
   v: 1;
   account: string;
   key: string;
-  model: EngagementInput;
+  model: EngagementDraft;
   line?: number;
+  /** What the worker does with a contact named by an unknown email (when the row's references say so). */
+  missingContacts?: MissingContacts;
   /** The account token, sealed with the queue's secret. */
   token?: string;
   /** The account's reference, for the worker's `resolveAccountToken`. */
@@ -50,10 +52,12 @@ export function readJobData(data: unknown): JobData | string {
   const line = field("line");
   const token = field("token");
   const accountRef = field("accountRef");
+  const missingContacts = field("missingContacts");
   if (field("v") !== 1) return "the job was not enqueued by merge-crm-engagements/queue (no v: 1)";
   if (typeof account !== "string" || typeof key !== "string") return "the job's data has no account or key";
   if (typeof model !== "object" || model === null || Array.isArray(model)) return "the job's data has no model";
-  const out: JobData = { v: 1, account, key, model: model as EngagementInput };
+  const out: JobData = { v: 1, account, key, model: model as EngagementDraft };
+  if (missingContacts === "reject" || missingContacts === "omit" || missingContacts === "create") out.missingContacts = missingContacts;
   if (typeof line === "number") out.line = line;
   if (typeof token === "string") out.token = token;
   if (typeof accountRef === "string") out.accountRef = accountRef;

@@ -6,6 +6,7 @@
  * never hangs, and never resolves unless Redis confirmed the job.
  */
 import type { JobsOptions } from "bullmq";
+import { missingContactsProblems } from "../delivery/deliver-row.js";
 import { createMergeCrmClient, MergeValidationError, type ValidationIssue } from "../index.js";
 import { RowKeys } from "../delivery/keys.js";
 import { tokenCipher, type TokenCipher } from "./cipher.js";
@@ -40,6 +41,7 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
   if (typeof name !== "string" || !/^[\w.-]{1,100}$/.test(name)) problems.push({ pointer: "/name", message: "must be 1 to 100 letters, digits, '.', '_' or '-'" });
   if (!Number.isInteger(attempts) || attempts < 1) problems.push({ pointer: "/attempts", message: "must be a whole number >= 1" });
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) problems.push({ pointer: "/timeoutMs", message: "must be a number > 0" });
+  problems.push(...missingContactsProblems(options.missingContacts, "/missingContacts"));
   if (problems.length > 0) throw new MergeValidationError(problems);
 
   const secret = options.secret ?? process.env["MERGE_QUEUE_SECRET"];
@@ -92,6 +94,8 @@ export function createEngagementQueue(options: EngagementQueueOptions): Engageme
     const jobId = jobIdOf(account, key);
     const data: JobData = { v: 1, account, key, model: row.model };
     if (row.line !== undefined) data.line = row.line;
+    const missingContacts = row.missingContacts ?? options.missingContacts;
+    if (missingContacts !== undefined) data.missingContacts = missingContacts;
     if (row.accountRef !== undefined) data.accountRef = row.accountRef;
     else if (token !== undefined) data.token = await cipherOf().seal(token, jobId);
     const result: EnqueueResult = { jobId, account, key, status: "queued" };
@@ -226,5 +230,6 @@ function shapeProblems(row: unknown): ValidationIssue[] {
     if (value !== undefined && (typeof value !== "string" || value.length === 0)) problems.push({ pointer: `/${name}`, message: "must be a non-empty string" });
   }
   if (field("accountToken") !== undefined && field("accountRef") !== undefined) problems.push({ pointer: "/accountRef", message: "give accountToken or accountRef, not both" });
+  problems.push(...missingContactsProblems(field("missingContacts"), "/missingContacts"));
   return problems;
 }

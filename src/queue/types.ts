@@ -1,5 +1,5 @@
 /** The public types of `merge-crm-engagements/queue`: rows in, jobs in Redis, deliveries out. */
-import type { AccountTokenMode, EngagementInput, Logger, MergeCrmClient, ValidationIssue } from "../index.js";
+import type { AccountTokenMode, EngagementDraft, Logger, MergeCrmClient, MissingContacts, ValidationIssue } from "../index.js";
 import type { AccountHealthOptions } from "../delivery/account-health.js";
 import type { FailureGuardMode } from "../delivery/failure-guard.js";
 import type { BulkRowResult, RatePlan } from "../delivery/types.js";
@@ -10,8 +10,14 @@ export type QueueConnection = string | RedisOptions | Redis;
 
 /** One engagement to deliver. */
 export interface QueueRow {
-  /** The engagement, as `merge.engagements.create` takes it. */
-  model: EngagementInput;
+  /**
+   * The engagement, as `merge.engagements.create` takes it; its contacts, owner, account and engagement
+   * type may be references (`{ email }`, `{ name }`, `{ activity_type }`, ...), which the worker resolves
+   * before the write (see `merge.engagements.resolve`).
+   */
+  model: EngagementDraft;
+  /** What the worker does with a contact named by an email no contact has. @default the queue's `missingContacts` */
+  missingContacts?: MissingContacts;
   /**
    * The linked account's token. Carried in the job encrypted (AES-256-GCM, key from `secret` or
    * `MERGE_QUEUE_SECRET`), never in clear. Give `accountRef` instead to keep tokens out of Redis entirely.
@@ -58,6 +64,12 @@ export interface EngagementQueueOptions {
   timeoutMs?: number;
   /** Delivery attempts of a job for transient failures (5xx, timeouts, connection errors). @default 5 */
   attempts?: number;
+  /**
+   * What the worker does with a contact a row names by an email no contact has: `"reject"` the row,
+   * `"omit"` the contact, or `"create"` it (once per linked account and email). Carried in each job.
+   * @default the worker's `missingContacts`, else "reject"
+   */
+  missingContacts?: MissingContacts;
   /** How long completed jobs are kept (and re-enqueues of them ignored). At least 24 h. @default 86_400_000 */
   keepCompletedMs?: number;
   /** How long failed jobs are kept. @default 7 days */
@@ -147,6 +159,12 @@ export interface EngagementWorkerOptions {
    * @default { suspendAfter: 3, probeBackoffMs: 15000, maxProbeBackoffMs: 300000, probationInFlight: 1 }
    */
   accountHealth?: AccountHealthOptions;
+  /**
+   * What to do with a contact named by an email no contact has, for jobs that do not say (see
+   * `EngagementQueueOptions.missingContacts`). Lookups are paced and guarded like writes.
+   * @default "reject"
+   */
+  missingContacts?: MissingContacts;
   /** Turns a row's `accountRef` into its account token (for apps that keep tokens in their database). */
   resolveAccountToken?: (accountRef: string) => string | Promise<string>;
   /** Called once per job that ends (created, rejected, failed, done before); an exception it throws is logged. */

@@ -19,7 +19,7 @@ import { randomUUID } from "node:crypto";
 import type { Job } from "bullmq";
 import { MergeValidationError, type ValidationIssue } from "../index.js";
 import { backoff } from "../delivery/verdicts.js";
-import { deliverRow, type Delivery } from "../delivery/deliver-row.js";
+import { deliverRow, missingContactsProblems, type Delivery } from "../delivery/deliver-row.js";
 import { resolveRate } from "../delivery/pacer.js";
 import { HEALTH_DEFAULTS, healthProblems } from "../delivery/account-health.js";
 import type { BulkRowResult } from "../delivery/types.js";
@@ -65,6 +65,7 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
   if (mode !== "adaptive" && mode !== "strict") problems.push({ pointer: "/failureGuard", message: 'must be "adaptive" or "strict"' });
   if (typeof scope !== "string" || !/^[\w.-]{1,100}$/.test(scope)) problems.push({ pointer: "/failureScope", message: "must be 1 to 100 letters, digits, '.', '_' or '-'" });
   problems.push(...healthProblems(options.accountHealth, "/accountHealth"));
+  problems.push(...missingContactsProblems(options.missingContacts, "/missingContacts"));
   if (options.accountHealth?.probationInFlight !== undefined && options.accountHealth.probationInFlight !== 1) {
     problems.push({ pointer: "/accountHealth/probationInFlight", message: "must be 1 in the fleet (one write of a new account in flight over every worker)" });
   }
@@ -137,7 +138,15 @@ export async function startEngagementWorker(options: EngagementWorkerOptions): P
     }
     const row = { model: data.model, token, account: data.account, key: data.key, ...(data.line === undefined ? {} : { line: data.line }) };
     const delivery: Delivery = await deliverRow(
-      { client: options.client, gate, doneStore, maxAttempts: job.opts.attempts ?? DEFAULT_ATTEMPTS, attemptsBefore: job.attemptsMade, backoff },
+      {
+        client: options.client,
+        gate,
+        doneStore,
+        maxAttempts: job.opts.attempts ?? DEFAULT_ATTEMPTS,
+        attemptsBefore: job.attemptsMade,
+        backoff,
+        missingContacts: data.missingContacts ?? options.missingContacts,
+      },
       row,
     );
     if (delivery.kind === "held") {

@@ -68,7 +68,9 @@ test("a run killed mid-way (journal holds only 'sent' records for rows in flight
   for (const row of input.slice(10, 15)) {
     const key = (await keyOf(row))!;
     const idempotencyKey = idempotencyKeyFor(TOKEN_A, key);
-    await client().engagements.create(row.model, { accountToken: TOKEN_A, idempotencyKey });
+    // A row's model may name references; these rows name none, so `resolve` gives it back as it is.
+    const model = await client().engagements.resolve(row.model, { accountToken: TOKEN_A });
+    await client().engagements.create(model, { accountToken: TOKEN_A, idempotencyKey });
     open.record({ account: accountName(TOKEN_A), key, outcome: "failed", attempts: 1, sentAt: new Date().toISOString(), error: { name: "Interrupted", message: "sent", writeMayHaveHappened: true } });
   }
   await open.close();

@@ -17,6 +17,8 @@ import {
 } from "../query.js";
 import { execute, type Call, type FetchResult } from "../request.js";
 import { validateRequest, type OperationId } from "../validation/spec-validators.js";
+import { readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
+import type { ResolveOptions, Resolver } from "../references/resolver.js";
 import {
   callHeaders,
   createKey,
@@ -74,14 +76,35 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
   create(model: EngagementInput, ...options: OptionsArg<Mode, CreateOptions>): Promise<EngagementResponse>;
 
   /**
+   * Turns a draft whose contacts, owner, account and engagement type may be named by what the app
+   * knows into the body `create` takes, with Merge's ids. A reference is `{ email }` or `{ remote_id }`
+   * for a contact (a Merge id stays as it is), `{ email }` or `{ remote_id }` for the owner, `{ name }`
+   * or `{ remote_id }` for the account, `{ activity_type }`, `{ name }` or `{ remote_id }` for the
+   * engagement type. Emails and names match trimmed and case-insensitively; exactly one match gives its
+   * id, several are ambiguous (never a guess), none is an error, or for a contact what
+   * `missingContacts` says. Rejects with `MergeReferenceError` (each reference's pointer, what was
+   * looked for and why) before anything is written. Lookups are cached per linked account (see
+   * `referenceCacheTtlMs`), shared by concurrent calls, and contact emails go in batches.
+   * @example
+   * const model = await merge.engagements.resolve({
+   *   subject: "Call with Ada", direction: "OUTBOUND", start_time: new Date(),
+   *   contacts: [{ email: "ada@example.com" }], owner: { email: "rep@example.com" },
+   *   account: { name: "Acme Inc" }, engagement_type: { activity_type: "CALL" },
+   * });
+   * await merge.engagements.create(model);
+   */
+  resolve(draft: EngagementDraft, ...options: OptionsArg<Mode, ResolveOptions>): Promise<EngagementInput>;
+
+  /**
    * Checks a create without sending it: resolves to the problems `create` would refuse it for, by
    * pointer, or `[]`. The spec's always (even with `validateRequests: false`), and the linked account's
-   * when `accountValidation` is on (in either mode; this may fetch and cache its meta schema).
+   * when `accountValidation` is on (in either mode; this may fetch and cache its meta schema). A draft's
+   * references are checked for their shape only (no lookups: `resolve` does those).
    * @example
    * const problems = await merge.engagements.validateCreate({ subject: "Call", direction: "SIDEWAYS" });
    * // [{ pointer: "/model/direction", message: "must be equal to one of the allowed values: ..." }]
    */
-  validateCreate(model: EngagementInput, ...options: OptionsArg<Mode, AccountCheckOptions>): Promise<ValidationIssue[]>;
+  validateCreate(model: EngagementDraft, ...options: OptionsArg<Mode, AccountCheckOptions>): Promise<ValidationIssue[]>;
 
   /**
    * Fetches one page: `GET /crm/v1/engagements`. Dates accept `Date` or ISO strings; `expand` is sent
@@ -170,6 +193,7 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
 }
 
 export interface EngagementsContext extends ResourceContext {
+  resolver: Resolver;
   baseUrl: string;
   accountValidation: AccountValidationMode;
   accountSchemaTtlMs: number;
@@ -272,17 +296,28 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       });
     },
 
-    async validateCreate(model: EngagementInput, options: AccountCheckOptions = {}) {
+    async resolve(draft: EngagementDraft, options: ResolveOptions = {}) {
+      const token = headersOf(options)["X-Account-Token"];
+      const missing = options.missingContacts;
+      if (missing !== undefined && missing !== "reject" && missing !== "omit" && missing !== "create") {
+        throw new MergeValidationError([{ pointer: "/missingContacts", message: 'must be "reject", "omit" or "create"' }]);
+      }
+      return context.resolver.resolve(draft, token, options);
+    },
+
+    async validateCreate(model: EngagementDraft, options: AccountCheckOptions = {}) {
       const header = headersOf(options);
+      // References are checked for their shape here; their lookups are `resolve`'s.
+      const references: ValidationIssue[] = typeof model === "object" && model !== null ? readReferences(model).problems : [];
       let body;
       try {
-        body = { model: modelToWire(model) };
+        body = { model: modelToWire(withPlaceholders(model)) };
         validateRequest("engagementsCreate", { header, body }, transport.settings.strictRequests);
       } catch (error) {
-        if (error instanceof MergeValidationError) return [...error.problems];
+        if (error instanceof MergeValidationError) return [...references, ...error.problems];
         throw error;
       }
-      if (context.accountValidation === "off") return [];
+      if (references.length > 0 || context.accountValidation === "off") return references;
       return accountProblemsOf(header["X-Account-Token"], body, options.signal);
     },
 
