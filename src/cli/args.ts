@@ -5,7 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { FailureGuardMode } from "../bulk/index.js";
-import { isRegion, type Region } from "../index.js";
+import { isRegion, type MissingContacts, type Region } from "../index.js";
 import { formatFromPath, type InputFormat } from "./input.js";
 import { messageOf } from "../internal/errors.js";
 
@@ -13,6 +13,7 @@ export const USAGE = `Usage:
   merge-crm-engagements import FILE [--format csv|ndjson] [--account-token TOKEN] [--key COLUMN]
       [--rate N|launch|professional|enterprise] [--concurrency N] [--per-account-concurrency N]
       [--failure-guard adaptive|strict] [--journal PATH] [--rejects PATH]
+      [--missing-contacts reject|omit|create]
       [--dry-run] [--region us|eu|apac|sandbox | --base-url URL] [--json]
   merge-crm-engagements status --journal PATH [--json]
   merge-crm-engagements export --account-token TOKEN --out FILE [--state FILE] [--since ISO]
@@ -20,7 +21,7 @@ export const USAGE = `Usage:
 
 Through a queue (BullMQ on Redis), delivered by workers on any number of machines:
   merge-crm-engagements enqueue FILE --redis URL [--queue NAME] [--format csv|ndjson]
-      [--account-token TOKEN] [--key COLUMN] [--json]
+      [--account-token TOKEN] [--key COLUMN] [--missing-contacts reject|omit|create] [--json]
   merge-crm-engagements worker --redis URL [--queue NAME] [--rate N|launch|professional|enterprise]
       [--concurrency N] [--failure-guard adaptive|strict] [--region us|eu|apac|sandbox | --base-url URL]
   merge-crm-engagements status --redis URL [--queue NAME] [--json]
@@ -32,6 +33,16 @@ failed, 2 a usage or configuration error, 130 interrupted. A linked account that
 fails row after row while others succeed) is suspended: its rows are held, not sent, and listed by
 status; run the same import again once the account is fixed to send them. status --redis lists the
 accounts suspended over the fleet, with their reason and jobs held.
+
+A row may name its contacts, owner, account and engagement type by what the app knows instead of
+Merge's ids: in NDJSON inside "model" ("contacts":[{"email":"ada@example.com"}], "owner":{"email":...},
+"account":{"name":"Acme Inc"}, "engagement_type":{"activity_type":"CALL"}, or {"remote_id":...}); in CSV
+with the columns contacts.email and contacts.remote_id (several separated by ;), owner.email,
+owner.remote_id, account.name, account.remote_id, engagement_type.activity_type, engagement_type.name and
+engagement_type.remote_id. They are looked up before the write (by the worker, for a queue), paced and
+cached per linked account; a row whose reference matches nothing, or several, is rejected with its
+pointer and never sent. --missing-contacts says what an email no contact has becomes: reject (the
+default), omit (left out of the row's contacts) or create (one contact per linked account and email).
 
 export appends the linked account's engagement changes to --out, one NDJSON line each
 ({"op":"upsert","id":...,"modified_at":...,"engagement":{...}} or {"op":"delete","id":...,"modified_at":...}),
@@ -80,6 +91,8 @@ export interface ImportCommand {
   failureGuard?: FailureGuardMode;
   journal: string;
   rejects?: string;
+  /** `--missing-contacts`: what a contact named by an unknown email becomes. */
+  missingContacts?: MissingContacts;
   dryRun: boolean;
   json: boolean;
   target: Target;
@@ -110,6 +123,8 @@ export interface EnqueueCommand extends QueueLocation {
   accountToken?: string;
   /** `MERGE_QUEUE_SECRET`: encrypts the tokens rows carry. */
   secret?: string;
+  /** `--missing-contacts`, carried in each job for the worker. */
+  missingContacts?: MissingContacts;
   json: boolean;
 }
 
@@ -149,8 +164,8 @@ export type Command = ImportCommand | StatusCommand | EnqueueCommand | WorkerCom
 
 /** The flags each command takes (`status` takes --journal, or --redis and --queue). */
 const FLAGS = {
-  import: ["format", "account-token", "key", "rate", "concurrency", "per-account-concurrency", "failure-guard", "journal", "rejects", "dry-run", "region", "base-url", "json"],
-  enqueue: ["redis", "queue", "format", "account-token", "key", "json"],
+  import: ["format", "account-token", "key", "rate", "concurrency", "per-account-concurrency", "failure-guard", "journal", "rejects", "missing-contacts", "dry-run", "region", "base-url", "json"],
+  enqueue: ["redis", "queue", "format", "account-token", "key", "missing-contacts", "json"],
   worker: ["redis", "queue", "rate", "concurrency", "failure-guard", "region", "base-url"],
   status: ["journal", "redis", "queue", "json"],
   export: ["account-token", "out", "state", "since", "region", "base-url", "json"],
@@ -177,6 +192,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         "failure-guard": { type: "string" },
         journal: { type: "string" },
         rejects: { type: "string" },
+        "missing-contacts": { type: "string" },
         "dry-run": { type: "boolean" },
         region: { type: "string" },
         "base-url": { type: "string" },
@@ -258,10 +274,15 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     const token = env["MERGE_ACCOUNT_TOKEN"];
     if (token !== undefined && token !== "") accountToken = token;
   }
+  const missing = values["missing-contacts"];
+  if (missing !== undefined && missing !== "reject" && missing !== "omit" && missing !== "create") {
+    throw new UsageError(`--missing-contacts must be reject, omit or create (got '${missing}')`);
+  }
 
   if (command === "enqueue") {
     const out: EnqueueCommand = { command: "enqueue", file, format, ...queueLocation(values), json };
     if (keyField !== undefined) out.keyField = keyField;
+    if (missing !== undefined) out.missingContacts = missing;
     const secret = queueSecret(env);
     if (secret !== undefined) out.secret = secret;
     if (accountToken !== undefined) {
@@ -286,6 +307,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   };
   if (values.journal === "") throw new UsageError("--journal must be a path");
   if (keyField !== undefined) out.keyField = keyField;
+  if (missing !== undefined) out.missingContacts = missing;
   if (accountToken !== undefined) out.accountToken = accountToken;
   if (values.rate !== undefined) out.rate = rate(values.rate);
   if (values.concurrency !== undefined) out.concurrency = positiveInteger(values.concurrency, "--concurrency", "requests in flight");

@@ -70,6 +70,23 @@ export const ENGAGEMENT_FIELDS = [
 const JSON_FIELDS = new Set<string>(["integration_params", "linked_account_params", "remote_fields"]);
 /** Fields a CSV header may also fill key by key: `linked_account_params.activity_owner_email`. */
 const DOTTED_FIELDS = new Set<string>(["integration_params", "linked_account_params"]);
+/**
+ * Columns that name a reference (`engagements.resolve`): the field it fills and the key it is named
+ * by. `contacts.*` cells hold several values separated by `;`.
+ */
+const REFERENCE_COLUMNS: Readonly<Record<string, { field: ReferenceField; by: string }>> = {
+  "contacts.email": { field: "contacts", by: "email" },
+  "contacts.remote_id": { field: "contacts", by: "remote_id" },
+  "owner.email": { field: "owner", by: "email" },
+  "owner.remote_id": { field: "owner", by: "remote_id" },
+  "account.name": { field: "account", by: "name" },
+  "account.remote_id": { field: "account", by: "remote_id" },
+  "engagement_type.activity_type": { field: "engagement_type", by: "activity_type" },
+  "engagement_type.name": { field: "engagement_type", by: "name" },
+  "engagement_type.remote_id": { field: "engagement_type", by: "remote_id" },
+};
+type ReferenceField = "contacts" | "owner" | "account" | "engagement_type";
+const REFERENCE_FIELDS = new Set<string>(["owner", "account", "engagement_type"]);
 const FIELDS = new Set<string>(ENGAGEMENT_FIELDS);
 
 /** The format named by the file's extension: `.csv`, or `.ndjson` / `.jsonl` / `.json`. */
@@ -174,7 +191,13 @@ function csvEntry(entry: unknown): { record: string[]; line: number } {
 /** What each CSV column fills. */
 export interface CsvColumns {
   names: string[];
-  fill: ({ kind: "field"; field: string } | { kind: "dotted"; field: string; name: string } | { kind: "account_token" } | { kind: "key" })[];
+  fill: (
+    | { kind: "field"; field: string }
+    | { kind: "dotted"; field: string; name: string }
+    | { kind: "reference"; field: ReferenceField; by: string }
+    | { kind: "account_token" }
+    | { kind: "key" }
+  )[];
 }
 
 /** Reads a CSV header: every column must be an engagement field, `FIELD.NAME`, `account_token` or the key. */
@@ -191,10 +214,11 @@ export function csvColumns(header: string[], keyField: string | undefined, path 
     if (name === keyColumn) fill.push({ kind: "key" });
     else if (name === "account_token") fill.push({ kind: "account_token" });
     else if (FIELDS.has(name)) fill.push({ kind: "field", field: name });
+    else if (REFERENCE_COLUMNS[name] !== undefined) fill.push({ kind: "reference", ...REFERENCE_COLUMNS[name] });
     else if (DOTTED_FIELDS.has(parent) && dot < name.length - 1) fill.push({ kind: "dotted", field: parent, name: name.slice(dot + 1) });
     else {
       throw new InputError(
-        `${path}: unknown column '${name}' in the header (columns are EngagementRequest fields, account_token, ${keyField === undefined ? "key" : `the --key column '${keyField}'`}, and linked_account_params.NAME or integration_params.NAME)`,
+        `${path}: unknown column '${name}' in the header (columns are EngagementRequest fields, account_token, ${keyField === undefined ? "key" : `the --key column '${keyField}'`}, linked_account_params.NAME or integration_params.NAME, and the references ${Object.keys(REFERENCE_COLUMNS).join(", ")})`,
       );
     }
   }
@@ -238,10 +262,30 @@ export function csvItem(columns: CsvColumns, record: string[], line: number): In
         model[fill.field] = object;
         return;
       }
+      case "reference": {
+        if (fill.field === "contacts") {
+          if (value === null) return;
+          const named = value.split(";").map((text) => text.trim()).filter((text) => text !== "").map((text) => ({ [fill.by]: text }));
+          model["contacts"] = [...(Array.isArray(model["contacts"]) ? model["contacts"] : []), ...named];
+          return;
+        }
+        const current = model[fill.field];
+        if (typeof current === "string" || (current === null && value !== null)) {
+          problems.push({ pointer: `/model/${fill.field}`, message: `has both the column '${fill.field}' and '${columns.names[index] ?? ""}': give one` });
+          return;
+        }
+        model[fill.field] = value === null ? null : { ...(isObject(current) ? current : {}), [fill.by]: value };
+        return;
+      }
       case "field":
         if (value === null) model[fill.field] = null;
-        else if (fill.field === "contacts") model[fill.field] = value.split(";").map((id) => id.trim()).filter((id) => id !== "");
-        else if (JSON_FIELDS.has(fill.field)) {
+        else if (fill.field === "contacts") {
+          // Ids, with the contacts other columns name by reference.
+          const ids = value.split(";").map((id) => id.trim()).filter((id) => id !== "");
+          model[fill.field] = [...ids, ...(Array.isArray(model["contacts"]) ? model["contacts"] : [])];
+        } else if (REFERENCE_FIELDS.has(fill.field) && model[fill.field] !== undefined) {
+          problems.push({ pointer: `/model/${fill.field}`, message: `has both the column '${fill.field}' and a '${fill.field}.*' reference: give one` });
+        } else if (JSON_FIELDS.has(fill.field)) {
           try {
             model[fill.field] = JSON.parse(value);
           } catch {

@@ -53,7 +53,9 @@ export function runEnqueue(command: EnqueueCommand): Promise<number> {
       const library = await loadQueueLibrary();
       let queue;
       try {
-        queue = library.createEngagementQueue({ connection: command.redis, ...(command.queue === undefined ? {} : { name: command.queue }), ...(command.secret === undefined ? {} : { secret: command.secret }) });
+        queue = library.createEngagementQueue({ connection: command.redis, ...(command.queue === undefined ? {} : { name: command.queue }), ...(command.secret === undefined ? {} : { secret: command.secret }),
+          ...(command.missingContacts === undefined ? {} : { missingContacts: command.missingContacts }),
+        });
       } catch (error) {
         throw queueFailure(error, library, command);
       }

@@ -101,6 +101,7 @@ export function runImport(command: ImportCommand, argv: readonly string[]): Prom
           ...(command.concurrency === undefined ? {} : { concurrency: command.concurrency }),
           ...(command.perAccountConcurrency === undefined ? {} : { perAccountConcurrency: command.perAccountConcurrency }),
           ...(command.failureGuard === undefined ? {} : { failureGuard: command.failureGuard }),
+          ...(command.missingContacts === undefined ? {} : { missingContacts: command.missingContacts }),
           dryRun: command.dryRun,
           signal: run.stopping,
           onResult,
