@@ -1,5 +1,7 @@
 /**
- * The main job: create one engagement and print the result.
+ * The main job: log a call by what an app knows (the contact's email, the rep's email, the company's
+ * name, "it was a call"), and print the result: `engagements.resolve` looks up Merge's ids, then
+ * `engagements.create` writes it.
  *
  * With MERGE_API_KEY and MERGE_ACCOUNT_TOKEN set (and optionally MERGE_REGION: us, eu, apac, sandbox)
  * it calls the real API. Without MERGE_API_KEY it starts Prism on the bundled spec and calls that;
@@ -9,7 +11,7 @@
  * owner's email when the CRM asks for it (MERGE_ACTIVITY_OWNER_EMAIL); the create is then checked
  * against that account's schema as well as the spec (accountValidation "warn").
  */
-import { createMergeCrmClient, isMergeError, isRegion, type EngagementInput } from "../src/index.js";
+import { createMergeCrmClient, isMergeError, isRegion, type EngagementDraft } from "../src/index.js";
 import { startMockServer, type MockServer } from "../src/mock/index.js";
 
 async function main(): Promise<void> {
@@ -44,13 +46,27 @@ async function main(): Promise<void> {
       merge = createMergeCrmClient({ apiKey: "mock-api-key", accountToken: "mock-account-token", baseUrl: mock.url, accountValidation: "warn" });
     }
     const now = new Date();
-    const model: EngagementInput = {
+    // What the app knows; MERGE_CONTACT_EMAIL, MERGE_OWNER_EMAIL and MERGE_COMPANY name them for a real
+    // linked account (the mock's directory holds ada@example.com, rep@example.com and Acme Inc).
+    const contactEmail = process.env["MERGE_CONTACT_EMAIL"] ?? "ada@example.com";
+    const ownerEmail = process.env["MERGE_OWNER_EMAIL"] ?? "rep@example.com";
+    const company = process.env["MERGE_COMPANY"] ?? "Acme Inc";
+    const draft: EngagementDraft = {
       subject: "Call to customer",
       content: "Logged by merge-crm-engagements (npm start)",
       direction: "OUTBOUND",
       start_time: new Date(now.getTime() - 5 * 60_000),
       end_time: now,
+      contacts: [{ email: contactEmail }],
+      owner: { email: ownerEmail },
+      account: { name: company },
+      engagement_type: { activity_type: "CALL" },
     };
+    const model = await merge.engagements.resolve(draft);
+    console.log(
+      `Resolved: contact ${contactEmail} -> ${model.contacts?.join(", ")}, owner ${ownerEmail} -> ${model.owner}, ` +
+        `account "${company}" -> ${model.account}, CALL -> engagement type ${model.engagement_type}.`,
+    );
     try {
       const { fields, linkedAccountStatus } = await merge.engagements.describeCreate();
       const required = fields.filter((field) => field.required).map((field) => field.pointer);
