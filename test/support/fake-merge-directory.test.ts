@@ -23,7 +23,7 @@ async function call(method: string, path: string, { account = TOKEN, body, key }
     },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  return { status: response.status, json: (await response.json()) as any };
+  return { status: response.status, json: await response.json() };
 }
 
 const get = (path: string, account?: string) => call("GET", path, account === undefined ? {} : { account });
