@@ -325,3 +325,12 @@ test("no credential appears in a reference error, its JSON or its message", asyn
   expect(text).not.toContain("sk_secret_key_123");
   expect(text).not.toContain(A);
 });
+
+test("what is not a reference stays as it is, for validation to judge: null contacts, an id, a number", async () => {
+  const merge = client();
+  // @ts-expect-error: contacts is a list
+  expect(await merge.engagements.resolve({ contacts: null, owner: id(5) }, { accountToken: A })).toEqual({ contacts: null, owner: id(5) });
+  // @ts-expect-error: an owner is an id or a reference
+  expect(await merge.engagements.resolve({ owner: 42, contacts: [id(6)] }, { accountToken: A })).toEqual({ owner: 42, contacts: [id(6)] });
+  expect(server.lookups()).toHaveLength(0);
+});

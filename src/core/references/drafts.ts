@@ -63,14 +63,6 @@ export interface DraftReferences {
   problems: ReferenceIssue[];
 }
 
-/** Whether a draft names anything by reference (an object where Merge wants an id). */
-export function hasReferences(draft: unknown): boolean {
-  if (!isRecord(draft)) return false;
-  const contacts = draft["contacts"];
-  if (Array.isArray(contacts) && contacts.some(isRecord)) return true;
-  return isRecord(draft["owner"]) || isRecord(draft["account"]) || isRecord(draft["engagement_type"]);
-}
-
 /** Reads the references of a draft; strings (ids) and `null` are left as they are. */
 export function readReferences(draft: Record<string, unknown>): DraftReferences {
   const out: DraftReferences = { references: [], problems: [] };

@@ -14,7 +14,7 @@ import type { CreateOptions, RequestOptions } from "../resources/shared.js";
 import type { Account, Contact, ContactRequest, ContactResponse, EngagementType, User } from "../types.js";
 import { uuidFromHex } from "../../internal/uuid.js";
 import { LookupCache } from "./cache.js";
-import { label, normalized, readReferences, type EngagementDraft, type MissingContacts, type Reference } from "./drafts.js";
+import { label, normalized, readReferences, withPlaceholders, type EngagementDraft, type MissingContacts, type Reference } from "./drafts.js";
 
 /** What a request `resolve` sends is, for `ResolveOptions.around`. */
 export interface LookupRequest {
@@ -309,8 +309,9 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
 
   return {
     async resolve(draft, token, options) {
-      const { contacts, owner, account, engagement_type, ...rest } = draft;
-      const out: EngagementInput = rest;
+      // Every reference in place, then each given its id: anything that is not a reference (an id,
+      // null, a value of the wrong type) stays as it is, for validation to judge.
+      const out = withPlaceholders(draft);
       const { references, problems } = readReferences(draft);
       const requestOptions: RequestOptions = { accountToken: token };
       if (options.signal) requestOptions.signal = options.signal;
@@ -324,23 +325,21 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
       const issues = [...problems];
       for (const outcome of outcomes.values()) if ("issue" in outcome) issues.push(outcome.issue);
       if (issues.length > 0) throw new MergeReferenceError(issues.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0)));
-      const idAt = (pointer: string, given: unknown) => {
+      const idAt = (pointer: string): string | undefined => {
         const outcome = outcomes.get(pointer);
-        return outcome && "id" in outcome ? outcome.id : given;
+        return outcome && "id" in outcome ? outcome.id : undefined;
       };
-      if (contacts !== undefined) {
-        const list: string[] = [];
-        contacts.forEach((item, index) => {
+      if (Array.isArray(out.contacts)) {
+        const given = out.contacts;
+        out.contacts = given.flatMap((item, index) => {
           const outcome = outcomes.get(`/model/contacts/${index}`);
-          if (outcome === undefined) list.push(typeof item === "string" ? item : String(item));
-          else if ("id" in outcome) list.push(outcome.id);
+          if (outcome === undefined) return [item];
+          return "id" in outcome ? [outcome.id] : [];
         });
-        out.contacts = list;
       }
-      if (owner !== undefined) out.owner = typeof owner === "object" && owner !== null ? String(idAt("/model/owner", owner)) : owner;
-      if (account !== undefined) out.account = typeof account === "object" && account !== null ? String(idAt("/model/account", account)) : account;
-      if (engagement_type !== undefined) {
-        out.engagement_type = typeof engagement_type === "object" && engagement_type !== null ? String(idAt("/model/engagement_type", engagement_type)) : engagement_type;
+      for (const field of ["owner", "account", "engagement_type"] as const) {
+        const id = idAt(`/model/${field}`);
+        if (id !== undefined) out[field] = id;
       }
       return out;
     },
