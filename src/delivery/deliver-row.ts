@@ -341,14 +341,17 @@ async function resolveReferences(
         const wouldCreate = dryRun && missing === "create" && fieldOf(error, "references") !== undefined && verdict.problems.every(isMissingContact);
         return { problems: verdict.problems, valid: wouldCreate };
       }
-      if (verdict.kind === "created" || verdict.kind === "fatal" || verdict.kind === "rejected" || attempt >= context.maxAttempts) {
+      const attempts = (context.attemptsBefore ?? 0) + attempt;
+      if (verdict.kind === "created" || verdict.kind === "fatal" || verdict.kind === "rejected" || attempts >= context.maxAttempts) {
         return { error: { ...("error" in verdict ? verdict.error : { name: "Error", message: String(error) }), writeMayHaveHappened: false } };
       }
       // Transient, throttled (the pacer slowed the account) or the account's (its health decides): again.
-      const waitMs = verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : verdict.kind === "rate-limited" ? 0 : context.backoff(attempt);
+      const waitMs = verdict.kind === "transient" && verdict.retryAfterMs !== undefined ? verdict.retryAfterMs : verdict.kind === "rate-limited" ? 0 : context.backoff(attempts);
       const next = waitMs > 0 ? await gate.retryAfter(waitMs) : "again";
       if (next === "stopped") return { kind: "not-sent" };
-      if (next === "later") return { kind: "later", untilMs: Date.now() + waitMs, reason: "a lookup failed; retried later" };
+      // A retry, not a "later": the queue counts it as an attempt (a "later" counts none, and a lookup that
+      // fails every time would be retried for ever, never growing its back-off).
+      if (next === "later") return { kind: "retry", waitMs, error: { ...verdict.error, writeMayHaveHappened: false }, attempts: 0 };
     }
   }
 }

@@ -4,7 +4,8 @@
  * shape only; the worker looks it up (paced by the fleet's gate) and sends the ids of the job's own
  * account; a reference that matches nothing or several ends the job rejected with its pointer, never
  * sent; `missingContacts` comes from the row, else the queue, else the worker; two workers that each
- * create one missing contact make one (its Idempotency-Key), and lookups are cached over a worker's jobs.
+ * create one missing contact make one (its Idempotency-Key); lookups are cached over a worker's jobs, and
+ * one that fails is retried as an attempt of its job.
  */
 import { Queue } from "bullmq";
 import { createMergeCrmClient, isMergeValidationError, type Logger, type MergeValidationError } from "../../src/index.js";
@@ -282,6 +283,34 @@ test("lookups are cached over a worker's jobs: 100 jobs over 2 accounts naming 3
       expect([[id(offset + 1)], [id(offset + 2)]]).toContainEqual(model.contacts);
     }
   }
+});
+
+test("a lookup that fails is retried by BullMQ as an attempt of its job: once, and the job is delivered; every time, and the job ends failed after its attempts, never sent", async () => {
+  let failedOnce = false;
+  server.answer = (arrival) => {
+    if (arrival.method !== "GET" || !arrival.url.startsWith("/crm/v1/accounts")) return undefined;
+    if (arrival.account === B) return { status: 500, body: '{"detail":"down"}' };
+    if (failedOnce) return undefined;
+    failedOnce = true;
+    return { status: 503, body: '{"detail":"busy"}' };
+  };
+  const queue = queueOf({ attempts: 2 });
+  await queue.enqueueMany([
+    { key: "once", accountToken: A, model: { subject: "once", account: { name: "Acme Inc" } } },
+    { key: "always", accountToken: B, model: { subject: "always", account: { name: "Acme Inc" } } },
+  ]);
+  const results: QueueDeliveryResult[] = [];
+  const worker = await workerOf(results);
+  await until("1 job completed and 1 failed", settled(queue, 1, 1));
+
+  expect(sentBySubject()).toEqual({ once: { subject: "once", account: id(21) } });
+  expect(server.lookups(A).map((a) => a.status)).toEqual([503, 200]);
+  expect(server.lookups(B).map((a) => a.status)).toEqual([500, 500]);
+  expect(worker.stats()).toMatchObject({ created: 1, failed: 1, retried: 2 });
+  const [failed] = await queue.failedJobs();
+  expect(failed).toMatchObject({ key: "always", attemptsMade: 2 });
+  expect(failed?.reason).toMatch(/^Failed: MergeServerError 500: .*GET .*\/crm\/v1\/accounts/);
+  expect(byKey(results)["always"]).toMatchObject({ outcome: "failed", error: { status: 500, writeMayHaveHappened: false } });
 });
 
 test("enqueue checks a malformed reference as MergeValidationError naming its pointer, without a lookup", async () => {
