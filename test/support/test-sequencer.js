@@ -24,6 +24,7 @@ const COMPUTING = [
   ["test/mock/mock-webhooks.test.ts", 8],
   ["test/sync/export-crash.test.ts", 7],
   ["test/docs/docs.test.ts", 7],
+  ["test/cli/queue-references.test.ts", 6],
   ["test/delivery/guard-fuzz.test.ts", 4],
   ["test/cli/cli-transport.test.ts", 5],
   ["test/core/validator-vs-prism.property.test.ts", 4],
