@@ -4,16 +4,16 @@
  */
 import type { ListContactsQuery, RetrieveContactQuery } from "../query.js";
 import { commaJoined, sharedDatesToWire, withoutEmptyExpand } from "../query.js";
-import { execute, type FetchResult } from "../request.js";
+import type { FetchResult } from "../request.js";
 import type { Contact, ContactRequest, ContactResponse, MetaResponse, PaginatedContactList } from "../types.js";
 import {
   callHeaders,
-  createKey,
+  createParts,
   itemsOf,
   pathId,
   read,
+  runCreate,
   walkList,
-  writeQuery,
   type AccountTokenMode,
   type CreateOptions,
   type OptionsArg,
@@ -89,17 +89,10 @@ export function createContacts(context: ResourceContext): ContactsResource<Accou
       );
     },
     async create(model: ContactRequest, options: CreateOptions = {}) {
-      const idempotencyKey = createKey(options);
-      const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(context, options);
-      if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
-      const query = writeQuery(options);
+      const { idempotencyKey, header, query } = createParts(context, options);
       const body = { model };
-      return execute(transport, {
+      return runCreate(transport, {
         operation: "contactsCreate",
-        method: "POST",
-        write: true,
-        // Without a key a retry after a 5xx or a timeout could create the contact twice.
-        retry: idempotencyKey === undefined ? "rate-limit-only" : "idempotent",
         idempotencyKey,
         parts: { header, query, body },
         overrides: options,

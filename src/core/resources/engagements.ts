@@ -21,10 +21,11 @@ import { readReferences, withPlaceholders, type EngagementDraft } from "../refer
 import type { ResolveOptions, Resolver } from "../references/resolver.js";
 import {
   callHeaders,
-  createKey,
+  createParts,
   itemsOf,
   pathId,
   read,
+  runCreate,
   walkList,
   writeQuery,
   type AccountTokenMode,
@@ -259,10 +260,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
 
   const resource: EngagementsResource<AccountTokenMode> = {
     async create(model: EngagementInput, options: CreateOptions = {}) {
-      const idempotencyKey = createKey(options);
-      const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = headersOf(options);
-      if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
-      const query = writeQuery(options);
+      const { idempotencyKey, header, query } = createParts(context, options);
       const body = { model: modelToWire(model) };
       const mode = context.accountValidation;
       // After the spec's check: a body the spec refuses costs no meta request.
@@ -281,12 +279,8 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
         if (mode === "strict") throw error;
         transport.logger.warn?.(`${error.message} (sent anyway: accountValidation is "warn")`, { problems });
       };
-      return execute(transport, {
+      return runCreate(transport, {
         operation: "engagementsCreate",
-        method: "POST",
-        write: true,
-        // Without a key a retry after a 5xx or a timeout could store the engagement twice.
-        retry: idempotencyKey === undefined ? "rate-limit-only" : "idempotent",
         idempotencyKey,
         parts: { header, query, body },
         overrides: options,

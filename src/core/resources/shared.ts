@@ -92,9 +92,28 @@ export function writeQuery(options: WriteOptions): { is_debug_mode?: boolean; ru
 }
 
 /** The `Idempotency-Key` of a create: the caller's, a new UUIDv4, or none (`false`). */
-export function createKey(options: CreateOptions): string | undefined {
+function createKey(options: CreateOptions): string | undefined {
   if (options.idempotencyKey === false) return undefined;
   return checkCredential(options.idempotencyKey ?? crypto.randomUUID(), "/header/Idempotency-Key", "idempotencyKey");
+}
+
+/** The headers and query of a create: the call's, with its `Idempotency-Key` when it has one. */
+export function createParts(context: ResourceContext, options: CreateOptions) {
+  const idempotencyKey = createKey(options);
+  const header: { "X-Account-Token": string; "Idempotency-Key"?: string } = callHeaders(context, options);
+  if (idempotencyKey !== undefined) header["Idempotency-Key"] = idempotencyKey;
+  return { idempotencyKey, header, query: writeQuery(options) };
+}
+
+/**
+ * Runs a create (a POST with its key): retried like an idempotent call when it has a key; without
+ * one only on 429, since a retry after a 5xx or a timeout could create the record twice.
+ */
+export function runCreate<T>(
+  transport: Transport,
+  call: Pick<Call<T>, "operation" | "idempotencyKey" | "parts" | "overrides" | "preflight" | "send">,
+): Promise<T> {
+  return execute(transport, { ...call, method: "POST", write: true, retry: call.idempotencyKey === undefined ? "rate-limit-only" : "idempotent" });
 }
 
 /** A read: retried like any idempotent call. */
