@@ -334,3 +334,17 @@ test("what is not a reference stays as it is, for validation to judge: null cont
   expect(await merge.engagements.resolve({ owner: 42, contacts: [id(6)] }, { accountToken: A })).toEqual({ owner: 42, contacts: [id(6)] });
   expect(server.lookups()).toHaveLength(0);
 });
+
+test("the cache is bounded: past referenceCacheSize the least recently used lookup is dropped and asked again", async () => {
+  const merge = client({ referenceCacheSize: 2 });
+  const account = (name: string) => merge.engagements.resolve({ account: { name } }, { accountToken: A }).catch(() => undefined);
+  await account("Acme Inc");
+  await account("Globex");
+  await account("Acme Inc"); // cached; now the most recently used
+  expect(server.lookups(A)).toHaveLength(2);
+  await account("Initech"); // a third name: "Globex" is dropped
+  await account("Acme Inc");
+  expect(server.lookups(A)).toHaveLength(3);
+  await account("Globex");
+  expect(server.lookups(A)).toHaveLength(4);
+});
