@@ -23,10 +23,18 @@
  *    import's time against the all-healthy run's, the exit code and healthy rows lost.
  *    Targets: >= 95% of the healthy accounts' rate, <= 20 failing requests in any 10 s, done within 2 s of
  *    the all-healthy run, 0 healthy rows lost, every row of the broken accounts held (exit 1).
+ * 5. References: 10 linked accounts × 1,000 rows naming their contacts (one or two of 100 emails), owner
+ *    (5 emails), account (20 company names) and engagement type (CALL, MEETING, EMAIL), at 600/min into the
+ *    shared fake Merge (writes answered after 1 s, lookups after 200 ms), then the same rows with the ids
+ *    filled in, back to back with the same settings. `bulkCreate` runs in this process (src/, not the
+ *    CLI): the fake that counts the lookups is here too. Prints writes, lookups by path (and per account),
+ *    lookups ÷ writes, each import's time and their ratio.
+ *    Targets: lookups <= 3% of writes, the import with references <= 1.1× the one with ids, every row
+ *    created in both, no contact created, the same ids written.
  * RSS is read from /proc/<pid>/status (VmRSS, and VmHWM for the peak) and CPU time from /proc/<pid>/stat
- * every 50 ms. BENCH_DRY_ROWS, BENCH_REAL_ROWS and BENCH_LONG_ROWS change the sizes; BENCH_ONLY=latency
- * runs the latency scenarios alone, BENCH_ONLY=accounts the broken-account ones. Exits 1 when a target is
- * missed.
+ * every 50 ms. BENCH_DRY_ROWS, BENCH_REAL_ROWS, BENCH_LONG_ROWS and BENCH_REFERENCE_ROWS (rows per account
+ * of 5.) change the sizes; BENCH_ONLY=latency runs the latency scenarios alone, BENCH_ONLY=accounts the
+ * broken-account ones, BENCH_ONLY=references the reference ones. Exits 1 when a target is missed.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -35,6 +43,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bulkCreate, type BulkRow } from "../src/bulk/index.js";
+import { createMergeCrmClient, type EngagementDraft } from "../src/index.js";
+import { FakeMerge, type Directory } from "../test/support/fake-merge.js";
 import { perMinute, rateBetween, steadyRate } from "../test/support/rates.js";
 import { integerFromEnvironment } from "../test/support/prism.js";
 import { seeded } from "../test/support/seeded.js";
@@ -43,9 +54,10 @@ import { root, run, step } from "../scripts/lib.js";
 const DRY_ROWS = integerFromEnvironment("BENCH_DRY_ROWS", 1_000_000);
 const REAL_ROWS = integerFromEnvironment("BENCH_REAL_ROWS", 20_000);
 const LONG_ROWS = integerFromEnvironment("BENCH_LONG_ROWS", 100_000);
+const REFERENCE_ROWS = integerFromEnvironment("BENCH_REFERENCE_ROWS", 1_000);
 const ACCOUNTS = 4;
 const ONLY = process.env["BENCH_ONLY"];
-if (ONLY !== undefined && ONLY !== "latency" && ONLY !== "accounts") throw new Error(`BENCH_ONLY=${ONLY}: expected "latency" or "accounts"`);
+if (ONLY !== undefined && ONLY !== "latency" && ONLY !== "accounts" && ONLY !== "references") throw new Error(`BENCH_ONLY=${ONLY}: expected "latency", "accounts" or "references"`);
 const MB = 1024 * 1024;
 
 const META = JSON.stringify({
@@ -347,11 +359,170 @@ async function accountScenarios(dir: string): Promise<void> {
   for (const row of table) console.log(row);
 }
 
+const COMPANIES = [
+  "Acme Corporation", "Globex", "Initech", "Umbrella Health", "Stark Industries", "Wayne Enterprises", "Hooli", "Vandelay Industries", "Soylent", "Tyrell",
+  "Cyberdyne Systems", "Wonka Industries", "Pied Piper", "Aperture Science", "Massive Dynamic", "Oscorp", "Gringotts", "Monarch Solutions", "Blue Sun", "Dunder Mifflin",
+];
+const ACTIVITIES = [
+  { activity_type: "CALL", name: "Call" },
+  { activity_type: "MEETING", name: "Meeting" },
+  { activity_type: "EMAIL", name: "Email" },
+] as const;
+
+/** One linked account's CRM: 100 contacts (emails in mixed case), 5 users, 20 companies, 3 engagement types. */
+function referenceDirectory(account: number): Directory {
+  const id = randomUUID;
+  return {
+    contacts: Array.from({ length: 100 }, (_, i) => ({
+      id: id(),
+      remote_id: `crm-contact-${account}-${i}`,
+      first_name: `Contact${i}`,
+      last_name: `Account${account}`,
+      email_addresses: [{ email_address: `Contact.${i}@Customer${account}.Example.com`, email_address_type: "WORK" }],
+    })),
+    users: Array.from({ length: 5 }, (_, i) => ({ id: id(), remote_id: `crm-user-${account}-${i}`, name: `Rep ${i}`, email: `Rep.${i}@Vendor${account}.Example.com` })),
+    accounts: COMPANIES.map((name, i) => ({ id: id(), remote_id: `crm-account-${account}-${i}`, name })),
+    engagementTypes: ACTIVITIES.map(({ activity_type, name }, i) => ({ id: id(), remote_id: `crm-type-${account}-${i}`, activity_type, name })),
+  };
+}
+
+/**
+ * The rows of the reference scenario, interleaved over the accounts: each names one or two contacts
+ * (lower-case emails), an owner, a company and an activity; `ids` holds the same rows with the
+ * directory's ids filled in.
+ */
+function referenceRows(directories: readonly Directory[], perAccount: number): { references: BulkRow[]; ids: BulkRow[] } {
+  const random = seeded(2026);
+  const pick = (n: number) => Math.floor(random() * n);
+  const references: BulkRow[] = [];
+  const ids: BulkRow[] = [];
+  for (let i = 0; i < perAccount * directories.length; i++) {
+    const account = i % directories.length;
+    const directory = directories[account] as Directory;
+    const first = pick(100);
+    const chosen = random() < 0.5 ? [first] : [first, (first + 1 + pick(99)) % 100];
+    const contacts = chosen.map((c) => directory.contacts[c] as Directory["contacts"][number]);
+    const owner = directory.users[pick(5)] as Directory["users"][number];
+    const company = directory.accounts[pick(20)] as Directory["accounts"][number];
+    const type = directory.engagementTypes[pick(3)] as Directory["engagementTypes"][number];
+    const common = { subject: `Call ${i}`, content: "Follow-up about the renewal; notes in the CRM.", direction: "OUTBOUND" as const, start_time: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString() };
+    const named: EngagementDraft = {
+      ...common,
+      contacts: contacts.map((c) => ({ email: String(c.email_addresses?.[0]?.email_address).toLowerCase() })),
+      owner: { email: String(owner.email).toLowerCase() },
+      account: { name: String(company.name) },
+      engagement_type: { activity_type: String(type.activity_type) },
+    };
+    const base = { accountToken: `bench-account-${account}`, key: `row-${i}` };
+    references.push({ ...base, model: named });
+    ids.push({ ...base, model: { ...common, contacts: contacts.map((c) => c.id), owner: owner.id, account: company.id, engagement_type: type.id } });
+  }
+  return { references, ids };
+}
+
+/** The ids a stored write names, by its Idempotency-Key: what the two imports must agree on. */
+function writtenIds(server: FakeMerge): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, stored] of server.stored) {
+    const model = (JSON.parse(stored.body) as { model: Record<string, unknown> }).model;
+    out.set(key, JSON.stringify([model["contacts"], model["owner"], model["account"], model["engagement_type"]]));
+  }
+  return out;
+}
+
+/**
+ * Bulk rows naming references, the issue's scenario: 10 accounts × REFERENCE_ROWS rows at 600/min into the shared fake
+ * Merge (writes answered after 1 s, lookups after 200 ms), with references, then the same rows with
+ * ids, each import with a new client (an empty reference cache) and the fake reset.
+ */
+async function referenceScenarios(): Promise<void> {
+  const RATE = 600;
+  const ACCOUNTS_OF_RUN = 10;
+  const WRITE_MS = 1_000;
+  const LOOKUP_MS = 200;
+  const directories = Array.from({ length: ACCOUNTS_OF_RUN }, (_, a) => referenceDirectory(a));
+  const rows = referenceRows(directories, REFERENCE_ROWS);
+  const total = rows.ids.length;
+  const fake = new FakeMerge({ keepAliveTimeoutMs: 60_000 });
+  await fake.start();
+  const runs: { label: string; ms: number; created: number; writes: number; lookups: number }[] = [];
+  let idsWritten: Map<string, string> | undefined;
+  try {
+    for (const kind of ["references", "ids"] as const) {
+      step(`references: ${ACCOUNTS_OF_RUN} accounts × ${REFERENCE_ROWS.toLocaleString("en-US")} rows at ${RATE}/min naming ${kind === "references" ? "emails, company names and activity types" : "Merge ids"}; writes answered in ${WRITE_MS / 1000} s, lookups in ${LOOKUP_MS} ms`);
+      fake.reset();
+      directories.forEach((directory, a) => fake.setDirectory(`bench-account-${a}`, directory));
+      fake.delay = () => WRITE_MS;
+      fake.readLatencyMs = LOOKUP_MS;
+      const merge = createMergeCrmClient({ apiKey: "bench-key", baseUrl: fake.url, logger: {} });
+      const summary = await bulkCreate(merge, kind === "references" ? rows.references : rows.ids, { ratePerMinute: RATE });
+      const writes = fake.posts().filter((a) => a.url.split("?")[0] === "/crm/v1/engagements").length;
+      const lookups = fake.lookups();
+      const creates = fake.contactCreates().length;
+      const byPath = new Map<string, number>();
+      for (const lookup of lookups) {
+        const path = lookup.url.split("?")[0] ?? "";
+        byPath.set(path, (byPath.get(path) ?? 0) + 1);
+      }
+      console.log(
+        `${summary.created.toLocaleString("en-US")} created of ${total.toLocaleString("en-US")}, ${summary.rejected} rejected, ${summary.failed} failed, ${summary.held} held in ${(summary.durationMs / 1000).toFixed(1)} s${summary.stopped ? ` (stopped: ${summary.stopped})` : ""}; ` +
+          `writes ${writes.toLocaleString("en-US")}; lookups ${lookups.length} (${[...byPath].map(([path, n]) => `${path} ${n}`).join(", ") || "none"}); contacts created ${creates}`,
+      );
+      if (kind === "references") {
+        // Per account and path, the fewest and the most: where lookups beyond one per company name go.
+        const perAccount = [...byPath.keys()].map((path) => {
+          const counts = directories.map((_, a) => fake.lookups(`bench-account-${a}`).filter((l) => l.url.split("?")[0] === path).length);
+          const [least, most] = [Math.min(...counts), Math.max(...counts)];
+          return `${path} ${least === most ? least : `${least}–${most}`}`;
+        });
+        // Emails in each contacts request of an account, in order ("50+50+1"): how well the batching filled them.
+        const batches = new Map<string, number>();
+        for (let a = 0; a < ACCOUNTS_OF_RUN; a++) {
+          const sizes = fake.lookups(`bench-account-${a}`).filter((l) => l.url.split("?")[0] === "/crm/v1/contacts").map((l) => new URL(l.url, fake.url).searchParams.get("email_addresses")?.split(",").length ?? 0);
+          const shape = sizes.join("+") || "none";
+          batches.set(shape, (batches.get(shape) ?? 0) + 1);
+        }
+        console.log(`lookups per account (fewest–most of ${ACCOUNTS_OF_RUN}): ${perAccount.join(", ")}; emails per contacts request: ${[...batches].map(([shape, n]) => `${shape} (${n} account${n === 1 ? "" : "s"})`).join(", ")}`);
+      }
+      runs.push({ label: kind, ms: summary.durationMs, created: summary.created, writes, lookups: lookups.length });
+      if (summary.created !== total) problems.push(`references (${kind}): ${summary.created} rows created of ${total}`);
+      if (creates !== 0) problems.push(`references (${kind}): ${creates} contacts created (expected none: every email is in the directory)`);
+      const written = writtenIds(fake);
+      if (kind === "references") idsWritten = written;
+      else if (idsWritten) {
+        let differ = 0;
+        for (const [key, value] of written) if (idsWritten.get(key) !== value) differ++;
+        if (differ > 0 || idsWritten.size !== written.size) problems.push(`references: ${differ} rows written with other ids than the import with ids (${idsWritten.size} and ${written.size} stored)`);
+      }
+    }
+  } finally {
+    await fake.stop();
+  }
+  const [named, plain] = runs;
+  if (!named || !plain) return;
+  const share = named.lookups / Math.max(1, named.writes);
+  const ratio = named.ms / plain.ms;
+  console.log(
+    `lookups ÷ writes: ${named.lookups} ÷ ${named.writes.toLocaleString("en-US")} = ${(share * 100).toFixed(2)}% (target <= 3%: ${share <= 0.03 ? "met" : "missed"}); ` +
+      `import with references ${(named.ms / 1000).toFixed(1)} s, with ids ${(plain.ms / 1000).toFixed(1)} s: ${ratio.toFixed(3)}× (target <= 1.1×: ${ratio <= 1.1 ? "met" : "missed"})`,
+  );
+  console.log(`\n| ${ACCOUNTS_OF_RUN} accounts × ${REFERENCE_ROWS.toLocaleString("en-US")} rows at ${RATE}/min | created | writes | lookups | lookups ÷ writes | import time | ÷ ids |`);
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const run of runs) {
+    console.log(`| ${run.label} | ${run.created.toLocaleString("en-US")} | ${run.writes.toLocaleString("en-US")} | ${run.lookups} | ${((run.lookups / Math.max(1, run.writes)) * 100).toFixed(2)}% | ${(run.ms / 1000).toFixed(1)} s | ${(run.ms / plain.ms).toFixed(3)}× |`);
+  }
+  if (share > 0.03) problems.push(`references: ${named.lookups} lookups for ${named.writes} writes, ${(share * 100).toFixed(2)}% (target <= 3%)`);
+  if (ratio > 1.1) problems.push(`references: the import took ${(named.ms / 1000).toFixed(1)} s, ${ratio.toFixed(3)}× the import with ids (${(plain.ms / 1000).toFixed(1)} s; target <= 1.1×)`);
+}
+
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const problems: string[] = [];
 
-step("build (dist/cli.js)");
-run("tsup", [], { quiet: true });
+// The reference scenarios run src/ in this process: only the others need the built CLI.
+if (ONLY !== "references") {
+  step("build (dist/cli.js)");
+  run("tsup", [], { quiet: true });
+}
 const dir = mkdtempSync(join(tmpdir(), "bench-bulk-"));
 const server = await startServer();
 try {
@@ -407,6 +578,7 @@ try {
 
   if (ONLY === undefined || ONLY === "latency") await latencyScenarios(dir);
   if (ONLY === undefined || ONLY === "accounts") await accountScenarios(dir);
+  if (ONLY === undefined || ONLY === "references") await referenceScenarios();
 } finally {
   await server.close();
   rmSync(dir, { recursive: true, force: true });
