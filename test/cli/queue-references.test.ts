@@ -82,7 +82,7 @@ test("enqueue a CSV with reference columns and --missing-contacts create, a work
   expect(creates.every((a) => a.account === A && a.status === 201)).toBe(true);
   expect(new Set(creates.map((a) => a.idempotencyKey)).size).toBe(1);
   const [contact] = [...server.storedContacts.values()];
-  expect(JSON.parse(contact?.body ?? "{}").model).toEqual({ email_addresses: [{ email_address: "New.Person@example.com" }] });
+  expect(JSON.parse(contact?.body ?? "{}").model).toEqual({ email_addresses: [{ email_address: "new.person@example.com" }] });
   expect(sentBySubject()).toEqual({
     "new 1": { subject: "new 1", contacts: [contact?.id, id(1)], owner: id(11), account: id(21), engagement_type: id(31) },
     "new 2": { subject: "new 2", contacts: [contact?.id, id(2)], owner: id(11), account: id(21), engagement_type: id(32) },

@@ -182,14 +182,15 @@ test('missingContacts: "create" carried from the queue or the row beats the work
   await until("the deliveries", async () => (await settled(creating, 2, 1)()) && (await settled(plain, 3, 0)()));
 
   const created = Object.fromEntries([...server.storedContacts.values()].map((stored) => [JSON.parse(stored.body).model.email_addresses[0].email_address, stored]));
-  expect(Object.keys(created).sort()).toEqual(["New.A@Example.com", "new.e@example.com", "new.f@example.com"]);
-  expect(JSON.parse(created["New.A@Example.com"]?.body ?? "{}").model).toEqual({ email_addresses: [{ email_address: "New.A@Example.com" }], first_name: "New", last_name: "A" });
+  // The email as matched (trimmed, lower case): the body depends only on what its key is derived from.
+  expect(Object.keys(created).sort()).toEqual(["new.a@example.com", "new.e@example.com", "new.f@example.com"]);
+  expect(JSON.parse(created["new.a@example.com"]?.body ?? "{}").model).toEqual({ email_addresses: [{ email_address: "new.a@example.com" }], first_name: "New", last_name: "A" });
   expect(server.contactCreates(A)).toHaveLength(1);
   expect(server.contactCreates(B)).toHaveLength(2);
 
   const sent = sentBySubject();
   expect(Object.keys(sent).sort()).toEqual(["queue-create", "row-create", "row-omit", "row-omit-b", "worker-default"]);
-  expect(sent["queue-create"]?.contacts).toEqual([id(1), created["New.A@Example.com"]?.id]);
+  expect(sent["queue-create"]?.contacts).toEqual([id(1), created["new.a@example.com"]?.id]);
   expect(sent["row-omit"]?.contacts).toEqual([id(1)]);
   expect(sent["worker-default"]?.contacts).toEqual([created["new.e@example.com"]?.id]);
   expect(sent["row-create"]?.contacts).toEqual([created["new.f@example.com"]?.id]);
@@ -235,13 +236,10 @@ test('30 jobs naming one unknown email, "create", delivered by two workers at on
   expect(new Set(writes().map((a) => JSON.stringify(JSON.parse(a.body).model.contacts)))).toEqual(new Set([JSON.stringify([contactId, id(1)])]));
 });
 
-// KNOWN BUG, kept failing on purpose (jest's test.failing passes while it fails; drop `.failing` once fixed):
-// src/core/references/resolver.ts createContact derives the contact's Idempotency-Key from the account and the
-// email normalized (trimmed, lower case) but sends the email as the row spelt it, with the row's first_name and
-// last_name. Two workers (or a rerun, once a cache has forgotten) whose first rows spell the email in another
-// case, or give other names, send one key with two bodies: Merge answers 400, and every job waiting on that
-// worker's create fails ("MergeBadRequestError 400 ... Idempotency-Key was used with another body").
-test.failing("KNOWN BUG: two workers creating one unknown email, spelt in two cases by their rows, make one contact and deliver every job", async () => {
+// The contact's key is derived from the account, the email as matched (trimmed, lower case) and the
+// names; the body carries exactly those, so two processes whose rows spell the email in two cases
+// send one key with one body: Merge replays, one contact.
+test("two workers creating one unknown email, spelt in two cases by their rows, make one contact and deliver every job", async () => {
   server.contactsVisibleAfterMs = 600_000;
   const results: QueueDeliveryResult[] = [];
   // One queue and one worker per spelling, so that each worker's create carries its own.

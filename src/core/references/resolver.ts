@@ -248,10 +248,13 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
   function createContact(asker: Asker, reference: Extract<Reference, { by: "email"; kind: "contact" }>): Promise<string> {
     const key = normalized(reference.value);
     return createdContacts.get(`${asker.token}\0${key}`, async () => {
-      const model: ContactRequest = { email_addresses: [{ email_address: reference.value.trim() }] };
+      // The body depends only on what the key is derived from (Merge refuses one key with two bodies):
+      // the email as matched (trimmed, lower case), and the names, which are in the key, so rows that
+      // spell the email in other cases make one contact, in any process.
+      const model: ContactRequest = { email_addresses: [{ email_address: key }] };
       if (reference.firstName !== undefined) model.first_name = reference.firstName;
       if (reference.lastName !== undefined) model.last_name = reference.lastName;
-      const idempotencyKey = await contactKey(asker.token, key);
+      const idempotencyKey = await contactKey(asker.token, key, reference.firstName ?? null, reference.lastName ?? null);
       const created = await asker.around(() => calls.contacts.create(model, { ...asker.options, idempotencyKey }), {
         kind: "create-contact",
         path: "/crm/v1/contacts",
@@ -347,10 +350,12 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
 }
 
 /**
- * The `Idempotency-Key` of a missing contact's create: a SHA-256 of the linked account's token and the
- * email, shaped as a UUID (version 8), so every process that creates it sends the same key.
+ * The `Idempotency-Key` of a missing contact's create: a SHA-256 of the linked account's token, the
+ * email and the names it is created with, shaped as a UUID (version 8), so every process that creates
+ * it sends the same key with the same body.
  */
-async function contactKey(token: string, email: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(["merge-crm-engagements/contact", token, email])));
+async function contactKey(token: string, email: string, firstName: string | null, lastName: string | null): Promise<string> {
+  const named = JSON.stringify(["merge-crm-engagements/contact", token, email, firstName, lastName]);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(named));
   return uuidFromHex([...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join(""));
 }
