@@ -39,9 +39,9 @@ export interface ResolveOptions {
   /**
    * A contact named by an email that matches no contact: `"reject"` it (a `MergeReferenceError`),
    * `"omit"` it from `contacts` (with a warning to the client's logger), or `"create"` it with
-   * `POST /crm/v1/contacts` (its `first_name` and `last_name` from the reference), under an
-   * `Idempotency-Key` derived from the linked account and the email, so that concurrent rows, retries
-   * and reruns make one contact.
+   * `POST /crm/v1/contacts` (the email trimmed and in lower case, its `first_name` and `last_name` from
+   * the reference), under an `Idempotency-Key` derived from the linked account, the email and the
+   * names, so that concurrent rows, retries and reruns make one contact.
    * @default "reject"
    */
   missingContacts?: MissingContacts;
