@@ -27,6 +27,7 @@ export type {
   OwnerReference,
 } from "./core/references/drafts.js";
 export type { LookupRequest, RequestWrapper, ResolveOptions } from "./core/references/resolver.js";
+export { isResolved } from "./core/references/drafts.js";
 export type {
   EngagementExpand,
   ListAccountsQuery,

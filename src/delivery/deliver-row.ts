@@ -12,7 +12,7 @@
  * or scripts in Redis shared by a fleet, which may answer "come back later" so the row waits in Redis
  * instead of in a worker).
  */
-import type { AccountTokenMode, EngagementDraft, EngagementInput, MergeCrmClient, MissingContacts, RequestWrapper, ValidationIssue } from "../index.js";
+import { isResolved, type AccountTokenMode, type EngagementDraft, type EngagementInput, type MergeCrmClient, type MissingContacts, type RequestWrapper, type ValidationIssue } from "../index.js";
 import type { FailureOwner } from "./account-health.js";
 import { classify, createdId, problemsOf } from "./verdicts.js";
 import type { SendResult } from "./failure-guard.js";
@@ -200,11 +200,14 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
   };
 
   const accountOption = token === undefined ? {} : { accountToken: token };
-  const resolved = await resolveReferences(context, row, (admission) => {
-    if (admission.kind === "held") return held(admission, lastError);
-    if (admission.kind === "later") return admission;
-    return { kind: "not-sent" };
-  });
+  // Most rows name Merge's ids: they skip resolution (and its awaits) altogether.
+  const resolved = isResolved(row.model)
+    ? { model: row.model }
+    : await resolveReferences(context, row, (admission) => {
+        if (admission.kind === "held") return held(admission, lastError);
+        if (admission.kind === "later") return admission;
+        return { kind: "not-sent" };
+      });
   if ("kind" in resolved) return resolved;
   if ("problems" in resolved) {
     return resolved.valid ? settled({ ...base, outcome: "valid", attempts: 0 }, false) : settled({ ...base, outcome: "rejected", problems: resolved.problems, attempts: 0 }, true);

@@ -63,6 +63,19 @@ export interface DraftReferences {
   problems: ReferenceIssue[];
 }
 
+/**
+ * Whether a draft names nothing by reference (no object where Merge wants an id), so that it is the
+ * create's body as it is and `engagements.resolve` has nothing to look up.
+ * @example
+ * const model = isResolved(draft) ? draft : await merge.engagements.resolve(draft);
+ */
+export function isResolved(draft: EngagementDraft): draft is EngagementDraft & EngagementInput {
+  if (typeof draft !== "object" || draft === null) return true;
+  const { contacts, owner, account, engagement_type } = draft;
+  if (Array.isArray(contacts)) for (const item of contacts) if (isRecord(item)) return false;
+  return !isRecord(owner) && !isRecord(account) && !isRecord(engagement_type);
+}
+
 /** Reads the references of a draft; strings (ids) and `null` are left as they are. */
 export function readReferences(draft: Record<string, unknown>): DraftReferences {
   const out: DraftReferences = { references: [], problems: [] };

@@ -17,7 +17,7 @@ import {
 } from "../query.js";
 import { execute, type Call, type FetchResult } from "../request.js";
 import { validateRequest, type OperationId } from "../validation/spec-validators.js";
-import { readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
+import { isResolved, readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
 import type { ResolveOptions, Resolver } from "../references/resolver.js";
 import {
   callHeaders,
@@ -296,16 +296,19 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       if (missing !== undefined && missing !== "reject" && missing !== "omit" && missing !== "create") {
         throw new MergeValidationError([{ pointer: "/missingContacts", message: 'must be "reject", "omit" or "create"' }]);
       }
+      // Nothing to look up: the model as it is (a bulk run passes every row through here).
+      if (isResolved(draft)) return draft;
       return context.resolver.resolve(draft, token, options);
     },
 
     async validateCreate(model: EngagementDraft, options: AccountCheckOptions = {}) {
       const header = headersOf(options);
       // References are checked for their shape here; their lookups are `resolve`'s.
-      const references: ValidationIssue[] = typeof model === "object" && model !== null ? readReferences(model).problems : [];
+      const plain = isResolved(model);
+      const references: ValidationIssue[] = plain ? [] : readReferences(model).problems;
       let body;
       try {
-        body = { model: modelToWire(withPlaceholders(model)) };
+        body = { model: modelToWire(plain ? model : withPlaceholders(model)) };
         validateRequest("engagementsCreate", { header, body }, transport.settings.strictRequests);
       } catch (error) {
         if (error instanceof MergeValidationError) return [...references, ...error.problems];
