@@ -10,7 +10,6 @@ import { createContacts, type ContactsResource } from "./resources/contacts.js";
 import { createUsers, type UsersResource } from "./resources/users.js";
 import { createAccounts, type AccountsResource } from "./resources/accounts.js";
 import { createEngagementTypes, type EngagementTypesResource } from "./resources/engagement-types.js";
-import { createResolver } from "./references/resolver.js";
 import { MergeValidationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { isRegion, REGION_BASE_URLS, type Region } from "./regions.js";
@@ -183,13 +182,12 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
   const users = createUsers(context);
   const accounts = createAccounts(context);
   const engagementTypes = createEngagementTypes(context);
-  const resolver = createResolver(
-    { contacts, users, accounts, engagementTypes },
-    { ttlMs: settings.referenceCacheTtlMs, maxEntries: settings.referenceCacheSize },
-    logger,
-  );
+  const lookups = {
+    calls: { contacts, users, accounts, engagementTypes },
+    cache: { ttlMs: settings.referenceCacheTtlMs, maxEntries: settings.referenceCacheSize },
+  };
   return {
-    engagements: createEngagements({ ...context, baseUrl, accountValidation, accountSchemaTtlMs, accountSchemaCacheSize, resolver }),
+    engagements: createEngagements({ ...context, baseUrl, accountValidation, accountSchemaTtlMs, accountSchemaCacheSize, lookups }),
     contacts,
     users,
     accounts,

@@ -1,8 +1,9 @@
 /**
- * The core does not grow (issue 11): an app that imports only "merge-crm-engagements" bundles nothing of
- * src/bulk/ and no Node built-in, while one that imports the bulk entry gets it. esbuild (installed with
- * tsup) bundles each one-line app from src/ and its metafile lists every input. Account validation's
- * machinery (issue 10) is reached only through `import()`, so code splitting keeps it out of the entry.
+ * The core does not grow: an app that imports only "merge-crm-engagements" bundles nothing of src/bulk/
+ * and no Node built-in, while one that imports the bulk entry gets it. esbuild (installed with tsup)
+ * bundles each one-line app from src/ and its metafile lists every input. Account validation's machinery
+ * and reference resolution are reached only through `import()`, so code splitting keeps them out of the
+ * entry.
  */
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -47,13 +48,21 @@ test("account validation is loaded on first use: with code splitting, a create-o
   const chunks = Object.entries(metafile.outputs);
   const entry = chunks.find(([, output]) => output.entryPoint === "<stdin>");
   const lazy = chunks.filter((chunk) => chunk !== entry);
-  // One chunk beside the entry, imported only dynamically, holding the compiler, the cache and describeFields.
-  expect(lazy).toHaveLength(1);
-  expect(entry?.[1].imports).toEqual([expect.objectContaining({ kind: "dynamic-import", path: lazy[0]?.[0] })]);
-  for (const input of ["src/core/validation/schema-compiler.ts", "src/core/validation/account-validation.ts", "src/core/validation/form-fields.ts"]) {
-    expect(Object.keys(entry?.[1].inputs ?? {})).not.toContain(input);
-    expect(Object.keys(lazy[0]?.[1].inputs ?? {})).toContain(input);
+  // Two chunks beside the entry, each imported only dynamically: account validation (the compiler, the
+  // cache and describeFields) and reference resolution (the resolver and its lookup cache).
+  expect(lazy).toHaveLength(2);
+  expect(entry?.[1].imports).toEqual(lazy.map(([path]) => expect.objectContaining({ kind: "dynamic-import", path })));
+  const chunkOf = (input: string) => lazy.find(([, output]) => Object.keys(output.inputs).includes(input));
+  for (const group of [
+    ["src/core/validation/schema-compiler.ts", "src/core/validation/account-validation.ts", "src/core/validation/form-fields.ts"],
+    ["src/core/references/resolver.ts", "src/core/references/cache.ts"],
+  ]) {
+    const chunk = chunkOf(group[0] ?? "");
+    for (const input of group) {
+      expect(Object.keys(entry?.[1].inputs ?? {})).not.toContain(input);
+      expect(Object.keys(chunk?.[1].inputs ?? {})).toContain(input);
+    }
   }
-  // And the lazy chunk imports nothing: no core module was moved into a chunk shared with the entry.
-  expect(lazy[0]?.[1].imports).toEqual([]);
+  // And the lazy chunks import nothing: no core module was moved into a chunk shared with the entry.
+  for (const [, output] of lazy) expect(output.imports).toEqual([]);
 });

@@ -132,11 +132,6 @@ export function label(kind: ReferenceKind): string {
   return kind === "engagement_type" ? "engagement type" : kind;
 }
 
-/** Emails and names compare trimmed and case-insensitively. */
-export function normalized(text: string): string {
-  return text.trim().toLowerCase();
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }

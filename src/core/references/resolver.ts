@@ -9,12 +9,12 @@
  */
 import type { Logger } from "../logger.js";
 import type { EngagementInput } from "../dates.js";
-import { MergeReferenceError, type ReferenceIssue } from "../errors.js";
+import type { ReferenceIssue, ReferenceKind } from "../errors.js";
 import type { CreateOptions, RequestOptions } from "../resources/shared.js";
 import type { Account, Contact, ContactRequest, ContactResponse, EngagementType, User } from "../types.js";
 import { uuidFromHex } from "../../internal/uuid.js";
 import { LookupCache } from "./cache.js";
-import { label, normalized, readReferences, withPlaceholders, type EngagementDraft, type MissingContacts, type Reference } from "./drafts.js";
+import type { DraftReferences, MissingContacts, Reference } from "./drafts.js";
 
 /** What a request `resolve` sends is, for `ResolveOptions.around`. */
 export interface LookupRequest {
@@ -101,10 +101,30 @@ interface EmailBatch {
 const direct: RequestWrapper = (send) => send();
 
 export interface Resolver {
-  resolve(draft: EngagementDraft, token: string, options: ResolveOptions): Promise<EngagementInput>;
+  /** `model`: the draft with placeholders where `found` has references; the ids replace them. */
+  resolve(model: EngagementInput, found: DraftReferences, token: string, options: ResolveOptions): Promise<EngagementInput>;
 }
 
-export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings, logger: Logger): Resolver {
+/**
+ * What the resolver takes from the rest of the core, given rather than imported: this module is
+ * loaded on first use, and a chunk that imports nothing keeps the entry of a split bundle free of it.
+ */
+export interface ResolverDependencies {
+  calls: LookupCalls;
+  cache: ReferenceCacheSettings;
+  logger: Logger;
+  /** How a kind of reference is called in messages. */
+  label: (kind: ReferenceKind) => string;
+  /** The error of the references that could not be resolved (`MergeReferenceError`). */
+  fail: (issues: ReferenceIssue[]) => Error;
+}
+
+/** Emails and names compare trimmed and case-insensitively. */
+function normalized(text: string): string {
+  return text.trim().toLowerCase();
+}
+
+export function createResolver({ calls, cache, logger, label, fail }: ResolverDependencies): Resolver {
   const ids = new LookupCache<string[]>(cache.ttlMs, cache.maxEntries, (found) => (found.length === 0 ? MISS_TTL_MS : cache.ttlMs));
   const types = new LookupCache<EngagementType[]>(cache.ttlMs, cache.maxEntries);
   // The whole list of users when it fits in one page (a CRM's reps usually do), else `undefined`.
@@ -262,7 +282,7 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
       const id = created.model?.id;
       if (typeof id !== "string" || id === "") {
         const why = (created.errors ?? []).map((problem) => problem.detail ?? problem.title).filter(Boolean).join("; ");
-        throw new MergeReferenceError([
+        throw fail([
           {
             pointer: reference.pointer,
             message: `no contact has email "${reference.value}", and creating it gave no id${why ? `: ${why}` : ""}`,
@@ -311,11 +331,10 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
   }
 
   return {
-    async resolve(draft, token, options) {
-      // Every reference in place, then each given its id: anything that is not a reference (an id,
-      // null, a value of the wrong type) stays as it is, for validation to judge.
-      const out = withPlaceholders(draft);
-      const { references, problems } = readReferences(draft);
+    async resolve(model, { references, problems }, token, options) {
+      // Anything that is not a reference (an id, null, a value of the wrong type) stays as it is, for
+      // validation to judge; each placeholder is given its id.
+      const out: EngagementInput = { ...model };
       const requestOptions: RequestOptions = { accountToken: token };
       if (options.signal) requestOptions.signal = options.signal;
       if (options.maxRetries !== undefined) requestOptions.maxRetries = options.maxRetries;
@@ -327,7 +346,7 @@ export function createResolver(calls: LookupCalls, cache: ReferenceCacheSettings
       );
       const issues = [...problems];
       for (const outcome of outcomes.values()) if ("issue" in outcome) issues.push(outcome.issue);
-      if (issues.length > 0) throw new MergeReferenceError(issues.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0)));
+      if (issues.length > 0) throw fail(issues.sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : 0)));
       const idAt = (pointer: string): string | undefined => {
         const outcome = outcomes.get(pointer);
         return outcome && "id" in outcome ? outcome.id : undefined;

@@ -7,7 +7,7 @@ import { untilAborted } from "../abort.js";
 import { accountProblems } from "../validation/account-problems.js";
 import type { AccountChecks, AccountValidationMode } from "../validation/account-validation.js";
 import { modelToWire, type BodyDateKey, type EngagementInput, type WithDates } from "../dates.js";
-import { MergeConnectionError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "../errors.js";
+import { MergeConnectionError, MergeReferenceError, MergeResponseValidationError, MergeValidationError, type ValidationIssue } from "../errors.js";
 import {
   listQueryToWire,
   withoutEmptyExpand,
@@ -17,8 +17,8 @@ import {
 } from "../query.js";
 import { execute, type Call, type FetchResult } from "../request.js";
 import { validateRequest, type OperationId } from "../validation/spec-validators.js";
-import { isResolved, readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
-import type { ResolveOptions, Resolver } from "../references/resolver.js";
+import { isResolved, label, readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
+import type { LookupCalls, ReferenceCacheSettings, ResolveOptions, Resolver } from "../references/resolver.js";
 import {
   callHeaders,
   createParts,
@@ -194,7 +194,8 @@ export interface EngagementsResource<Mode extends AccountTokenMode = "client"> {
 }
 
 export interface EngagementsContext extends ResourceContext {
-  resolver: Resolver;
+  /** What `resolve` looks references up with, and how long it keeps what it found. */
+  lookups: { calls: LookupCalls; cache: ReferenceCacheSettings };
   baseUrl: string;
   accountValidation: AccountValidationMode;
   accountSchemaTtlMs: number;
@@ -234,6 +235,20 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       },
     );
     return checks;
+  }
+
+  // The resolver too is loaded on first use: an app that never names references runs none of it.
+  let resolver: Promise<Resolver> | undefined;
+  function references(): Promise<Resolver> {
+    resolver ??= import("../references/resolver.js").then(
+      ({ createResolver }) =>
+        createResolver({ ...context.lookups, logger: transport.logger, label, fail: (issues) => new MergeReferenceError(issues) }),
+      (cause: unknown) => {
+        resolver = undefined;
+        throw new MergeConnectionError(`reference resolution could not be loaded: ${String(cause)}`, { cause });
+      },
+    );
+    return resolver;
   }
 
   /**
@@ -298,7 +313,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
       }
       // Nothing to look up: the model as it is (a bulk run passes every row through here).
       if (isResolved(draft)) return draft;
-      return context.resolver.resolve(draft, token, options);
+      return (await references()).resolve(withPlaceholders(draft), readReferences(draft), token, options);
     },
 
     async validateCreate(model: EngagementDraft, options: AccountCheckOptions = {}) {
