@@ -326,6 +326,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/crm/v1/account-details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retrieve the linked account's details
+         * @description Returns the linked account the `X-Account-Token` belongs to, as a bare AccountDetails (no
+         *     envelope). Its `id` is the linked account's id that webhooks carry as `linked_account.id`.
+         */
+        get: operations["accountDetailsRetrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "Engagement.added": {
@@ -1164,6 +1185,49 @@ export interface components {
             previous?: string | null;
             /** @description The engagement types of this page. */
             results: components["schemas"]["EngagementType"][];
+        };
+        /**
+         * @description The linked account the request's `X-Account-Token` belongs to (one end user's CRM connected through
+         *     Merge): returned by `/crm/v1/account-details`. Its `id` is the one webhooks carry as
+         *     `linked_account.id`. No field is guaranteed to be present; other fields may appear.
+         */
+        AccountDetails: {
+            /**
+             * Format: uuid
+             * @description Merge's id of the linked account, the `linked_account.id` of the webhooks about it.
+             */
+            id?: string;
+            /** @description The CRM's display name, such as `HubSpot`. */
+            integration?: string;
+            /** @description The CRM's slug, such as `hubspot`. */
+            integration_slug?: string;
+            /** @description The Merge category of the integration (`crm` here). Values this spec does not list yet are passed through. */
+            category?: ("hris" | "ats" | "accounting" | "ticketing" | "crm" | "mktg" | "filestorage" | "knowledgebase") | string | null;
+            /** @description Your own id of the end user, as you gave it to Merge Link. */
+            end_user_origin_id?: string;
+            /** @description The end user's organization name, as you gave it to Merge Link. */
+            end_user_organization_name?: string;
+            /** @description The end user's email address, as you gave it to Merge Link. Responses are not checked for an email's form. */
+            end_user_email_address?: string;
+            /** @description The linked account's status, such as `COMPLETE` or `RELINK_NEEDED`. */
+            status?: string;
+            /**
+             * Format: uri
+             * @description The URL Merge listens on for the third party's own webhooks for this account.
+             */
+            webhook_listener_url?: string;
+            /**
+             * @description Whether the credentials of this production linked account match another production linked
+             *     account's; `null` for test linked accounts, incomplete ones and ignored sets of duplicates.
+             */
+            is_duplicate?: boolean | null;
+            /** @description The kind of linked account, such as `PRODUCTION` or `TEST`. */
+            account_type?: string;
+            /**
+             * Format: date-time
+             * @description When the end user completed linking the account in Merge Link.
+             */
+            completed_at?: string | null;
         };
         /**
          * @description Which webhook of your Merge organization fired, and why. `id` names the webhook's configuration
@@ -2511,6 +2575,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngagementType"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
+            429: components["responses"]["TooManyRequests"];
+            "5XX": components["responses"]["ServerError"];
+        };
+    };
+    accountDetailsRetrieve: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The token of the linked account (the end user's CRM connection) the request acts on. Merge answers
+                 *     401 when it is missing.
+                 * @example 8bM6A2qgSjX0ZPIVTMdmVDBE1ExmaaZf6g1cJSWe8zLdPvBy1mw0jE
+                 */
+                "X-Account-Token": components["parameters"]["XAccountToken"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The linked account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountDetails"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -116,10 +116,14 @@ export const schemas: readonly CompiledSchema[] = [
   /* 106 */ {"t":16,"p":{"created_after":1,"created_before":1,"modified_after":1,"modified_before":1,"cursor":2,"page_size":3,"include_deleted_data":6,"include_remote_data":6,"include_remote_fields":6,"include_shell_data":6,"remote_id":2}},
   /* 107 */ {"t":16,"p":{"next":10,"previous":10,"results":108},"q":["results"]},
   /* 108 */ {"t":32,"i":34},
+  /* 109 */ {"t":16,"p":{"id":13,"integration":2,"integration_slug":2,"category":110,"end_user_origin_id":2,"end_user_organization_name":2,"end_user_email_address":2,"status":2,"webhook_listener_url":112,"is_duplicate":16,"account_type":2,"completed_at":37}},
+  /* 110 */ {"a":[111,2,30]},
+  /* 111 */ {"t":1,"e":["hris","ats","accounting","ticketing","crm","mktg","filestorage","knowledgebase"]},
+  /* 112 */ {"t":1,"f":"uri"},
 ];
 
 /** The operations of the spec, by operationId. */
-export type OperationId = "engagementsList" | "engagementsCreate" | "engagementsRetrieve" | "engagementsPartialUpdate" | "engagementsMetaPostRetrieve" | "engagementsMetaPatchRetrieve" | "engagementsRemoteFieldClassesList" | "contactsList" | "contactsCreate" | "contactsRetrieve" | "contactsMetaPostRetrieve" | "usersList" | "usersRetrieve" | "accountsList" | "accountsRetrieve" | "engagementTypesList" | "engagementTypesRetrieve";
+export type OperationId = "engagementsList" | "engagementsCreate" | "engagementsRetrieve" | "engagementsPartialUpdate" | "engagementsMetaPostRetrieve" | "engagementsMetaPatchRetrieve" | "engagementsRemoteFieldClassesList" | "contactsList" | "contactsCreate" | "contactsRetrieve" | "contactsMetaPostRetrieve" | "usersList" | "usersRetrieve" | "accountsList" | "accountsRetrieve" | "engagementTypesList" | "engagementTypesRetrieve" | "accountDetailsRetrieve";
 
 /** The schema (an index into `schemas`) of each part of each operation: parameters by location, JSON body, 2xx bodies. */
 export const operations: Readonly<Record<OperationId, OperationValidators>> = {
@@ -140,6 +144,7 @@ export const operations: Readonly<Record<OperationId, OperationValidators>> = {
   accountsRetrieve: { query: 105, path: 72, header: 7, responses: { "200": 39 } },
   engagementTypesList: { query: 106, header: 7, responses: { "200": 107 } },
   engagementTypesRetrieve: { query: 99, path: 72, header: 7, responses: { "200": 34 } },
+  accountDetailsRetrieve: { header: 7, responses: { "200": 109 } },
 };
 
 /** What is validated for one operation. */
