@@ -17,6 +17,7 @@ export type { ContactsResource } from "./core/resources/contacts.js";
 export type { UsersResource } from "./core/resources/users.js";
 export type { AccountsResource } from "./core/resources/accounts.js";
 export type { EngagementTypesResource } from "./core/resources/engagement-types.js";
+export type { AccountDetailsResource } from "./core/resources/account-details.js";
 export type {
   AccountReference,
   ActivityType,
@@ -74,6 +75,7 @@ export type { FetchLike, ResponseInfo } from "./core/request.js";
 export type { ResponseValidationMode } from "./core/validation/spec-validators.js";
 export type {
   Account,
+  AccountDetails,
   Address,
   AddressRequest,
   components,

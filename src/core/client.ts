@@ -10,6 +10,7 @@ import { createContacts, type ContactsResource } from "./resources/contacts.js";
 import { createUsers, type UsersResource } from "./resources/users.js";
 import { createAccounts, type AccountsResource } from "./resources/accounts.js";
 import { createEngagementTypes, type EngagementTypesResource } from "./resources/engagement-types.js";
+import { createAccountDetails, type AccountDetailsResource } from "./resources/account-details.js";
 import { MergeValidationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { isRegion, REGION_BASE_URLS, type Region } from "./regions.js";
@@ -137,6 +138,8 @@ export interface MergeCrmClient<Mode extends AccountTokenMode = "client"> {
   readonly accounts: AccountsResource<Mode>;
   /** The Engagement Types resource (call, meeting, email, ...): `GET /crm/v1/engagement-types` and `/engagement-types/{id}`. */
   readonly engagementTypes: EngagementTypesResource<Mode>;
+  /** The Account Details resource (the linked account of the token): `GET /crm/v1/account-details`. */
+  readonly accountDetails: AccountDetailsResource<Mode>;
   /**
    * The typed openapi-fetch client, for `{ data, error, response }` style calls. It sends the API key
    * (and the client's account token, when given) with every request.
@@ -192,6 +195,7 @@ export function createMergeCrmClient(options: ClientOptions): MergeCrmClient<Acc
     users,
     accounts,
     engagementTypes,
+    accountDetails: createAccountDetails(context),
     raw,
     baseUrl,
   };

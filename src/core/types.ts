@@ -70,6 +70,8 @@ export type PaginatedUserList = Schemas["PaginatedUserList"];
 export type PaginatedAccountList = Schemas["PaginatedAccountList"];
 /** One page of engagement types. */
 export type PaginatedEngagementTypeList = Schemas["PaginatedEngagementTypeList"];
+/** The linked account of an account token, from `GET /crm/v1/account-details`: its `id` is webhooks' `linked_account.id`. */
+export type AccountDetails = Schemas["AccountDetails"];
 /** The JSON body of a failed request. */
 export type ErrorResponse = Schemas["ErrorResponse"];
 
