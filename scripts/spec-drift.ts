@@ -1,10 +1,10 @@
 /**
  * Drift against Merge's published spec: compares our operations on the CRM resources we describe
- * (`RESOURCES`: engagements and the lookups a create needs) in generated/openapi.json with an OpenAPI
- * file the maintainer downloads from Merge, field by field: every path and method of those resources;
- * query, path and header parameters; request and response body fields, with type, format, enum,
- * nullability and required-ness. Deliberate deviations are listed with their reason in
- * openapi/drift-allowlist.yaml.
+ * (`RESOURCES`: engagements, the lookups a create needs and the linked account's details) in
+ * generated/openapi.json with an OpenAPI file the maintainer downloads from Merge, field by field:
+ * every path and method of those resources; query, path and header parameters; request and response
+ * body fields, with type, format, enum, nullability and required-ness. Deliberate deviations are listed
+ * with their reason in openapi/drift-allowlist.yaml.
  *
  * Usage: `npm run spec:drift -- FILE [--ours FILE] [--allowlist FILE]` (YAML or JSON, OpenAPI 3.0 or 3.1).
  * Exits 1 on drift that no allowlist entry matches, listing each item; names the allowlist entries that
@@ -34,7 +34,7 @@ interface DriftItem {
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 /** The CRM resources compared, as the first segment after `/crm/v1/`. Merge's other operations on them
  * (updates, ignores, remote field classes) that we leave out are named in the allowlist. */
-const RESOURCES = ["engagements", "engagement-types", "contacts", "users", "accounts"];
+const RESOURCES = ["engagements", "engagement-types", "contacts", "users", "accounts", "account-details"];
 const RESOURCE_PATH = new RegExp(`(?:^|/)(?:crm/v1/)?((?:${RESOURCES.join("|")})(?:/.*)?)$`);
 /** How deep into nested objects fields are compared (model.account.owner.… stops here). */
 const MAX_DEPTH = 5;

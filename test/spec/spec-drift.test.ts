@@ -47,11 +47,11 @@ test("fails on an upstream spec whose Engagement loses a field, naming it in eac
   expect(status).toBe(1);
 }, TIMEOUT);
 
-test("compares the lookup resources (contacts, users, accounts, engagement types) too, and no other resource", () => {
+test("compares the lookup resources (contacts, users, accounts, engagement types) and account-details too, and no other resource", () => {
   const { status, stdout, stderr } = againstFixture("upstream-other-resources.yaml");
-  expect(stdout).toContain("6 upstream operation(s)");
-  expect(stderr).toContain("spec:drift fails: 4 difference(s) not in");
-  for (const op of ["GET /crm/v1/contacts", "GET /crm/v1/users/{id}", "GET /crm/v1/accounts", "GET /crm/v1/engagement-types"]) {
+  expect(stdout).toContain("7 upstream operation(s)");
+  expect(stderr).toContain("spec:drift fails: 5 difference(s) not in");
+  for (const op of ["GET /crm/v1/contacts", "GET /crm/v1/users/{id}", "GET /crm/v1/accounts", "GET /crm/v1/engagement-types", "GET /crm/v1/account-details"]) {
     expect(stderr).toContain(`  ${op}   ours: absent; upstream: present`);
   }
   expect(stderr).not.toContain("opportunities");
@@ -80,7 +80,7 @@ test("without the allowlist, every deliberate deviation is reported (and 3.0 `nu
 
 test("our own spec against itself: no difference, and every entry of openapi/drift-allowlist.yaml is reported stale", () => {
   const { status, stdout } = specDrift(join(root, "generated", "openapi.json"));
-  expect(stdout).toContain("17 upstream operation(s); 0 difference(s), 0 allowlisted");
+  expect(stdout).toContain("18 upstream operation(s); 0 difference(s), 0 allowlisted");
   expect(stdout).toMatch(/\d+ allowlist entries match nothing any more/);
   expect(status).toBe(0);
 }, TIMEOUT);
