@@ -1,8 +1,8 @@
 /**
  * The published docs page, opened in a real (Debian) Chromium through playwright-core: the POST
  * operation, its request fields, its 201 response and its TypeScript sample render, every operation
- * (engagements and the contacts, users, accounts and engagement types lookups) shows its sample, and so
- * do the webhooks;
+ * (engagements, the contacts, users, accounts and engagement types lookups, and the account details)
+ * shows its sample, and so do the webhooks;
  * the page makes no request to the network; a screenshot is saved under test-results/.
  */
 import { execFileSync } from "node:child_process";
@@ -79,6 +79,7 @@ test("each operation shows the TypeScript sample of this client", async () => {
     "accounts/accountsretrieve": "merge.accounts.retrieve(",
     "engagement-types/engagementtypeslist": "merge.engagementTypes.listAll(",
     "engagement-types/engagementtypesretrieve": "merge.engagementTypes.retrieve(",
+    "account-details/accountdetailsretrieve": "merge.accountDetails.retrieve(",
   };
   const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
   for (const [id, call] of Object.entries(calls)) {
