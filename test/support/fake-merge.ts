@@ -6,6 +6,8 @@
  * users, accounts and engagement types that Merge's lookups (GET /crm/v1/{contacts,users,accounts,
  * engagement-types}, filtered and paged, and `/{id}`) answer from; POST /crm/v1/contacts creates a contact
  * (idempotent like an engagement write, stored apart from them) that lookups find `contactsVisibleAfterMs` later.
+ * GET /crm/v1/account-details answers the token's linked account, its `id` from `accountIds` or else
+ * derived from the token (`accountIdOf`): the same token always gets the same id.
  *
  * What a request meets, first found: the next behaviour of the script (`reset`), then `answer` (every
  * request, before its body is read; `undefined` passes), then for a write `decide` ("store", or a status
@@ -15,7 +17,7 @@
  * logged in `arrivals` with its time, account token, Idempotency-Key, body and the status answered;
  * `lookups()` and `contactCreates()` pick the lookups and the contact creates.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
@@ -140,6 +142,8 @@ export class FakeMerge {
   readonly storedContacts = new Map<string, Stored>();
   /** Each linked account's (X-Account-Token's) directory, which the lookups answer from; see `setDirectory`. */
   readonly directory = new Map<string, Directory>();
+  /** The linked account's id GET /crm/v1/account-details answers for a token, when set (else `accountIdOf(token)`). */
+  readonly accountIds = new Map<string, string>();
   /** Milliseconds between a contact's create and the lookups finding it (Merge's sync). */
   contactsVisibleAfterMs: number;
   /** What each write meets once the script ran out and `answer` passed. */
@@ -205,6 +209,7 @@ export class FakeMerge {
     this.stored.clear();
     this.storedContacts.clear();
     this.directory.clear();
+    this.accountIds.clear();
     this.pendingContacts = [];
   }
 
@@ -338,6 +343,7 @@ export class FakeMerge {
     const lookup = arrival.method === "GET" ? lookupOf(arrival.url) : undefined;
     if (lookup) return this.lookup(arrival, lookup);
     if (arrival.method === "POST" && isContactCreate(arrival.url)) return this.createContact(arrival);
+    if (arrival.method === "GET" && arrival.url.split("?")[0] === "/crm/v1/account-details") return this.accountDetails(arrival);
     if (arrival.method === "GET") {
       const meta = this.metaFor?.(arrival.account) ?? this.meta;
       const isMeta = arrival.url.split("?")[0] === "/crm/v1/engagements/meta/post";
@@ -383,6 +389,26 @@ export class FakeMerge {
     return { status: 200, text: JSON.stringify(page) };
   }
 
+  /** The token's linked account, as Merge describes it; nothing in it is derived from the token but the id. */
+  private accountDetails(arrival: Arrival): Answer {
+    const id = this.accountIds.get(arrival.account) ?? accountIdOf(arrival.account);
+    const details = {
+      id,
+      integration: "HubSpot",
+      integration_slug: "hubspot",
+      category: "crm",
+      end_user_origin_id: `end-user-${id.slice(0, 8)}`,
+      end_user_organization_name: "Acme Corp",
+      end_user_email_address: "admin@acme.example",
+      status: "COMPLETE",
+      webhook_listener_url: `https://api.merge.dev/api/integrations/webhook-listener/${id.slice(0, 8)}`,
+      is_duplicate: false,
+      account_type: "TEST",
+      completed_at: "2026-01-05T10:00:00Z",
+    };
+    return { status: 200, text: JSON.stringify(details) };
+  }
+
   /** A contact create stored (or replayed, or refused for another body under its key), as Merge answers it. */
   private createContact(arrival: Arrival): Answer {
     const existing = arrival.idempotencyKey === undefined ? undefined : this.storedContacts.get(arrival.idempotencyKey);
@@ -418,6 +444,18 @@ export class FakeMerge {
     }
     this.pendingContacts = waiting;
   }
+}
+
+/**
+ * The fake's linked account id for a token: the first 16 bytes of its SHA-256 as a UUID (version 8, RFC
+ * 9562's name-based layout for other hashes), so that it is stable across runs and reveals no token.
+ */
+export function accountIdOf(token: string): string {
+  const bytes = createHash("sha256").update(token).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 type LookupKind = keyof Directory;
