@@ -15,7 +15,7 @@ import {
 } from "./errors.js";
 import { redactHeaders, type Logger } from "./logger.js";
 import { isRetryable, retryDelay, type RetryPolicy, type RetrySettings } from "./retry.js";
-import { redactBody, safeUrl, type Redactor } from "./secrets.js";
+import { createRedactor, redactBody, safeUrl, type Redactor } from "./secrets.js";
 import {
   responseError,
   responseProblems,
@@ -112,9 +112,21 @@ export async function execute<T>(transport: Transport, call: Call<T>): Promise<T
   }
 }
 
+/**
+ * The client's redactor, plus the account token this call was given (a client serving many linked
+ * accounts holds none of its own): an error or a log line never shows it either.
+ */
+function withCallToken(redact: Redactor, header: object | undefined): Redactor {
+  const token: unknown = header === undefined ? undefined : Reflect.get(header, "X-Account-Token");
+  if (typeof token !== "string") return redact;
+  const also = createRedactor([token]);
+  return (text) => also(redact(text));
+}
+
 /** One attempt, with its own timeout combined with the caller's signal. */
 async function attemptOnce<T>(transport: Transport, call: Call<T>, attempt: number): Promise<T> {
-  const { redact, logger, settings } = transport;
+  const { logger, settings } = transport;
+  const redact = withCallToken(transport.redact, call.parts.header);
   const timeoutMs = call.overrides.timeoutMs ?? settings.timeoutMs;
   const caller = call.overrides.signal;
   const controller = new AbortController();

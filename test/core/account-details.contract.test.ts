@@ -47,15 +47,16 @@ describe("against the fake Merge", () => {
     expect(server.lookups()).toEqual([]);
   });
 
-  test("a 401 names neither the token in its error nor in a log line, even when the body echoes it", async () => {
+  test.each(["the client's", "the call's"])("a 401 names neither %s token in its error nor in a log line, even when the body echoes it", async (whose) => {
     const TOKEN = "secret-account-token-4711";
     const lines: string[] = [];
     const at = (level: string) => (message: string, details?: Record<string, unknown>) => void lines.push(`${level} ${message} ${inspect(details, { depth: 10 })}`);
     const logger: Logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
-    const merge = createMergeCrmClient({ ...options(), accountToken: TOKEN, logger });
+    // A client serving many linked accounts holds no token: each call brings its own.
+    const merge = whose === "the client's" ? createMergeCrmClient({ ...options(), accountToken: TOKEN, logger }) : createMergeCrmClient({ ...options(), logger });
     server.answer = () => ({ status: 401, body: JSON.stringify({ detail: `Invalid account token: ${TOKEN}` }) });
 
-    const error: unknown = await merge.accountDetails.retrieve().then(
+    const error: unknown = await merge.accountDetails.retrieve({ accountToken: TOKEN }).then(
       () => undefined,
       (e: unknown) => e,
     );
