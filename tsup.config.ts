@@ -35,6 +35,7 @@ export default defineConfig({
   // queue: merge-crm-engagements/queue, the BullMQ layer (bullmq and ioredis are optional peers).
   // webhooks: merge-crm-engagements/webhooks, receiving Merge's webhooks (WebCrypto only: edge-safe).
   // sync: merge-crm-engagements/sync, incremental reads of an account's engagements (web APIs only).
+  // mirror: merge-crm-engagements/mirror, a copy in PGlite or Postgres (optional peers, loaded on use).
   entry: {
     index: "src/index.ts",
     mock: "src/mock/index.ts",
@@ -45,6 +46,7 @@ export default defineConfig({
     queue: "src/queue/index.ts",
     webhooks: "src/webhooks/index.ts",
     sync: "src/sync/index.ts",
+    mirror: "src/mirror/index.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
@@ -55,7 +57,7 @@ export default defineConfig({
   sourcemap: true,
   // `import.meta.url` (mock.ts) must work in the CommonJS build too.
   shims: true,
-  external: ["openapi-fetch", "undici", "bullmq", "ioredis"],
+  external: ["openapi-fetch", "undici", "bullmq", "ioredis", "pg", "@electric-sql/pglite"],
   treeshake: true,
   esbuildPlugins: [coreAsSibling],
   // The queue's Redis scripts are read at run time beside the module that loads them (src/queue/lua/ in

@@ -29,7 +29,7 @@ function roomOf(file: string): string {
 }
 
 const sources = filesUnder("src");
-const LAYERS = ["bulk", "queue", "cli", "webhooks", "sync", "undici", "mock", "delivery"];
+const LAYERS = ["bulk", "queue", "cli", "webhooks", "sync", "undici", "mock", "delivery", "mirror"];
 
 test("the sources are where ARCHITECTURE.md says: a public entry, the core, internal helpers, the delivery engine and the layers", () => {
   expect(new Set(sources.map(roomOf))).toEqual(new Set(["index", "core", "internal", ...LAYERS]));

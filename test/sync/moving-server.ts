@@ -249,8 +249,10 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
     return { status, body, headers: { date: new Date(now()).toUTCString(), ...headers } };
   }
 
-  function handle(request: Arrival): StatusBehaviour {
+  function handle(request: Arrival): StatusBehaviour | undefined {
     const url = new URL(request.url, "http://localhost");
+    // The linked account's details (its id, what a mirror keys rows by): the shared fake's answer.
+    if (url.pathname === "/crm/v1/account-details") return undefined;
     const query: Record<string, string> = {};
     for (const [name, value] of url.searchParams) query[name] = value;
     const entry: RequestEntry = { at: Date.now(), status: 0, query, results: 0 };
