@@ -18,6 +18,8 @@ export const USAGE = `Usage:
   merge-crm-engagements status --journal PATH [--json]
   merge-crm-engagements export --account-token TOKEN --out FILE [--state FILE] [--since ISO]
       [--region us|eu|apac|sandbox | --base-url URL] [--json]
+  merge-crm-engagements mirror --account-token TOKEN [--account-token TOKEN ...] [--db URL|DIR]
+      [--every DURATION] [--listen PORT] [--region us|eu|apac|sandbox | --base-url URL] [--json]
 
 Through a queue (BullMQ on Redis), delivered by workers on any number of machines:
   merge-crm-engagements enqueue FILE --redis URL [--queue NAME] [--format csv|ndjson]
@@ -52,6 +54,17 @@ changed since --since, an ISO 8601 date or time); each later run reads what chan
 MERGE_API_KEY, and without --base-url, it reads from the embedded mock. Exit codes: 0 caught up, 1 a
 failure (an API error after the client's retries, a file error), 2 a usage or configuration error,
 130 interrupted.
+
+mirror keeps a copy of the linked accounts' engagements in a database: --db, a PGlite directory (default
+./merge-mirror; one process at a time) or a postgres:// URL, in the table merge_engagements, keyed by
+Merge's linked account id (tokens are never stored). Without --every it syncs each account once (what
+changed since its last sync) and exits: 0 up to date as of the start, 1 a failure (an API error after
+the client's retries), 2 a usage or configuration error (a PGlite directory open in another process
+too), 130 interrupted. With --every DURATION (30s, 5m, 1h) it syncs each account again every DURATION
+until SIGTERM or Ctrl-C (exit 0; a failed sync is reported and tried again at the next one). With
+--listen PORT it also receives Merge's webhooks (a POST to any path), verified with MERGE_WEBHOOK_KEY,
+answering 2xx once the event is committed; it then runs until a signal. Without MERGE_API_KEY, and
+without --base-url, it reads from the embedded mock.
 
 The queue's name is --queue's (default merge-crm-engagements). Account tokens are kept in Redis
 encrypted with MERGE_QUEUE_SECRET (16 characters or more): enqueue needs it for rows with a token, and
@@ -160,7 +173,24 @@ export interface QueueStatusCommand extends QueueLocation {
   json: boolean;
 }
 
-export type Command = ImportCommand | StatusCommand | EnqueueCommand | WorkerCommand | QueueStatusCommand | ExportCommand | { command: "help" };
+/** `mirror --account-token TOKEN [--account-token ...] ...`, checked. */
+export interface MirrorCommand {
+  command: "mirror";
+  /** From `--account-token`, each once, in order: kept in memory only, never printed nor stored. */
+  accountTokens: string[];
+  /** `--db`: a PGlite directory or a `postgres://` URL (it may hold a password: print `databaseForDisplay`). */
+  database: string;
+  /** `--every`: a sync of each account every this many milliseconds, until a signal. */
+  every?: { text: string; ms: number };
+  /** `--listen`: the port Merge's webhooks are received on (0: any free port). */
+  listen?: number;
+  /** `MERGE_WEBHOOK_KEY`, required with --listen. */
+  webhookKey?: string;
+  json: boolean;
+  target: Target;
+}
+
+export type Command = MirrorCommand | ImportCommand | StatusCommand | EnqueueCommand | WorkerCommand | QueueStatusCommand | ExportCommand | { command: "help" };
 
 /** The flags each command takes (`status` takes --journal, or --redis and --queue). */
 const FLAGS = {
@@ -169,6 +199,7 @@ const FLAGS = {
   worker: ["redis", "queue", "rate", "concurrency", "failure-guard", "region", "base-url"],
   status: ["journal", "redis", "queue", "json"],
   export: ["account-token", "out", "state", "since", "region", "base-url", "json"],
+  mirror: ["account-token", "db", "every", "listen", "region", "base-url", "json"],
 } as const;
 type CommandName = keyof typeof FLAGS;
 type FlagName = (typeof FLAGS)[CommandName][number];
@@ -184,7 +215,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       strict: true,
       options: {
         format: { type: "string" },
-        "account-token": { type: "string" },
+        // Repeatable for mirror (several linked accounts); import, enqueue and export take the last given.
+        "account-token": { type: "string", multiple: true },
         key: { type: "string" },
         rate: { type: "string" },
         concurrency: { type: "string" },
@@ -201,6 +233,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         out: { type: "string" },
         state: { type: "string" },
         since: { type: "string" },
+        db: { type: "string" },
+        every: { type: "string" },
+        listen: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -212,10 +247,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help || command === "help" || command === undefined) {
-    if (command === undefined && !values.help) throw new UsageError("a command is required: import, status, export, enqueue or worker");
+    if (command === undefined && !values.help) throw new UsageError("a command is required: import, status, export, mirror, enqueue or worker");
     return { command: "help" };
   }
-  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}': use import, export, status, enqueue or worker`);
+  if (!isCommandName(command)) throw new UsageError(`unknown command '${command}': use import, export, mirror, status, enqueue or worker`);
   const given = (Object.keys(values) as (keyof typeof values)[]).filter((name): name is FlagName => name !== "help" && values[name] !== undefined);
   for (const flag of given) {
     if (!(FLAGS[command] as readonly string[]).includes(flag)) {
@@ -234,7 +269,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     return { command: "status", journal: values.journal, json };
   }
 
-  if (command === "export") return exportCommand(rest, values, env, json);
+  if (command === "export") return exportCommand(rest, { ...values, "account-token": lastOf(values["account-token"]) }, env, json);
+  if (command === "mirror") return mirrorCommand(rest, values, env, json);
 
   if (command === "worker") {
     if (rest.length > 0) throw new UsageError(`worker takes no FILE (got '${rest[0]}'); it takes jobs from --redis URL`);
@@ -267,9 +303,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     keyField = values.key.trim();
   }
   let accountToken: string | undefined;
-  if (values["account-token"] !== undefined) {
-    if (values["account-token"] === "") throw new UsageError("--account-token is empty");
-    accountToken = values["account-token"];
+  const flagToken = lastOf(values["account-token"]);
+  if (flagToken !== undefined) {
+    if (flagToken === "") throw new UsageError("--account-token is empty");
+    accountToken = flagToken;
   } else {
     const token = env["MERGE_ACCOUNT_TOKEN"];
     if (token !== undefined && token !== "") accountToken = token;
@@ -288,7 +325,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     if (accountToken !== undefined) {
       // Every row then carries a token, which Redis only ever holds encrypted.
       if (out.secret === undefined) {
-        throw new UsageError(`MERGE_QUEUE_SECRET is not set: the account token of ${values["account-token"] !== undefined ? "--account-token" : "MERGE_ACCOUNT_TOKEN"} is stored in Redis encrypted with it (set the same secret for the workers)`);
+        throw new UsageError(`MERGE_QUEUE_SECRET is not set: the account token of ${flagToken !== undefined ? "--account-token" : "MERGE_ACCOUNT_TOKEN"} is stored in Redis encrypted with it (set the same secret for the workers)`);
       }
       out.accountToken = accountToken;
     }
@@ -302,7 +339,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     journal: values.journal ?? `${file}.journal`,
     dryRun: values["dry-run"] === true,
     json,
-    accountTokenFromFlag: values["account-token"] !== undefined,
+    accountTokenFromFlag: flagToken !== undefined,
     target: { kind: "mock" },
   };
   if (values.journal === "") throw new UsageError("--journal must be a path");
@@ -342,6 +379,63 @@ function exportCommand(
   if (values.since !== undefined) out.since = { text: values.since, date: isoDate(values.since) };
   out.target = target(values, env, "export reads from the embedded mock");
   return out;
+}
+
+/** The mirror's database when `--db` is not given: a PGlite directory in the working directory. */
+export const DEFAULT_MIRROR_DATABASE = "./merge-mirror";
+
+/** `mirror --account-token TOKEN [--account-token ...] [--db URL|DIR] [--every DURATION] [--listen PORT] [--region R | --base-url URL]`. */
+function mirrorCommand(
+  rest: readonly string[],
+  values: { "account-token"?: string[] | undefined; db?: string | undefined; every?: string | undefined; listen?: string | undefined; region?: string | undefined; "base-url"?: string | undefined },
+  env: NodeJS.ProcessEnv,
+  json: boolean,
+): MirrorCommand {
+  if (rest.length > 0) throw new UsageError(`mirror takes no FILE (got '${rest[0]}'); it writes to --db URL|DIR`);
+  const tokens = values["account-token"] ?? [];
+  if (tokens.length === 0) throw new UsageError("mirror needs --account-token TOKEN (a linked account to mirror; repeat the flag for several)");
+  if (tokens.some((token) => token === "")) throw new UsageError("--account-token is empty");
+  if (values.db === "") throw new UsageError("--db must be a directory (PGlite) or a postgres:// URL");
+  const out: MirrorCommand = { command: "mirror", accountTokens: [...new Set(tokens)], database: values.db ?? DEFAULT_MIRROR_DATABASE, json, target: { kind: "mock" } };
+  if (values.every !== undefined) out.every = { text: values.every, ms: durationMs(values.every, "--every") };
+  if (values.listen !== undefined) {
+    const port = Number(values.listen);
+    if (!/^\d+$/.test(values.listen.trim()) || port > 65535) throw new UsageError(`--listen must be a port number, 0 to 65535 (got '${values.listen}')`);
+    const key = env["MERGE_WEBHOOK_KEY"];
+    if (key === undefined || key === "") throw new UsageError("MERGE_WEBHOOK_KEY is not set: --listen verifies each webhook with your webhook signature key (Merge dashboard → Security)");
+    out.listen = port;
+    out.webhookKey = key;
+  }
+  out.target = target(values, env, "mirror reads from the embedded mock");
+  return out;
+}
+
+/** `30s`, `5m`, `1h`: a whole number of seconds, minutes or hours, in milliseconds. */
+function durationMs(text: string, flag: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text.trim());
+  const amount = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(amount) || amount < 1) throw new UsageError(`${flag} must be a duration such as 30s, 5m or 1h (got '${text}')`);
+  const ms = amount * (match[2] === "h" ? 3_600_000 : match[2] === "m" ? 60_000 : 1000);
+  // setTimeout's longest wait (2^31 - 1 ms, about 24 days).
+  if (ms > 2_147_483_647) throw new UsageError(`${flag} is too long (at most 596h, got '${text}')`);
+  return ms;
+}
+
+/** A `postgres://` URL without its password, or a directory as given: for messages. */
+export function databaseForDisplay(database: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(database)) return database;
+  try {
+    const url = new URL(database);
+    if (url.password !== "") url.password = "***";
+    return url.toString();
+  } catch {
+    return database.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+/** The last of a repeatable flag's values: what import, enqueue and export take (as parseArgs did before the flag was repeatable). */
+function lastOf(values: readonly string[] | undefined): string | undefined {
+  return values?.at(-1);
 }
 
 /**

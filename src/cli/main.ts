@@ -8,6 +8,7 @@ import { parseCommand, USAGE, UsageError, type Command } from "./args.js";
 import { runEnqueue } from "./commands/enqueue.js";
 import { runExport } from "./commands/export.js";
 import { runImport } from "./commands/import.js";
+import { runMirror } from "./commands/mirror.js";
 import { runJournalStatus, runQueueStatus } from "./commands/status.js";
 import { runWorker } from "./commands/worker.js";
 import { NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
@@ -30,6 +31,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runJournalStatus(command);
     case "export":
       return runExport(command, argv);
+    case "mirror":
+      return runMirror(command);
     case "enqueue":
       return runEnqueue(command);
     case "worker":

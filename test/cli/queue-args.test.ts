@@ -77,7 +77,7 @@ test("each usage or configuration error of the queue commands names its flag or 
   expect(usageError(["status", "--redis", REDIS, "--rate", "5"])).toBe("--rate is an option of import and worker, not status");
   expect(usageError(["status", "--redis", ""])).toMatch(/^--redis URL is required/);
   expect(usageError(["import", "a.csv", "--redis", REDIS])).toBe("--redis is an option of enqueue, worker and status, not import");
-  expect(usageError(["dequeue"])).toMatch(/unknown command 'dequeue': use import, export, status, enqueue or worker/);
+  expect(usageError(["dequeue"])).toMatch(/unknown command 'dequeue': use import, export, mirror, status, enqueue or worker/);
 });
 
 test("a Redis URL is shown without its password", () => {
