@@ -59,6 +59,10 @@ async function openPostgresUrl(url: string): Promise<MirrorDatabase> {
     throw new MergeMirrorConfigError(`a postgres:// database needs the pg package: ${PG_INSTALL}`, { cause });
   }
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // pg reports an idle connection the server ended (a restart, pg_terminate_backend) as the pool's
+  // "error" event, which ends the process when nobody listens; the pool has dropped that connection
+  // already and the next query opens another.
+  pool.on("error", () => undefined);
   try {
     await pool.query("SELECT 1");
   } catch (cause) {
@@ -85,6 +89,10 @@ function poolDatabase(pool: Pool, owned: boolean): MirrorDatabase {
     query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await pool.query<Row>(sql, params)).rows }),
     async transaction(work) {
       const client = await pool.connect();
+      // A checked-out connection the server ends emits "error" besides failing its query (which is how
+      // the transaction learns of it): unheard, that event would end the process.
+      const ignore = () => undefined;
+      client.on("error", ignore);
       try {
         await client.query("BEGIN");
         const result = await work({ query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await client.query<Row>(sql, params)).rows }) });
@@ -94,6 +102,7 @@ function poolDatabase(pool: Pool, owned: boolean): MirrorDatabase {
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       } finally {
+        client.removeListener("error", ignore);
         client.release();
       }
     },
