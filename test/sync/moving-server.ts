@@ -53,6 +53,8 @@ export interface MovingServerOptions {
   accountToken?: string;
   /** No moves, no faults, each record's JSON kept: for the bench. @default false */
   fast?: boolean;
+  /** Told of each change as it is made, with the engagement as it stands after it (a copy): what a webhook would carry. */
+  onChange?: (change: { kind: "create" | "modify" | "delete"; engagement: Engagement }) => void;
 }
 
 export interface RequestEntry {
@@ -217,8 +219,9 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
       if (spent() >= maxMoves && !force) return;
       if (kind === "create") {
         const at = stamp();
-        newRecord(at, at);
+        const created = newRecord(at, at);
         moves.created++;
+        options.onChange?.({ kind: "create", engagement: { ...created.engagement } });
         live = undefined;
         continue;
       }
@@ -241,6 +244,7 @@ export async function startMovingServer(options: MovingServerOptions): Promise<M
         rec.engagement.subject = `${String(rec.engagement.subject).replace(/ \(v\d+\)$/, "")} (v${rec.version})`;
         moves.modified++;
       }
+      options.onChange?.({ kind, engagement: { ...rec.engagement } });
     }
   }
 
