@@ -68,8 +68,8 @@ test("each usage or configuration error of the queue commands names its flag or 
   expect(usageError(["worker", "--redis", REDIS, "--base-url", "http://x"])).toMatch(/^MERGE_API_KEY is not set/);
   expect(usageError(["worker", "--redis", REDIS, "--region", "eu"])).toMatch(/^MERGE_API_KEY is not set: --region needs the API key \(without it the worker delivers into the embedded mock\)/);
   expect(usageError(["worker", "--redis", REDIS, "--region", "eu", "--base-url", "http://x"], { MERGE_API_KEY: "k" })).toMatch(/--region and --base-url/);
-  expect(usageError(["worker", "--redis", REDIS, "--json"])).toBe("--json is an option of import, enqueue, status and export, not worker");
-  expect(usageError(["worker", "--redis", REDIS, "--account-token", "t"])).toBe("--account-token is an option of import, enqueue and export, not worker");
+  expect(usageError(["worker", "--redis", REDIS, "--json"])).toBe("--json is an option of import, enqueue, status, export and mirror, not worker");
+  expect(usageError(["worker", "--redis", REDIS, "--account-token", "t"])).toBe("--account-token is an option of import, enqueue, export and mirror, not worker");
 
   expect(usageError(["status"])).toMatch(/--journal PATH .* or --redis URL/);
   expect(usageError(["status", "--journal", "j", "--redis", REDIS])).toMatch(/not both/);
