@@ -3,7 +3,7 @@
  * sockets, requests left hanging on purpose) before closing, so a test run never waits on them.
  */
 import type { Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 
 export interface Loopback {
   /** `http://127.0.0.1:<port>`. */
@@ -26,4 +26,20 @@ export async function listenOnLoopback(server: Server, backlog?: number): Promis
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A loopback port that was free a moment ago, for a server we start as a child process (Redis,
+ * Postgres): listen on port 0, read the port, close. Another process can take it before the child
+ * binds it, so callers retry on "Address already in use".
+ */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

@@ -12,9 +12,10 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { connect, createServer, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freeLoopbackPort } from "./loopback.js";
 
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>`. */
@@ -56,7 +57,7 @@ export async function startRedis(options: { aof?: boolean; dir?: string } = {}):
 
   let instance: Instance | undefined;
   for (let attempt = 1; instance === undefined; attempt++) {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     try {
       instance = await launch(port, dir, aof);
     } catch (error) {
@@ -211,17 +212,6 @@ function ping(port: number): Promise<boolean> {
     });
     socket.on("error", () => done(false));
     socket.on("close", () => done(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
   });
 }
 
