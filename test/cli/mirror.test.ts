@@ -2,7 +2,7 @@
  * `mirror` as a user runs it: a child process against the moving fake Merge (standing still here) with
  * --base-url, into a PGlite directory, read afterwards by the test once the CLI has closed it (one
  * process per directory). One directory serves the whole file: PGlite's first open of a new one takes
- * seconds. Postgres is not run here: test/support/postgres.ts is not committed yet.
+ * seconds. One run goes into a real Postgres (test/support/postgres.ts) given as a postgres:// URL.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +12,7 @@ import { parseCommand } from "../../src/cli/args.js";
 import { createMergeCrmClient, type Engagement } from "../../src/index.js";
 import { openEngagementMirror } from "../../src/mirror/index.js";
 import { MERGE_WEBHOOK_SIGNATURE_HEADER, signMergeWebhook } from "../../src/webhooks/index.js";
+import { usePostgres } from "../support/postgres.js";
 import { startMovingServer, type MovingServer } from "../sync/moving-server.js";
 import { runCli, startCli, usageErrorOf, type CliRun } from "./run-cli.js";
 
@@ -220,5 +221,26 @@ describe("into a PGlite directory (the tests run in order, on one directory)", (
     } finally {
       child.kill("SIGKILL");
     }
+  });
+});
+
+describe("into Postgres (a postgres:// URL)", () => {
+  const postgres = usePostgres();
+
+  test("one run syncs every engagement and exits 0; the URL's password is shown as ***; a rerun changes nothing", async () => {
+    // Trust authentication: the password is never asked for, only carried in the URL.
+    const url = postgres().url.replace("postgres@", "postgres:pg-secret-password@");
+    const run = await runCli(["mirror", "--account-token", TOKEN, "--db", url, "--base-url", server.url, "--json"], ENV);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({ kind: "postgres", caughtUp: true, accounts: [{ records: server.all().length, caughtUp: true }] });
+    expect(summary["database"]).toContain(":***@");
+    expect(run.stdout + run.stderr).not.toContain("pg-secret-password");
+    expect(run.stderr).toContain("(postgres)");
+    expect((await rowsOf(url)).live).toEqual(serverLive());
+
+    const again = await runCli(["mirror", "--account-token", TOKEN, "--db", url, "--base-url", server.url, "--json"], ENV);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ accounts: [{ changed: 0, caughtUp: true }] });
   });
 });
