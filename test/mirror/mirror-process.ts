@@ -2,7 +2,8 @@
  * The mirror as a process of its own, for the chaos test (test/mirror/chaos.test.ts), which kills it
  * with SIGKILL and starts it again: it opens the mirror on `--db` (a PGlite directory or a postgres://
  * URL), syncs `--account-token` against `--base-url` every `--every-ms`, and receives Merge's webhooks on
- * a loopback port, answering 200 only once `mirror.apply` has committed the event. It prints
+ * a loopback port, answering 200 only once `mirror.apply` has committed the event (`--every-ms 0`:
+ * webhooks only, no sync). It prints
  * `ready <port>` when both run, and one line per sync or failure.
  *
  * Failures of the database (a Postgres restarted under it) or of the API are survived: a sync that
@@ -69,7 +70,8 @@ const server = createServer((req, res) => void handle(req, res));
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 say(`ready ${(server.address() as AddressInfo).port}`);
 
-for (;;) {
+// --every-ms 0: webhooks only (the chaos test's last run, where no sync mends what a webhook undid).
+while (everyMs > 0) {
   try {
     const summary = await opened.sync({ accountToken });
     say(`synced ${summary.pages} pages ${summary.records} records ${summary.changed} changed caughtUp=${summary.caughtUp}`);
