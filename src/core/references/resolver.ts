@@ -132,13 +132,16 @@ export function createResolver({ calls, cache, logger, label, fail }: ResolverDe
   const createdContacts = new LookupCache<string>(cache.ttlMs, cache.maxEntries);
   const batches = new Map<string, EmailBatch>();
 
-  /** Every page of a list, each request through the asker's wrapper. */
-  async function collect<Item>(asker: Asker, path: string, list: (cursor: string | undefined) => Promise<Page<Item>>): Promise<Item[]> {
+  /**
+   * Every page of a list, each request through the asker's wrapper: `list` is given the page's
+   * `page_size` and `cursor` to send with its own filters.
+   */
+  async function collect<Item>(asker: Asker, path: string, list: (page: { page_size: number; cursor?: string }) => Promise<Page<Item>>): Promise<Item[]> {
     const items: Item[] = [];
     let cursor: string | undefined;
     const seen = new Set<string>();
     do {
-      const at = cursor;
+      const at = cursor === undefined ? { page_size: PAGE_SIZE } : { page_size: PAGE_SIZE, cursor };
       const page = await asker.around(() => list(at), { kind: "lookup", path });
       items.push(...(page.results ?? []));
       cursor = page.next ?? undefined;
@@ -189,11 +192,9 @@ export function createResolver({ calls, cache, logger, label, fail }: ResolverDe
       return taken;
     };
     try {
-      const contacts = await collect(asker, "/crm/v1/contacts", (cursor) => {
+      const contacts = await collect(asker, "/crm/v1/contacts", (page) => {
         const values = [...take()].flatMap(([key, { given }]) => (given === key ? [key] : [given, key]));
-        const query: { email_addresses: string[]; page_size: number; cursor?: string } = { email_addresses: values, page_size: PAGE_SIZE };
-        if (cursor !== undefined) query.cursor = cursor;
-        return calls.contacts.list(query, asker.options);
+        return calls.contacts.list({ ...page, email_addresses: values }, asker.options);
       });
       for (const [key, { found }] of take()) {
         found(idsOf(contacts.filter((contact) => (contact.email_addresses ?? []).some((entry) => typeof entry.email_address === "string" && normalized(entry.email_address) === key))));
@@ -205,13 +206,9 @@ export function createResolver({ calls, cache, logger, label, fail }: ResolverDe
 
   function byRemoteId(asker: Asker, kind: "contacts" | "users" | "accounts", remoteId: string): Promise<string[]> {
     return ids.get(`${asker.token}\0${kind}\0remote_id\0${remoteId}`, async () => {
-      const path = `/crm/v1/${kind}`;
-      const page = (cursor: string | undefined) => {
-        const query: { remote_id: string; page_size: number; cursor?: string } = { remote_id: remoteId, page_size: PAGE_SIZE };
-        if (cursor !== undefined) query.cursor = cursor;
-        return calls[kind].list(query, asker.options);
-      };
-      const items: { id?: string; remote_id?: string | null; remote_was_deleted?: boolean | null }[] = await collect(asker, path, page);
+      const items: { id?: string; remote_id?: string | null; remote_was_deleted?: boolean | null }[] = await collect(asker, `/crm/v1/${kind}`, (page) =>
+        calls[kind].list({ ...page, remote_id: remoteId }, asker.options),
+      );
       return idsOf(items.filter((item) => item.remote_id === remoteId));
     });
   }
@@ -225,11 +222,7 @@ export function createResolver({ calls, cache, logger, label, fail }: ResolverDe
         return first.next ? undefined : (first.results ?? []);
       });
       if (all) return matching(all);
-      const users = await collect(asker, "/crm/v1/users", (cursor) => {
-        const query: { email: string; page_size: number; cursor?: string } = { email: email.trim(), page_size: PAGE_SIZE };
-        if (cursor !== undefined) query.cursor = cursor;
-        return calls.users.list(query, asker.options);
-      });
+      const users = await collect(asker, "/crm/v1/users", (page) => calls.users.list({ ...page, email: email.trim() }, asker.options));
       return matching(users);
     });
   }
@@ -237,18 +230,14 @@ export function createResolver({ calls, cache, logger, label, fail }: ResolverDe
   function accountIdsByName(asker: Asker, name: string): Promise<string[]> {
     const key = normalized(name);
     return ids.get(`${asker.token}\0account\0name\0${key}`, async () => {
-      const accounts = await collect(asker, "/crm/v1/accounts", (cursor) => {
-        const query: { name: string; page_size: number; cursor?: string } = { name: name.trim(), page_size: PAGE_SIZE };
-        if (cursor !== undefined) query.cursor = cursor;
-        return calls.accounts.list(query, asker.options);
-      });
+      const accounts = await collect(asker, "/crm/v1/accounts", (page) => calls.accounts.list({ ...page, name: name.trim() }, asker.options));
       return idsOf(accounts.filter((account) => typeof account.name === "string" && normalized(account.name) === key));
     });
   }
 
   function engagementTypes(asker: Asker): Promise<EngagementType[]> {
     return types.get(asker.token, () =>
-      collect(asker, "/crm/v1/engagement-types", (cursor) => calls.engagementTypes.list(cursor === undefined ? { page_size: PAGE_SIZE } : { page_size: PAGE_SIZE, cursor }, asker.options)),
+      collect(asker, "/crm/v1/engagement-types", (page) => calls.engagementTypes.list(page, asker.options)),
     );
   }
 
