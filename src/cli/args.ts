@@ -423,14 +423,7 @@ function durationMs(text: string, flag: string): number {
 
 /** A `postgres://` URL without its password, or a directory as given: for messages. */
 export function databaseForDisplay(database: string): string {
-  if (!/^postgres(ql)?:\/\//i.test(database)) return database;
-  try {
-    const url = new URL(database);
-    if (url.password !== "") url.password = "***";
-    return url.toString();
-  } catch {
-    return database.replace(/:[^:@/]*@/, ":***@");
-  }
+  return /^postgres(ql)?:\/\//i.test(database) ? withoutPassword(database, (url) => url.toString()) : database;
 }
 
 /** The last of a repeatable flag's values: what import, enqueue and export take (as parseArgs did before the flag was repeatable). */
@@ -529,15 +522,20 @@ function queueSecret(env: NodeJS.ProcessEnv): string | undefined {
 
 /** A Redis URL without its password, for messages: `redis://:***@host:6379`. */
 export function redisForDisplay(redis: string): string {
+  return withoutPassword(redis, (url) => url.toString().replace(/\/$/, ""));
+}
+
+/** A URL with its password as `***`, shown by `show`; a text that is not a URL loses what follows a ':' before an '@'. */
+function withoutPassword(text: string, show: (url: URL) => string): string {
   let url: URL;
   try {
-    url = new URL(redis);
+    url = new URL(text);
   } catch {
     // Not a URL: whatever follows a ':' before an '@' may be a password.
-    return redis.replace(/:[^:@/]*@/, ":***@");
+    return text.replace(/:[^:@/]*@/, ":***@");
   }
   if (url.password !== "") url.password = "***";
-  return url.toString().replace(/\/$/, "");
+  return show(url);
 }
 
 function positiveInteger(text: string, flag: string, what: string): number {

@@ -177,3 +177,12 @@ export async function runCommand(definition: CommandDefinition): Promise<number>
     for (const { close } of takeClosers(() => true)) await close();
   }
 }
+
+/**
+ * A message without the account tokens a command was given (the client's errors never hold them; this
+ * is a second lock for what a command prints). Tokens shorter than 4 characters are left, as the
+ * client's redactor leaves them: they would mangle ordinary text.
+ */
+export function withoutAccountTokens(message: string, tokens: readonly string[]): string {
+  return tokens.reduce((text, token) => (token.length >= 4 ? text.split(token).join("***") : text), message);
+}

@@ -14,7 +14,7 @@
  */
 import { isResolved, type AccountTokenMode, type EngagementDraft, type EngagementInput, type MergeCrmClient, type MissingContacts, type RequestWrapper, type ValidationIssue } from "../index.js";
 import type { FailureOwner } from "./account-health.js";
-import { classify, createdId, problemsOf } from "./verdicts.js";
+import { classify, createdId, fieldOf, problemsOf } from "./verdicts.js";
 import type { SendResult } from "./failure-guard.js";
 import { idempotencyKeyFor } from "./keys.js";
 import type { BulkRowError, BulkRowResult } from "./types.js";
@@ -357,10 +357,6 @@ async function resolveReferences(
       if (next === "later") return { kind: "retry", waitMs, error: { ...verdict.error, writeMayHaveHappened: false }, attempts: 0 };
     }
   }
-}
-
-function fieldOf(value: unknown, field: string): unknown {
-  return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
 }
 
 /** A reference problem saying no contact has the email (what `missingContacts: "create"` would create). */

@@ -56,7 +56,8 @@ export function classify(thrown: unknown): Verdict {
   return { kind: "fatal", guard: "neutral", error };
 }
 
-function fieldOf(value: unknown, field: string): unknown {
+/** A field of a value of unknown shape (an error from another copy of the core), by name. */
+export function fieldOf(value: unknown, field: string): unknown {
   return typeof value === "object" && value !== null ? (Reflect.get(value, field) as unknown) : undefined;
 }
 

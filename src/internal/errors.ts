@@ -9,3 +9,8 @@ export function messageOf(error: unknown): string {
 export function hasCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && "code" in error && error.code === code;
 }
+
+/** Whether an error is the standard `AbortError` a stopped call rejects with. */
+export function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError";
+}

@@ -11,7 +11,8 @@ import { resumeCommand, UsageError, type ExportCommand } from "../args.js";
 import { FAILED, INTERRUPTED, OK } from "../exit.js";
 import { appendToOut, lockExportFile, openOut, prepareOut, readState, saveState, STATE_VERSION } from "../export-files.js";
 import { counted, duration, grouped, startExportProgress } from "../progress.js";
-import { runCommand, signalName, type CommandResult } from "../runner.js";
+import { runCommand, signalName, withoutAccountTokens, type CommandResult } from "../runner.js";
+import { isAbortError } from "../../internal/errors.js";
 
 /** The `--json` summary: one line on stdout at the end. */
 export interface ExportSummary {
@@ -31,7 +32,7 @@ export interface ExportSummary {
 
 /** Runs `export`; resolves to its exit code. */
 export function runExport(command: ExportCommand, argv: readonly string[]): Promise<number> {
-  const hideToken = (message: string) => withoutAccountToken(message, command.accountToken);
+  const hideToken = (message: string) => withoutAccountTokens(message, [command.accountToken]);
   return runCommand({
     json: command.json,
     signals: {
@@ -171,13 +172,4 @@ function summaryLines(
     lines.push("  (with MERGE_ACCOUNT_TOKEN set to the token you gave --account-token)");
   }
   return lines;
-}
-
-/** A message without the account token (the client's errors never hold it; this is a second lock). */
-function withoutAccountToken(message: string, token: string): string {
-  return token.length >= 4 ? message.split(token).join("***") : message;
-}
-
-function isAbortError(error: unknown): boolean {
-  return error instanceof Error && error.name === "AbortError";
 }

@@ -10,29 +10,24 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { hasCode, messageOf } from "../../internal/errors.js";
+import { hasCode, isAbortError, messageOf } from "../../internal/errors.js";
 import { MergeMirrorConfigError, openEngagementMirror, type EngagementMirror, type MirrorSyncSummary } from "../../mirror/index.js";
 import { createMergeWebhookNodeHandler } from "../../webhooks/index.js";
 import { databaseForDisplay, UsageError, type MirrorCommand } from "../args.js";
 import { FAILED, INTERRUPTED, OK } from "../exit.js";
 import { counted, duration, grouped } from "../progress.js";
-import { runCommand, signalName, type CommandContext, type CommandResult } from "../runner.js";
+import { runCommand, signalName, withoutAccountTokens, type CommandContext, type CommandResult } from "../runner.js";
 
-/** One account's totals over the run's syncs. */
-export interface MirrorAccountSummary {
+/**
+ * One account's totals over the run's syncs: the counts of `MirrorSyncSummary`, summed (`caughtUp`:
+ * the last sync's), with the syncs run and failed.
+ */
+export interface MirrorAccountSummary extends Pick<MirrorSyncSummary, "pages" | "records" | "upserts" | "deletions" | "changed" | "caughtUp"> {
   /** Merge's id of the linked account, once a sync learned it (`null` if none did). */
   linkedAccountId: string | null;
   /** Syncs run, and of those the ones that failed. */
   syncs: number;
   failures: number;
-  pages: number;
-  records: number;
-  upserts: number;
-  deletions: number;
-  /** Rows changed (the other records were older than, or the same as, what was stored). */
-  changed: number;
-  /** Whether the last sync caught up. */
-  caughtUp: boolean;
 }
 
 /** Webhook deliveries received with --listen, by what became of them. */
@@ -60,7 +55,7 @@ export interface MirrorSummary {
 
 /** Runs `mirror`; resolves to its exit code. */
 export function runMirror(command: MirrorCommand): Promise<number> {
-  const hideTokens = (message: string) => command.accountTokens.reduce((text, token) => (token.length >= 4 ? text.split(token).join("***") : text), message);
+  const hideTokens = (message: string) => withoutAccountTokens(message, command.accountTokens);
   return runCommand({
     json: command.json,
     signals: {
@@ -117,7 +112,8 @@ export function runMirror(command: MirrorCommand): Promise<number> {
         failure = undefined;
         for (const [index, token] of command.accountTokens.entries()) {
           if (run.stoppedBy) break;
-          const account = accounts[index] as MirrorAccountSummary;
+          const account = accounts[index];
+          if (account === undefined) continue;
           account.syncs += 1;
           try {
             const result = await mirror.sync({ accountToken: token, signal: run.stopping });
@@ -239,8 +235,4 @@ function summaryLines(command: MirrorCommand, summary: MirrorSummary, { stoppedB
   if (webhooks) lines.push(`  webhooks: applied ${grouped(webhooks.applied)} · unchanged ${grouped(webhooks.unchanged)} · ignored ${grouped(webhooks.ignored)} · refused ${grouped(webhooks.refused)}`);
   if (!summary.caughtUp && !command.every) lines.push("What was committed stays; run the same command again to continue from each account's checkpoint.");
   return lines;
-}
-
-function isAbortError(error: unknown): boolean {
-  return error instanceof Error && error.name === "AbortError";
 }
