@@ -72,7 +72,7 @@ export interface EngagementMirror {
   apply(event: MergeWebhookEvent): Promise<MirrorApplyResult>;
   /** The linked account's id for a token (`GET /crm/v1/account-details`, once per token). */
   linkedAccountId(accountToken: string): Promise<string>;
-  /** Runs a read-only query on the mirror's database (for reports and tests). */
+  /** Runs a query on the mirror's database and resolves with its rows (for reports and tests). */
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   /** Closes the database (when the mirror opened it). */
   close(): Promise<void>;
