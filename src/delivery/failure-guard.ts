@@ -199,9 +199,13 @@ export class FailureGuard {
    * Resolves with a permit to send now, or `undefined` when the run stopped first. FIFO. `probe`: a
    * suspended account's probe (counted as a certain failure until answered).
    */
-  permit(probe = false): Promise<Permit | undefined> {
-    if (this.stopper.stopped) return Promise.resolve(undefined);
-    if (this.queue.length === 0 && this.allows(probe)) return Promise.resolve(this.grant(probe));
+  async permit(probe = false): Promise<Permit | undefined> {
+    // Answers that have arrived are read first: after a stall of the event loop, the timers that admit
+    // sends run before the sockets are read, and a failure already answered would come too late to
+    // hold them. An immediate runs after the loop's I/O.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.stopper.stopped) return undefined;
+    if (this.queue.length === 0 && this.allows(probe)) return this.grant(probe);
     const waiting = new Promise<Permit | undefined>((resolve) => this.queue.push({ probe, resolve }));
     this.pump();
     return waiting;

@@ -4,8 +4,11 @@
  * schedule `60000 / rate` ms apart, from the first one (no credit builds up while idle). A turn granted
  * late by a busy event loop is made up by the next ones (the schedule, not the late start, sets the next
  * time), so a loaded machine keeps the rate; but never faster than half an interval apart, never more
- * than 250 ms behind (a longer wait elsewhere restarts the schedule instead of bursting), and never more
- * than 105% of a sixth of the rate in any 10 s: the last starts are kept to check it.
+ * than 250 ms behind, and never more than 105% of a sixth of the rate in any 10 s: the last starts are
+ * kept to check it. Only the pacer's own lateness is made up: a turn that then waits elsewhere (for a
+ * global slot, or the failure guard holding sends) longer than half an interval restarts the schedule
+ * from its start, so the rows held back do not leave in a burst once the hold ends (a burst the guard
+ * could not see fail: a key revoked during the hold fails every one of them).
  *
  * A 429 pauses the account for its `Retry-After` (or two intervals, at least 1 s, without one) and
  * halves its rate (once per burst: answers to requests sent before the last cut do not cut again, down
@@ -63,6 +66,8 @@ export class AccountPacer {
   private lastChange = -Infinity;
   /** One row at a time between its turn and its send: the gap between sends is the gap between turns. */
   private readonly turn: Semaphore;
+  /** When the current turn was granted: the wait from then to its send was spent elsewhere. */
+  private grantedAt = -Infinity;
 
   constructor(
     readonly nominalPerMinute: number,
@@ -108,16 +113,19 @@ export class AccountPacer {
         return false;
       }
     }
+    this.grantedAt = clock.now();
     return true;
   }
 
   /** The request of the current turn starts now. */
   sent(): void {
     const now = this.stopper.clock.now();
-    const due = Math.max(this.lastDue + this.interval(), this.pausedUntil);
+    const interval = this.interval();
+    const due = Math.max(this.lastDue + interval, this.pausedUntil);
     // On schedule, or late by a busy event loop: the next is due an interval after this one was due.
-    // Far behind (idle, a long wait elsewhere): the schedule restarts from now.
-    this.lastDue = now - due <= MAX_LAG_MS ? due : now;
+    // Far behind (idle), or held after the turn (a global slot, the failure guard): the schedule restarts from now.
+    const heldElsewhere = now - this.grantedAt > interval * MIN_GAP_SHARE;
+    this.lastDue = now - due <= MAX_LAG_MS && !heldElsewhere ? due : now;
     this.starts.push(now);
     this.turn.release();
   }

@@ -294,8 +294,10 @@ test("a run stopped while rows wait to retry settles them failed with their last
 
 test("an input that throws mid-way stops the run like an abort: requests in flight finish and are journaled, the journal is closed, and bulkCreate rejects with the input's error", async () => {
   const journal = join(dir(), "input.journal");
-  function* input() {
+  async function* input() {
     yield* rows(5);
+    // A file read on while the first writes are in flight.
+    while (server.posts().length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     throw new Error("line 6: not JSON");
   }
   await expect(bulkCreate(client(), input(), { ...fast, journal })).rejects.toThrow("line 6: not JSON");

@@ -75,6 +75,24 @@ test("a turn delayed 5 s elsewhere (the failure guard, a global slot) restarts t
   expect(Math.min(...gaps)).toBeGreaterThanOrEqual(20);
 });
 
+test("a turn held 190 ms after it was granted (the failure guard holding sends) is not made up: the next starts an interval after it, not half-intervals in a burst", async () => {
+  const clock = new FakeClock();
+  const pacer = new AccountPacer(6_000, 8, new Stopper(clock)); // 10 ms apart
+  const starts: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    let granted = false;
+    const turn = pacer.waitTurn().then((ok) => (granted = ok));
+    while (!granted) await clock.advance(1); // the turn, to the millisecond
+    await turn;
+    if (i === 20) await clock.advance(190); // the turn is granted, then the row waits for the guard's permit
+    pacer.sent();
+    starts.push(clock.now());
+  }
+  const gaps = starts.slice(1).map((t, i) => t - (starts[i] ?? t));
+  expect(Math.min(...gaps)).toBeGreaterThanOrEqual(10);
+  // (A turn late by the event loop alone is still made up: the test above.)
+});
+
 test("a 429 pauses the account for Retry-After and halves its rate once per burst; every 3 s without a 429 the rate doubles, up to nominal", async () => {
   const clock = new FakeClock();
   const changes: PaceChange[] = [];
