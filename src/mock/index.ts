@@ -5,7 +5,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { components } from "../../generated/schema.js";
@@ -245,21 +244,6 @@ async function flushWebhooks(child: ChildProcess, exited: Promise<unknown>, time
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("could not find a free port"));
-      });
-    });
-  });
-}
-
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function killAllOnExit(): void {
@@ -288,7 +272,9 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
     prismCli: prismManifest(),
     spec: options.spec ?? bundledSpecPath(),
     host: "127.0.0.1",
-    port: options.port ?? (await freePort()),
+    // 0: the runner listens on a port the system picks and reports it, so no other process can take
+    // it between a choice and the listen.
+    port: options.port ?? 0,
     errors: options.errors ?? true,
     webhooks: webhooks !== undefined,
   };
@@ -312,19 +298,22 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   });
 
   const timeoutMs = options.startTimeoutMs ?? 30_000;
-  await new Promise<void>((resolve, reject) => {
+  const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`Prism did not listen within ${timeoutMs} ms:\n${output.lines.join("\n")}`));
     }, timeoutMs);
-    const settle = (error?: Error) => {
+    const settle = (error: Error | undefined, address?: string) => {
       clearTimeout(timer);
       child.off("message", onMessage);
       if (error) reject(error);
-      else resolve();
+      else resolve(address ?? "");
     };
     const onMessage = (message: unknown) => {
-      if (typeof message === "object" && message !== null && "listening" in message) settle();
+      if (typeof message !== "object" || message === null || !("listening" in message)) return;
+      const port = typeof message.listening === "string" ? /:(\d+)\/?$/.exec(message.listening)?.[1] : undefined;
+      if (port) settle(undefined, `http://${config.host}:${port}`);
+      else settle(new Error(`Prism reported an address without a port: ${String(message.listening)}`));
     };
     child.on("message", onMessage);
     child.once("error", settle);
@@ -334,7 +323,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
   });
 
   return {
-    url: `http://127.0.0.1:${config.port}`,
+    url,
     pid: child.pid ?? -1,
     get running() {
       return child.exitCode === null && child.signalCode === null;
