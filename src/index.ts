@@ -1,3 +1,10 @@
+/**
+ * `merge-crm-engagements`: the client of Merge's CRM Engagements API (`createMergeCrmClient`), its
+ * typed errors, the models' types from the spec, and validation. Every layer (`/bulk`, `/queue`,
+ * `/webhooks`, `/sync`, `/mirror`, `/undici`, `/mock`) is an entry of its own over these exports.
+ *
+ * @module merge-crm-engagements
+ */
 export { createMergeCrmClient } from "./core/client.js";
 export type { ClientOptions, MergeCrmClient } from "./core/client.js";
 export type { AccountDescription, AccountField } from "./core/validation/form-fields.js";

@@ -10,6 +10,8 @@
  * `maxRetries: 0` and the row's deterministic `Idempotency-Key`, so this layer sees every 429 (pacing)
  * and every failure (the account's health, the guard), and every retry or rerun replays instead of
  * writing twice.
+ *
+ * @module merge-crm-engagements/bulk
  */
 import type { AccountTokenMode, MergeCrmClient, ValidationIssue } from "../index.js";
 import { MergeValidationError } from "../index.js";

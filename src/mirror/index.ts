@@ -4,6 +4,8 @@
  * webhooks, newer wins. A layer over the client's public API, the sync and the webhooks entries: the
  * core never imports it. `@electric-sql/pglite` and `pg` are optional peers, loaded only when a
  * database asks for them (a missing one is named with its install command).
+ *
+ * @module merge-crm-engagements/mirror
  */
 export { openEngagementMirror } from "./mirror.js";
 export type { EngagementMirror, EngagementMirrorOptions, MirrorApplyResult, MirrorSyncSummary } from "./mirror.js";

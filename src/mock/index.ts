@@ -1,6 +1,8 @@
 /**
  * A mock of the Merge CRM Engagements API for tests and demos: Prism serving the bundled spec on a
  * loopback port. Prism is an optional peer dependency (`npm i -D @stoplight/prism-cli@5.14.2`).
+ *
+ * @module merge-crm-engagements/mock
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";

@@ -6,6 +6,8 @@
  * only through its public exports, and the core never imports it.
  *
  * Needs the optional peers `bullmq` 6 and `ioredis` 5: `npm install bullmq@6 ioredis@5`.
+ *
+ * @module merge-crm-engagements/queue
  */
 export { createEngagementQueue } from "./producer.js";
 export { startEngagementWorker, type DeliveredValue } from "./worker.js";

@@ -12,6 +12,8 @@
  * while waiting, while the body is read), a failure before the response rejects with
  * `TypeError("fetch failed", { cause })` and one while the body is read with
  * `TypeError("terminated", { cause })`, as Node's `fetch` does.
+ *
+ * @module merge-crm-engagements/undici
  */
 import { createRequire } from "node:module";
 import type { Dispatcher } from "undici";

@@ -3,6 +3,8 @@
  * get it back typed from the spec, and handle each event once. Web-standard only (WebCrypto, `Request`,
  * `Response`): it runs on Node, Bun, Deno, Cloudflare Workers and any Fetch-API server; the Node
  * adapter (`createMergeWebhookNodeHandler`) serves `http` and Express.
+ *
+ * @module merge-crm-engagements/webhooks
  */
 export { signMergeWebhook, verifyMergeWebhook } from "./signature.js";
 export type { WebhookBody } from "./signature.js";

@@ -1,13 +1,23 @@
 /**
- * The published docs page, opened in a real (Debian) Chromium through playwright-core: the POST
+ * The docs site (`npm run docs`), opened in a real (Debian) Chromium through playwright-core.
+ *
+ * The site: served by a static server as any host would, every page built loads without a console
+ * error, a page error or a request leaving the site; every internal link (and its #anchor) leads to a
+ * page of the site; the search finds `bulkCreate` and `openEngagementMirror`; the API reference has a
+ * page for every function each public entry exports; screenshots of the home page and a guide are saved
+ * under test-results/.
+ *
+ * The spec page (docs-dist/spec/index.html, Redoc), opened from the file: the POST
  * operation, its request fields, its 201 response and its TypeScript sample render, every operation
  * (engagements, the contacts, users, accounts and engagement types lookups, and the account details)
  * shows its sample, and so do the webhooks;
  * the page makes no request to the network; a screenshot is saved under test-results/.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
@@ -32,7 +42,7 @@ beforeAll(async () => {
     const url = request.url();
     if (!/^(file|data|blob|about):/.test(url)) outside.push(url);
   });
-  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
+  const file = pathToFileURL(join(root, "docs-dist", "spec", "index.html")).href;
   await page.goto(`${file}#/engagements/engagementscreate`, { waitUntil: "load" });
   operation = page.locator('[id="engagements/engagementscreate"]');
   await operation.waitFor({ timeout: 30_000 });
@@ -81,7 +91,7 @@ test("each operation shows the TypeScript sample of this client", async () => {
     "engagement-types/engagementtypesretrieve": "merge.engagementTypes.retrieve(",
     "account-details/accountdetailsretrieve": "merge.accountDetails.retrieve(",
   };
-  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
+  const file = pathToFileURL(join(root, "docs-dist", "spec", "index.html")).href;
   for (const [id, call] of Object.entries(calls)) {
     // Only the open tag's group is expanded in the menu: open each operation by its address, as a shared link would.
     await page.goto(`${file}#/${id}`, { waitUntil: "load" });
@@ -102,7 +112,7 @@ test("the webhooks render: each event, its signature header and its payload", as
     webhooklinkedaccountsynced: "LinkedAccount.synced",
     webhooklinkedaccountfullysyncedinitial: "LinkedAccount.fully_synced_initial",
   };
-  const file = pathToFileURL(join(root, "docs-dist", "index.html")).href;
+  const file = pathToFileURL(join(root, "docs-dist", "spec", "index.html")).href;
   for (const [id, event] of Object.entries(events)) {
     // The menu's "Webhooks" group starts collapsed: open each event by its address, as a shared link would.
     await page.goto(`${file}#/webhooks/${id}`, { waitUntil: "load" });
@@ -126,3 +136,179 @@ test("the page makes no request to the network, and a screenshot is saved", asyn
   expect(outside).toEqual([]);
   process.stdout.write(`docs: screenshot saved to ${screenshot}\n`);
 }, 30_000);
+
+// The site, served over HTTP as a static host serves it (VitePress's pages and assets are absolute paths).
+
+const site = join(root, "docs-dist");
+
+/** A static server of docs-dist/: `/x/` is `/x/index.html`, `/x` may be `/x.html`. */
+async function serveSite(): Promise<{ origin: string; close(): Promise<void> }> {
+  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".json": "application/json", ".svg": "image/svg+xml", ".woff2": "font/woff2", ".png": "image/png" };
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? "/", "http://localhost").pathname);
+    const file = siteFile(path);
+    if (file === undefined) {
+      response.writeHead(404, { "content-type": "text/html" }).end(readFileSync(join(site, "404.html")));
+      return;
+    }
+    response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** The built file a path of the site names, or `undefined`. */
+function siteFile(path: string): string | undefined {
+  const candidates = path.endsWith("/") ? [`${path}index.html`] : [path, `${path}.html`, `${path}/index.html`];
+  for (const candidate of candidates) {
+    const file = join(site, normalize(candidate));
+    if (file.startsWith(site) && existsSync(file) && statSync(file).isFile()) return file;
+  }
+  return undefined;
+}
+
+/** Every built page's path (`/guide/bulk-import.html`), the spec page and the 404 page left out. */
+function sitePages(dir = site): string[] {
+  const pages: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (file !== join(site, "spec") && file !== join(site, "assets")) pages.push(...sitePages(file));
+    } else if (entry.name.endsWith(".html") && file !== join(site, "404.html")) pages.push(`/${relative(site, file).split(sep).join("/")}`);
+  }
+  return pages.sort();
+}
+
+describe("the site", () => {
+  let server: { origin: string; close(): Promise<void> };
+  let sitePage: Page;
+  const problems: string[] = [];
+  let where = "";
+
+  /** A tab that reports console errors, page errors, failed loads and requests leaving the site, each with the page it was on. */
+  async function watchedTab(label: () => string): Promise<Page> {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    tab.on("console", (message) => {
+      if (message.type() === "error") problems.push(`${label()}: console error: ${message.text()}`);
+    });
+    tab.on("pageerror", (error) => problems.push(`${label()}: page error: ${error.message}`));
+    tab.on("request", (request) => {
+      if (!request.url().startsWith(server.origin) && !/^(data|blob|about):/.test(request.url())) problems.push(`${label()}: a request leaves the site: ${request.url()}`);
+    });
+    tab.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`${label()}: ${response.status()} for ${response.url()}`);
+    });
+    return tab;
+  }
+
+  beforeAll(async () => {
+    server = await serveSite();
+    sitePage = await watchedTab(() => where);
+  }, 30_000);
+
+  afterAll(async () => {
+    await sitePage?.close();
+    await server?.close();
+  });
+
+  test("every page loads without a console error, and every internal link and anchor leads to a page of the site", async () => {
+    const pages = sitePages();
+    expect(pages.length).toBeGreaterThan(100);
+    // Three tabs share the pages: each page is a full load (not the router's), waited for until the app has mounted.
+    const queue = [...pages];
+    const visit = async () => {
+      let current = "";
+      const tab = await watchedTab(() => current);
+      try {
+        for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
+          current = path;
+          await tab.goto(`${server.origin}${path}`, { waitUntil: "load" });
+          await tab.locator("#app .VPContent, #app .VPHome").first().waitFor({ timeout: 15_000 });
+        }
+      } finally {
+        await tab.close();
+      }
+    };
+    await Promise.all([visit(), visit(), visit()]);
+    expect(problems).toEqual([]);
+
+    // The links, from the pages as built (what the browser is given before the app mounts, and what it then renders).
+    const html = (path: string) => readFileSync(join(site, path), "utf8");
+    const idsOf = new Map<string, Set<string>>();
+    const ids = (path: string) => idsOf.get(path) ?? idsOf.set(path, new Set(Array.from(html(path).matchAll(/\sid="([^"]+)"/g), (m) => m[1] ?? ""))).get(path) ?? new Set();
+    const broken: string[] = [];
+    const targets = new Set<string>();
+    let followed = 0;
+    for (const path of pages) {
+      for (const [, raw] of html(path).matchAll(/<a\s[^>]*?href="([^"]*)"/g)) {
+        const url = new URL((raw ?? "").replaceAll("&amp;", "&"), `${server.origin}${path}`);
+        if (url.origin !== server.origin) continue;
+        followed++;
+        const file = siteFile(decodeURIComponent(url.pathname));
+        if (file === undefined) {
+          broken.push(`${path} -> ${url.pathname}: no such page`);
+          continue;
+        }
+        const target = `/${relative(site, file).split(sep).join("/")}`;
+        targets.add(target);
+        const hash = decodeURIComponent(url.hash.slice(1));
+        if (hash !== "" && target !== "/spec/index.html" && !ids(target).has(hash)) broken.push(`${path} -> ${target}#${hash}: no such anchor`);
+      }
+    }
+    process.stdout.write(`docs site: ${pages.length} pages loaded in Chromium; ${followed} internal links checked, to ${targets.size} pages\n`);
+    expect(broken).toEqual([]);
+    // The navigation reaches the guides, the API reference, the spec page and the project's files.
+    expect([...targets]).toEqual(expect.arrayContaining(["/guide/getting-started.html", "/api/index.html", "/spec/index.html", "/project/changelog.html"]));
+  }, 240_000);
+
+  test.each(["bulkCreate", "openEngagementMirror"])("the search finds %s and leads to its API page", async (name) => {
+    where = `search ${name}`;
+    await sitePage.goto(`${server.origin}/`, { waitUntil: "load" });
+    await sitePage.locator("button.DocSearch-Button").click();
+    await sitePage.locator("#localsearch-input").fill(name);
+    const result = sitePage.locator(`ul.results a.result[href*="/functions/${name}"]`).first();
+    await result.waitFor({ timeout: 10_000 });
+    await result.click();
+    await sitePage.waitForURL(new RegExp(`/functions/${name}\\.html`), { timeout: 10_000 });
+    expect(await sitePage.locator("h1").first().innerText()).toContain(name);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  test("the API reference has a page for every function each public entry exports", async () => {
+    const entries: Record<string, string> = {
+      "merge-crm-engagements": "../../src/index.js",
+      "merge-crm-engagements/bulk": "../../src/bulk/index.js",
+      "merge-crm-engagements/queue": "../../src/queue/index.js",
+      "merge-crm-engagements/webhooks": "../../src/webhooks/index.js",
+      "merge-crm-engagements/sync": "../../src/sync/index.js",
+      "merge-crm-engagements/mirror": "../../src/mirror/index.js",
+      "merge-crm-engagements/undici": "../../src/undici/index.js",
+      "merge-crm-engagements/mock": "../../src/mock/index.js",
+    };
+    const missing: string[] = [];
+    let functions = 0;
+    for (const [entry, path] of Object.entries(entries)) {
+      const exported = (await import(path)) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(exported)) {
+        if (typeof value !== "function" || Function.prototype.toString.call(value).startsWith("class")) continue;
+        functions++;
+        if (siteFile(`/api/${entry}/functions/${name}.html`) === undefined) missing.push(`${entry}: ${name}`);
+      }
+    }
+    expect(functions).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  }, 60_000);
+
+  test("screenshots of the home page and of a guide are saved", async () => {
+    mkdirSync(join(root, "test-results"), { recursive: true });
+    where = "screenshots";
+    await sitePage.goto(`${server.origin}/`, { waitUntil: "load" });
+    await sitePage.screenshot({ path: join(root, "test-results", "docs-home.png") });
+    await sitePage.goto(`${server.origin}/guide/sync-and-mirror.html`, { waitUntil: "load" });
+    await sitePage.locator(".VPDoc h1").waitFor({ timeout: 10_000 });
+    await sitePage.screenshot({ path: join(root, "test-results", "docs-guide-sync-and-mirror.png") });
+    expect(problems).toEqual([]);
+    process.stdout.write(`docs site: screenshots saved to test-results/docs-home.png and test-results/docs-guide-sync-and-mirror.png\n`);
+  }, 30_000);
+});
