@@ -87,7 +87,7 @@ function loadUndici(): typeof Undici {
 /**
  * A `fetch` for `createMergeCrmClient` sending every call through undici's `Agent` (or your
  * dispatcher): a create of the client over it takes about 0.6× the time of a hand-written `fetch`
- * call, and about three times the calls per second with 64 in flight (README, "Transports"). Node only
+ * call, and about three times the calls per second with 64 in flight (docs/guide/runtimes-and-bundling.md, "Transports"). Node only
  * (Bun and Deno where their undici support reaches); timeouts, aborts, retries, typed errors and
  * validation behave as with the default `fetch`. Redirects are not followed (Merge's API sends none).
  * Needs `undici` 7: `npm install undici@7`.

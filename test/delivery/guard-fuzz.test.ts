@@ -1,13 +1,13 @@
 /**
  * The adaptive failure guard against random loads, under a fake clock (issue 17): the two classes of
- * load its README section promises at most 20 failures in any 10 s for.
+ * load the bulk import guide (docs/guide/bulk-import.md) promises at most 20 failures in any 10 s for.
  * - steady: a failure rate from 0 to 1 from the start; 10 to 2,000 requests offered a second; successes
  *   answered in 1 ms to 2 s, failures as fast or faster (0.05× to 1× the successes' time); each answer
  *   time ±0 to 50%;
  * - sudden: 10 to 1,000 requests offered a second, healthy for 8 to 13 s, then every request sent is
  *   refused, fast enough that at most about 6 requests leave between the change and its first refusal
  *   coming back (rate × refusal time ≤ 6: 300 a second refused within 20 ms).
- * Outside them the guard does not promise 20 (the README's worst case): a first 1,000-load run with
+ * Outside them the guard does not promise 20 (the worst case in the bulk import guide): a first 1,000-load run with
  * failures up to 50× slower than successes, or sudden refusals at up to 2,000 a second with rate ×
  * refusal time up to 10, found 7 loads over 20 (at most 48); a second, with failures up to 1.5×
  * slower, found 1 (24: 7% failing in 1.8 s at 654 a second, successes in 1.2 s).

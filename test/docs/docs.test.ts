@@ -46,7 +46,7 @@ beforeAll(async () => {
   await page.goto(`${file}#/engagements/engagementscreate`, { waitUntil: "load" });
   operation = page.locator('[id="engagements/engagementscreate"]');
   await operation.waitFor({ timeout: 30_000 });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();

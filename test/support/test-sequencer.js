@@ -9,6 +9,7 @@ import Sequencer from "@jest/test-sequencer";
  * longest first: they keep both cores busy while the short files fill the gaps.
  */
 const COMPUTING = [
+  ["test/docs/docs.test.ts", 120],
   ["test/package/package.test.ts", 56],
   ["test/cli/queue-cli.test.ts", 31],
   ["test/spec/spec-diff.test.ts", 27],
@@ -23,7 +24,6 @@ const COMPUTING = [
   ["test/cli/crash.test.ts", 9],
   ["test/mock/mock-webhooks.test.ts", 8],
   ["test/sync/export-crash.test.ts", 7],
-  ["test/docs/docs.test.ts", 7],
   ["test/cli/queue-references.test.ts", 6],
   ["test/delivery/guard-fuzz.test.ts", 4],
   ["test/cli/cli-transport.test.ts", 5],
