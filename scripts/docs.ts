@@ -4,10 +4,11 @@
  *    every public entry, with the sidebar VitePress shows;
  * 2. the project's own files (CHANGELOG.md, ARCHITECTURE.md, CONTRIBUTING.md, BENCHMARKS.md) copied
  *    into docs/project/, their links to each other rewritten to the site's pages;
- * 3. VitePress builds the guides (docs/guide/), the API reference and the project pages, with local
- *    search, into docs-dist/;
- * 4. the spec page: Redoc, inlined so that it makes no request to the network, at docs-dist/spec/index.html.
- *    Redoc's options (the TypeScript code samples, no telemetry) are in redocly.yaml, under `openapi`.
+ * 3. the spec page: Redoc, inlined so that it makes no request to the network, into
+ *    docs/public/spec/index.html (VitePress serves and copies public/ as it is: the site's /spec/).
+ *    Redoc's options (the TypeScript code samples, no telemetry) are in redocly.yaml, under `openapi`;
+ * 4. VitePress builds the guides (docs/guide/), the API reference and the project pages, with local
+ *    search, into docs-dist/ (or serves them all with `--dev`).
  * Usage: `npm run docs` (and `npm run docs:dev` to serve it while editing: `--dev`).
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -33,6 +34,16 @@ for (const [file, page] of Object.entries(PROJECT_FILES)) {
   writeFileSync(join(projectDir, `${page}.md`), text);
 }
 
+step("redocly build-docs generated/openapi.json -> docs/public/spec/index.html (the site's /spec/)");
+const page = join(root, "docs", "public", "spec", "index.html");
+run("redocly", ["build-docs", "generated/openapi.json", "--inlineBundle", "--title", "Merge CRM Engagements API: reference and TypeScript client", "--output", page], {
+  quiet: true,
+});
+// Redoc's "API docs by" badge loads its logo from Redocly's CDN, with no option to turn it off. The page
+// must work offline and make no request to the network: the image source becomes an empty data URL
+// (Redoc then hides the image; the attribution text stays).
+writeFileSync(page, readFileSync(page, "utf8").replace(/https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g, "data:,"));
+
 if (dev) {
   step("vitepress dev docs");
   run("vitepress", ["dev", "docs"]);
@@ -41,14 +52,4 @@ if (dev) {
 
 step("vitepress build docs -> docs-dist/");
 run("vitepress", ["build", "docs"], { quiet: true });
-
-step("redocly build-docs generated/openapi.json -> docs-dist/spec/index.html");
-const page = join(root, "docs-dist", "spec", "index.html");
-run("redocly", ["build-docs", "generated/openapi.json", "--inlineBundle", "--title", "Merge CRM Engagements API: reference and TypeScript client", "--output", page], {
-  quiet: true,
-});
-// Redoc's "API docs by" badge loads its logo from Redocly's CDN, with no option to turn it off. The page
-// must work offline and make no request to the network: the image source becomes an empty data URL
-// (Redoc then hides the image; the attribution text stays).
-writeFileSync(page, readFileSync(page, "utf8").replace(/https:\/\/cdn\.redoc\.ly\/redoc\/logo-mini(-full)?\.svg/g, "data:,"));
 console.log(`docs site written to ${join(root, "docs-dist")}`);

@@ -1,8 +1,8 @@
 /**
  * The docs site (VitePress): the guides in docs/guide/, the API reference TypeDoc writes into docs/api/
  * from the TSDoc of every public entry, the project's own files (CHANGELOG and the rest, copied into
- * docs/project/ by scripts/docs.ts) and the spec page (Redoc, written into the built site at
- * /spec/index.html). `npm run docs` builds it into docs-dist/; `npm run docs:dev` serves it.
+ * docs/project/ by scripts/docs.ts) and the spec page (Redoc, written into docs/public/spec/, served
+ * as it is at /spec/index.html). `npm run docs` builds it into docs-dist/; `npm run docs:dev` serves it.
  */
 import { defineConfig } from "vitepress";
 import apiSidebar from "../api/typedoc-sidebar.json";

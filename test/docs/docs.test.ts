@@ -224,7 +224,8 @@ describe("the site", () => {
         for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
           current = path;
           await tab.goto(`${server.origin}${path}`, { waitUntil: "load" });
-          await tab.locator("#app .VPContent, #app .VPHome").first().waitFor({ timeout: 15_000 });
+          // The server's HTML already holds the page: wait until Vue has mounted on it (hydrated), when its errors would show.
+          await tab.waitForFunction(() => document.querySelector("#app") !== null && "__vue_app__" in (document.querySelector("#app") ?? {}), undefined, { timeout: 15_000 });
         }
       } finally {
         await tab.close();
