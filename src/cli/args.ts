@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { withoutPassword } from "../internal/url.js";
 import type { FailureGuardMode } from "../bulk/index.js";
 import { isRegion, type MissingContacts, type Region } from "../index.js";
 import { formatFromPath, type InputFormat } from "./input.js";
@@ -423,7 +424,7 @@ function durationMs(text: string, flag: string): number {
 
 /** A `postgres://` URL without its password, or a directory as given: for messages. */
 export function databaseForDisplay(database: string): string {
-  return /^postgres(ql)?:\/\//i.test(database) ? withoutPassword(database, (url) => url.toString()) : database;
+  return /^postgres(ql)?:\/\//i.test(database) ? withoutPassword(database) : database;
 }
 
 /** The last of a repeatable flag's values: what import, enqueue and export take (as parseArgs did before the flag was repeatable). */
@@ -522,20 +523,7 @@ function queueSecret(env: NodeJS.ProcessEnv): string | undefined {
 
 /** A Redis URL without its password, for messages: `redis://:***@host:6379`. */
 export function redisForDisplay(redis: string): string {
-  return withoutPassword(redis, (url) => url.toString().replace(/\/$/, ""));
-}
-
-/** A URL with its password as `***`, shown by `show`; a text that is not a URL loses what follows a ':' before an '@'. */
-function withoutPassword(text: string, show: (url: URL) => string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    // Not a URL: whatever follows a ':' before an '@' may be a password.
-    return text.replace(/:[^:@/]*@/, ":***@");
-  }
-  if (url.password !== "") url.password = "***";
-  return show(url);
+  return withoutPassword(redis).replace(/\/$/, "");
 }
 
 function positiveInteger(text: string, flag: string, what: string): number {

@@ -9,6 +9,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import type { Pool } from "pg";
 import { FileLockError, takeFileLock } from "../internal/file-lock.js";
 import { messageOf } from "../internal/errors.js";
+import { withoutPassword } from "../internal/url.js";
 import { MergeMirrorConfigError } from "./errors.js";
 
 /** What runs SQL: plain parameterized statements, as PGlite and Postgres both take them. */
@@ -67,20 +68,9 @@ async function openPostgresUrl(url: string): Promise<MirrorDatabase> {
     await pool.query("SELECT 1");
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    throw new MergeMirrorConfigError(`cannot connect to the Postgres database (${redactUrl(url)}): ${messageOf(cause)}`, { cause });
+    throw new MergeMirrorConfigError(`cannot connect to the Postgres database (${withoutPassword(url)}): ${messageOf(cause)}`, { cause });
   }
   return poolDatabase(pool, true);
-}
-
-/** A URL as it may be shown: without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "the URL given";
-  }
 }
 
 function poolDatabase(pool: Pool, owned: boolean): MirrorDatabase {

@@ -261,7 +261,7 @@ describe("the site", () => {
     expect(broken).toEqual([]);
     // The navigation reaches the guides, the API reference, the spec page and the project's files.
     expect([...targets]).toEqual(expect.arrayContaining(["/guide/getting-started.html", "/api/index.html", "/spec/index.html", "/project/changelog.html"]));
-  }, 240_000);
+  }, 420_000);
 
   test.each(["bulkCreate", "openEngagementMirror"])("the search finds %s and leads to its API page", async (name) => {
     where = `search ${name}`;

@@ -145,3 +145,13 @@ test("one PGlite directory is one process: a second mirror on it is refused with
   const again = await openEngagementMirror({ client: client(), database: path });
   await again.close();
 });
+
+test("a Postgres that cannot be reached is a MergeMirrorConfigError naming the database without its password", async () => {
+  const { freeLoopbackPort } = await import("../support/loopback.js");
+  const port = await freeLoopbackPort(); // nothing listens there
+  const attempt = openEngagementMirror({ client: client(), database: `postgres://mirror:s3cret-pass@127.0.0.1:${port}/engagements` });
+  await expect(attempt).rejects.toThrow(MergeMirrorConfigError);
+  const error = (await attempt.catch((caught: unknown) => caught)) as Error;
+  expect(error.message).toContain(`postgres://mirror:***@127.0.0.1:${port}/engagements`);
+  expect(`${error.message} ${String(error.stack)} ${JSON.stringify(error)}`).not.toContain("s3cret-pass");
+});
