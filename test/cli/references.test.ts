@@ -7,29 +7,18 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Directory } from "../support/fake-merge.js";
+import { id, referenceDirectory } from "../support/reference-directory.js";
 import { runCli, startCli, usageErrorOf, useCliFixture } from "./run-cli.js";
 
 const KEY = { MERGE_API_KEY: "cli-references-api-key" };
 const A = "cli-references-account-a";
 const B = "cli-references-account-b";
 const { server, dir } = useCliFixture("cli-references-");
-const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 
+/** The shared reference directory, with an EMAIL type named "Email" instead of the MEETING one (the CSV names MEETING as a type no account has). */
 function directory(offset: number): Partial<Directory> {
-  const mail = (...list: string[]) => list.map((email_address) => ({ email_address, email_address_type: "WORK" }));
   return {
-    contacts: [
-      { id: id(offset + 1), remote_id: "c-ada", first_name: "Ada", email_addresses: mail("Ada@Example.com") },
-      { id: id(offset + 2), remote_id: "c-grace", first_name: "Grace", email_addresses: mail("grace@example.com", "G.Hopper@example.org") },
-      { id: id(offset + 3), email_addresses: mail("info@example.com") },
-      { id: id(offset + 4), email_addresses: mail("INFO@example.com") },
-    ],
-    users: [{ id: id(offset + 11), remote_id: "u-rep", name: "Rep", email: "Rep@Example.com" }],
-    accounts: [
-      { id: id(offset + 21), remote_id: "a-acme", name: "Acme Inc" },
-      { id: id(offset + 22), name: "Globex" },
-      { id: id(offset + 23), name: "Globex" },
-    ],
+    ...referenceDirectory(offset),
     engagementTypes: [
       { id: id(offset + 31), activity_type: "CALL", name: "Call" },
       { id: id(offset + 32), activity_type: "CALL", name: "Cold call" },
