@@ -268,22 +268,27 @@ function validationMessage(problems: readonly ValidationIssue[]): string {
   return `Invalid request, nothing was sent: ${shown.join("; ")}${more}`;
 }
 
-/** Type guards: narrow an `unknown` caught value to one of the error classes. */
+/** Whether a caught value is any error of this client (`MergeError` and its subclasses): narrows `unknown`. */
 export function isMergeError(error: unknown): error is MergeError {
   return error instanceof MergeError;
 }
+/** Whether a caught value is a `MergeReferenceError`: a reference of a draft matched no object, or several (`references` says which). */
 export function isMergeReferenceError(error: unknown): error is MergeReferenceError {
   return error instanceof MergeReferenceError;
 }
+/** Whether a caught value is a `MergeApiError`: Merge answered outside 2xx (`status`, `body`); its subclasses name the status. */
 export function isMergeApiError(error: unknown): error is MergeApiError {
   return error instanceof MergeApiError;
 }
+/** Whether a caught value is a `MergeValidationError`: the request broke the spec or the linked account's schema, and nothing was sent (`problems`, by JSON pointer). */
 export function isMergeValidationError(error: unknown): error is MergeValidationError {
   return error instanceof MergeValidationError;
 }
+/** Whether a caught value is a `MergeConnectionError`: no answer came (DNS, refused, reset); a write may have happened. */
 export function isMergeConnectionError(error: unknown): error is MergeConnectionError {
   return error instanceof MergeConnectionError;
 }
+/** Whether a caught value is a `MergeTimeoutError`: the call ran past `timeoutMs`; a write may have happened. */
 export function isMergeTimeoutError(error: unknown): error is MergeTimeoutError {
   return error instanceof MergeTimeoutError;
 }

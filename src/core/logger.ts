@@ -6,9 +6,13 @@
 
 /** Where the client reports what it does. Each method is optional. */
 export interface Logger {
+  /** Each request and its answer (method, path, status, time), with the headers redacted. */
   debug?(message: string, details?: Record<string, unknown>): void;
+  /** A retry and its delay; in the layers, a pace change after a 429 or an account resumed. */
   info?(message: string, details?: Record<string, unknown>): void;
+  /** An answer that does not match the spec, a request sent despite `accountValidation: "warn"`, a contact left out; in the layers, an account suspended or the failure guard holding sends. */
   warn?(message: string, details?: Record<string, unknown>): void;
+  /** In the layers, what failed without reaching you: an `onResult` of yours that threw, a worker's error. */
   error?(message: string, details?: Record<string, unknown>): void;
 }
 

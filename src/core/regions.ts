@@ -9,6 +9,7 @@ export const REGION_BASE_URLS = {
 /** A Merge region: where the linked accounts of your organization live. */
 export type Region = keyof typeof REGION_BASE_URLS;
 
+/** Whether a value names a region (`"us"`, `"eu"`, `"apac"` or `"sandbox"`): narrows it to `Region`. */
 export function isRegion(value: unknown): value is Region {
   return typeof value === "string" && Object.hasOwn(REGION_BASE_URLS, value);
 }
