@@ -276,7 +276,7 @@ describe("the site", () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
-  test("the API reference has a page for every function each public entry exports", async () => {
+  test("the API reference has a page, with its description, for every function each public entry exports", async () => {
     const entries: Record<string, string> = {
       "merge-crm-engagements": "../../src/index.js",
       "merge-crm-engagements/bulk": "../../src/bulk/index.js",
@@ -294,7 +294,17 @@ describe("the site", () => {
       for (const [name, value] of Object.entries(exported)) {
         if (typeof value !== "function" || Function.prototype.toString.call(value).startsWith("class")) continue;
         functions++;
-        if (siteFile(`/api/${entry}/functions/${name}.html`) === undefined) missing.push(`${entry}: ${name}`);
+        if (siteFile(`/api/${entry}/functions/${name}.html`) === undefined) {
+          missing.push(`${entry}: ${name}`);
+          continue;
+        }
+        // And the page says what the function does: its TSDoc, beyond the signature and the parameter list.
+        const source = readFileSync(join(root, "docs", "api", entry, "functions", `${name}.md`), "utf8");
+        const prose = source
+          .replace(/```[\s\S]*?```/g, "")
+          .split("\n")
+          .filter((line) => line.trim() !== "" && !/^(#|\[merge-crm|`|\||\*\*\*)/.test(line));
+        if (prose.join(" ").length < 20) missing.push(`${entry}: ${name} (no description)`);
       }
     }
     expect(functions).toBeGreaterThan(20);
