@@ -21,6 +21,24 @@ const guides = [
   { text: "Testing against the mock", link: "/guide/mock" },
 ];
 
+/** A sidebar entry of TypeDoc's tree (typedoc-vitepress-theme): a module's page, or a folder of them. */
+interface ApiItem {
+  text: string;
+  link?: string | null;
+  items?: ApiItem[];
+}
+
+/**
+ * The package's entry points from TypeDoc's tree, as links: `merge-crm-engagements` (the module with a
+ * page) first, then `merge-crm-engagements/bulk` and the other layers (a folder named like the core, whose
+ * items are the layers' pages).
+ */
+function entryPoints(tree: readonly ApiItem[]): { text: string; link: string }[] {
+  const core = tree.filter((item) => item.link).map((item) => ({ text: item.text, link: item.link ?? "" }));
+  const layers = tree.filter((item) => !item.link).flatMap((folder) => (folder.items ?? []).filter((item) => item.link).map((item) => ({ text: `${folder.text}/${item.text}`, link: item.link ?? "" })));
+  return [...core, ...layers];
+}
+
 const project = [
   { text: "Changelog", link: "/project/changelog" },
   { text: "Architecture", link: "/project/architecture" },
@@ -63,7 +81,7 @@ export default defineConfig({
       "/guide/": [{ text: "Guides", items: guides }],
       // One entry per package entry point; each entry's page lists its functions, classes and types.
       // (The full tree, over 200 links on every page, made each page of the reference slower to open.)
-      "/api/": [{ text: "API reference", link: "/api/", items: apiSidebar.map(({ text, link }) => ({ text, link })) }],
+      "/api/": [{ text: "API reference", link: "/api/", items: entryPoints(apiSidebar) }],
       "/project/": [{ text: "Project", items: project }],
     },
     outline: [2, 3],

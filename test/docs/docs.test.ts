@@ -261,6 +261,9 @@ describe("the site", () => {
     expect(broken).toEqual([]);
     // The navigation reaches the guides, the API reference, the spec page and the project's files.
     expect([...targets]).toEqual(expect.arrayContaining(["/guide/getting-started.html", "/api/index.html", "/spec/index.html", "/project/changelog.html"]));
+    // The reference's sidebar names each entry point.
+    const sidebar = Array.from(html("/api/index.html").matchAll(/<a\s[^>]*?href="([^"]*)"/g), (m) => m[1] ?? "");
+    for (const entry of ["", "bulk/", "queue/", "webhooks/", "sync/", "mirror/", "undici/", "mock/"]) expect(sidebar).toContain(`/api/merge-crm-engagements/${entry}`);
   }, 420_000);
 
   test.each(["bulkCreate", "openEngagementMirror"])("the search finds %s and leads to its API page", async (name) => {
