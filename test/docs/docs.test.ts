@@ -1,9 +1,10 @@
 /**
  * The docs site (`npm run docs`), opened in a real (Debian) Chromium through playwright-core.
  *
- * The site: served by a static server as any host would, every page built loads without a console
- * error, a page error or a request leaving the site; every internal link (and its #anchor) leads to a
- * page of the site; the search finds `bulkCreate` and `openEngagementMirror`; the API reference has a
+ * The site: served by a static server as any host would, every page built opens without a console
+ * error, a page error or a request leaving the site (a full load of the home page, the guides, the
+ * project pages and each entry's index, then every page through the site's router, as a click opens
+ * it); every internal link (and its #anchor) leads to a page of the site; the search finds `bulkCreate` and `openEngagementMirror`; the API reference has a
  * page for every function each public entry exports; screenshots of the home page and a guide are saved
  * under test-results/.
  *
@@ -151,7 +152,9 @@ async function serveSite(): Promise<{ origin: string; close(): Promise<void> }> 
       response.writeHead(404, { "content-type": "text/html" }).end(readFileSync(join(site, "404.html")));
       return;
     }
-    response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+    // VitePress names its assets by their content's hash: a host may let browsers keep them, as this one does.
+    const caching = path.startsWith("/assets/") ? { "cache-control": "public, max-age=31536000, immutable" } : {};
+    response.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream", ...caching }).end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -212,26 +215,43 @@ describe("the site", () => {
     await server?.close();
   });
 
-  test("every page loads without a console error, and every internal link and anchor leads to a page of the site", async () => {
+  test("every page opens without a console error (the guides, project pages and each entry's index by a full load; all of them through the site's router, as a click opens them), and every internal link and anchor leads to a page of the site", async () => {
     const pages = sitePages();
     expect(pages.length).toBeGreaterThan(100);
-    // Three tabs share the pages: each page is a full load (not the router's), waited for until the app has mounted.
-    const queue = [...pages];
-    const visit = async () => {
-      let current = "";
-      const tab = await watchedTab(() => current);
-      try {
-        for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
-          current = path;
-          await tab.goto(`${server.origin}${path}`, { waitUntil: "load" });
-          // The server's HTML already holds the page: wait until Vue has mounted on it (hydrated), when its errors would show.
-          await tab.waitForFunction(() => document.querySelector("#app") !== null && "__vue_app__" in (document.querySelector("#app") ?? {}), undefined, { timeout: 15_000 });
-        }
-      } finally {
-        await tab.close();
-      }
-    };
-    await Promise.all([visit(), visit(), visit()]);
+    // A full load of each page that is not one symbol's API page: the server's HTML, then Vue mounting on it (hydration), when its errors would show.
+    const symbolPage = /^\/api\/.*\/(functions|classes|interfaces|type-aliases|variables)\//;
+    const fullLoads = pages.filter((path) => !symbolPage.test(path));
+    for (const path of fullLoads) {
+      where = `${path} (a full load)`;
+      await sitePage.goto(`${server.origin}${path}`, { waitUntil: "load" });
+      await sitePage.waitForFunction(() => "__vue_app__" in (document.querySelector("#app") ?? {}), undefined, { timeout: 15_000 });
+    }
+    // Then every page through the router, as a click on a link opens it: its own code loaded and rendered in the running app.
+    // (A full load of each of the 200-odd symbol pages cost four times as much and showed nothing more.)
+    for (const path of pages) {
+      where = `${path} (the router)`;
+      await sitePage.evaluate((href) => {
+        const link = document.createElement("a");
+        link.href = href;
+        document.body.append(link);
+        link.click();
+        link.remove();
+      }, path);
+      // Arrived once the address is the page's and the title is the one its built HTML has (VitePress sets it once the page has loaded).
+      const title = /<title>([^<]*)<\/title>/.exec(readFileSync(join(site, path), "utf8"))?.[1] ?? "";
+      await sitePage.waitForFunction(
+        ([href, escaped]) => {
+          const decoder = document.createElement("textarea");
+          decoder.innerHTML = escaped;
+          const here = location.pathname;
+          const arrived = here === href || here === href.replace(/index\.html$/, "") || here === href.replace(/\.html$/, "");
+          return arrived && document.title === decoder.value;
+        },
+        [path, title] as const,
+        { timeout: 15_000 },
+      );
+    }
+    await sitePage.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     expect(problems).toEqual([]);
 
     // The links, from the pages as built (what the browser is given before the app mounts, and what it then renders).
@@ -257,7 +277,7 @@ describe("the site", () => {
         if (hash !== "" && target !== "/spec/index.html" && !ids(target).has(hash)) broken.push(`${path} -> ${target}#${hash}: no such anchor`);
       }
     }
-    process.stdout.write(`docs site: ${pages.length} pages loaded in Chromium; ${followed} internal links checked, to ${targets.size} pages\n`);
+    process.stdout.write(`docs site: ${fullLoads.length} pages loaded in Chromium and ${pages.length} opened through its router; ${followed} internal links checked, to ${targets.size} pages\n`);
     expect(broken).toEqual([]);
     // The navigation reaches the guides, the API reference, the spec page and the project's files.
     expect([...targets]).toEqual(expect.arrayContaining(["/guide/getting-started.html", "/api/index.html", "/spec/index.html", "/project/changelog.html"]));
