@@ -42,14 +42,16 @@ export function withoutEmptyExpand<Q extends { expand?: readonly string[] }>(que
 type SharedDateKey = "created_after" | "created_before" | "modified_after" | "modified_before";
 type SharedDates = { [K in SharedDateKey]?: string | Date | undefined };
 
-/** The shared date filters as ISO strings (only those given). */
-export function sharedDatesToWire(dates: SharedDates): { [K in SharedDateKey]?: string } {
-  const out: { [K in SharedDateKey]?: string } = {};
+/** A list query with its shared date filters as ISO strings (only those given), its other parameters as they are. */
+export function sharedDatesToWire<Q extends SharedDates>(query: Q): Omit<Q, SharedDateKey> & { [K in SharedDateKey]?: string } {
+  const { created_after, created_before, modified_after, modified_before, ...rest } = query;
+  const given: SharedDates = { created_after, created_before, modified_after, modified_before };
+  const dates: { [K in SharedDateKey]?: string } = {};
   for (const key of ["created_after", "created_before", "modified_after", "modified_before"] as const) {
-    const value = dates[key];
-    if (value !== undefined) out[key] = isoDate(value, `/query/${key}`);
+    const value = given[key];
+    if (value !== undefined) dates[key] = isoDate(value, `/query/${key}`);
   }
-  return out;
+  return { ...rest, ...dates };
 }
 
 /** Several values of a comma-separated filter, as a list or as the one string Merge takes. */

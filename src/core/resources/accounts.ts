@@ -39,8 +39,7 @@ export function createAccounts(context: ResourceContext): AccountsResource<Accou
   const resource: AccountsResource<AccountTokenMode> = {
     async list(query: ListAccountsQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(context, options);
-      const { created_after, created_before, modified_after, modified_before, ...rest } = query;
-      const wire = { ...withoutEmptyExpand(rest), ...sharedDatesToWire({ created_after, created_before, modified_after, modified_before }) };
+      const wire = withoutEmptyExpand(sharedDatesToWire(query));
       return read(transport, "accountsList", options, { header, query: wire }, (fetch, signal) =>
         raw.GET("/crm/v1/accounts", { params: { header, query: wire }, fetch, signal }),
       );

@@ -69,8 +69,8 @@ export function createContacts(context: ResourceContext): ContactsResource<Accou
   const resource: ContactsResource<AccountTokenMode> = {
     async list(query: ListContactsQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(context, options);
-      const { created_after, created_before, modified_after, modified_before, email_addresses, phone_numbers, ...rest } = query;
-      const wire = { ...withoutEmptyExpand(rest), ...sharedDatesToWire({ created_after, created_before, modified_after, modified_before }) };
+      const { email_addresses, phone_numbers, ...rest } = query;
+      const wire = withoutEmptyExpand(sharedDatesToWire(rest));
       const emails = commaJoined(email_addresses);
       const phones = commaJoined(phone_numbers);
       const sent = { ...wire, ...(emails === undefined ? {} : { email_addresses: emails }), ...(phones === undefined ? {} : { phone_numbers: phones }) };

@@ -39,8 +39,7 @@ export function createEngagementTypes(context: ResourceContext): EngagementTypes
   const resource: EngagementTypesResource<AccountTokenMode> = {
     async list(query: ListEngagementTypesQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(context, options);
-      const { created_after, created_before, modified_after, modified_before, ...rest } = query;
-      const wire = { ...rest, ...sharedDatesToWire({ created_after, created_before, modified_after, modified_before }) };
+      const wire = sharedDatesToWire(query);
       return read(transport, "engagementTypesList", options, { header, query: wire }, (fetch, signal) =>
         raw.GET("/crm/v1/engagement-types", { params: { header, query: wire }, fetch, signal }),
       );

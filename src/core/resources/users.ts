@@ -39,8 +39,7 @@ export function createUsers(context: ResourceContext): UsersResource<AccountToke
   const resource: UsersResource<AccountTokenMode> = {
     async list(query: ListUsersQuery = {}, options: RequestOptions = {}) {
       const header = callHeaders(context, options);
-      const { created_after, created_before, modified_after, modified_before, ...rest } = query;
-      const wire = { ...rest, ...sharedDatesToWire({ created_after, created_before, modified_after, modified_before }) };
+      const wire = sharedDatesToWire(query);
       return read(transport, "usersList", options, { header, query: wire }, (fetch, signal) =>
         raw.GET("/crm/v1/users", { params: { header, query: wire }, fetch, signal }),
       );
