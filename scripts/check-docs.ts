@@ -12,7 +12,7 @@
  */
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { root, run, step } from "./lib.js";
+import { publicEntries, root, run, step } from "./lib.js";
 
 const out = join(root, ".tmp", "doc-samples");
 const sources = ["README.md", ...readdirSync(join(root, "docs", "guide")).filter((name) => name.endsWith(".md")).sort().map((name) => join("docs", "guide", name))];
@@ -39,9 +39,8 @@ for (const source of sources) {
   }
 }
 
-const entries = ["bulk", "queue", "webhooks", "sync", "mirror", "undici", "mock"];
-const paths: Record<string, string[]> = { "merge-crm-engagements": [relative(out, join(root, "src", "index.ts"))] };
-for (const entry of entries) paths[`merge-crm-engagements/${entry}`] = [relative(out, join(root, "src", entry, "index.ts"))];
+const paths: Record<string, string[]> = {};
+for (const { specifier, source } of publicEntries()) paths[specifier] = [relative(out, join(root, source))];
 writeFileSync(
   join(out, "tsconfig.json"),
   JSON.stringify(

@@ -1,7 +1,7 @@
 /**
  * Builds the docs site into docs-dist/, offline:
  * 1. the API reference: TypeDoc (typedoc.json) writes Markdown pages into docs/api/ from the TSDoc of
- *    every public entry, with the sidebar VitePress shows;
+ *    every public entry (package.json's `exports`), with the sidebar VitePress shows;
  * 2. the project's own files (CHANGELOG.md, ARCHITECTURE.md, CONTRIBUTING.md, BENCHMARKS.md) copied
  *    into docs/project/, their links to each other rewritten to the site's pages;
  * 3. the spec page: Redoc, inlined so that it makes no request to the network, into
@@ -13,13 +13,14 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { root, run, step } from "./lib.js";
+import { publicEntries, root, run, step } from "./lib.js";
 
 const dev = process.argv.includes("--dev");
 
 step("typedoc: the API reference -> docs/api/");
 rmSync(join(root, "docs", "api"), { recursive: true, force: true });
-run("typedoc", ["--logLevel", "Warn"]);
+// The entry points are the package's exports (typedoc.json holds the other options).
+run("typedoc", ["--logLevel", "Warn", ...publicEntries().flatMap(({ source }) => ["--entryPoints", source])]);
 
 step("the project's files -> docs/project/");
 const PROJECT_FILES = { "CHANGELOG.md": "changelog", "ARCHITECTURE.md": "architecture", "CONTRIBUTING.md": "contributing", "BENCHMARKS.md": "benchmarks" } as const;

@@ -1,5 +1,6 @@
 /** Small helpers shared by the pipeline scripts: banners and child processes that fail loudly. */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,4 +27,20 @@ export function run(command: string, args: readonly string[], options: { quiet?:
     process.exit(result.status ?? 1);
   }
   return result.stdout ?? "";
+}
+
+/** A public entry of the package: its import specifier and its source. */
+export interface PublicEntry {
+  /** `merge-crm-engagements`, `merge-crm-engagements/bulk`, ... */
+  specifier: string;
+  /** Relative to the root: `src/index.ts`, `src/bulk/index.ts`, ... */
+  source: string;
+}
+
+/** The package's code entries, read from package.json's `exports` (its JSON files left out). */
+export function publicEntries(): PublicEntry[] {
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; exports: Record<string, unknown> };
+  return Object.keys(manifest.exports)
+    .filter((key) => !key.endsWith(".json"))
+    .map((key) => ({ specifier: `${manifest.name}${key.slice(1)}`, source: key === "." ? "src/index.ts" : `src${key.slice(1)}/index.ts` }));
 }

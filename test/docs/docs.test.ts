@@ -21,6 +21,7 @@ import type { AddressInfo } from "node:net";
 import { extname, join, normalize, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { publicEntries } from "../../scripts/lib.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const CHROMIUM = "/usr/bin/chromium";
@@ -171,6 +172,11 @@ function siteFile(path: string): string | undefined {
   return undefined;
 }
 
+/** A built file's path on the site: `/guide/bulk-import.html`. */
+function sitePath(file: string): string {
+  return `/${relative(site, file).split(sep).join("/")}`;
+}
+
 /** Every built page's path (`/guide/bulk-import.html`), the spec page and the 404 page left out. */
 function sitePages(dir = site): string[] {
   const pages: string[] = [];
@@ -178,7 +184,7 @@ function sitePages(dir = site): string[] {
     const file = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (file !== join(site, "spec") && file !== join(site, "assets")) pages.push(...sitePages(file));
-    } else if (entry.name.endsWith(".html") && file !== join(site, "404.html")) pages.push(`/${relative(site, file).split(sep).join("/")}`);
+    } else if (entry.name.endsWith(".html") && file !== join(site, "404.html")) pages.push(sitePath(file));
   }
   return pages.sort();
 }
@@ -257,14 +263,15 @@ describe("the site", () => {
 
     // The links, from the pages as built (what the browser is given before the app mounts, and what it then renders).
     const html = (path: string) => readFileSync(join(site, path), "utf8");
+    const hrefsIn = (path: string) => Array.from(html(path).matchAll(/<a\s[^>]*?href="([^"]*)"/g), (m) => (m[1] ?? "").replaceAll("&amp;", "&"));
     const idsOf = new Map<string, Set<string>>();
     const ids = (path: string) => idsOf.get(path) ?? idsOf.set(path, new Set(Array.from(html(path).matchAll(/\sid="([^"]+)"/g), (m) => m[1] ?? ""))).get(path) ?? new Set();
     const broken: string[] = [];
     const targets = new Set<string>();
     let followed = 0;
     for (const path of pages) {
-      for (const [, raw] of html(path).matchAll(/<a\s[^>]*?href="([^"]*)"/g)) {
-        const url = new URL((raw ?? "").replaceAll("&amp;", "&"), `${server.origin}${path}`);
+      for (const href of hrefsIn(path)) {
+        const url = new URL(href, `${server.origin}${path}`);
         if (url.origin !== server.origin) continue;
         followed++;
         const file = siteFile(decodeURIComponent(url.pathname));
@@ -272,7 +279,7 @@ describe("the site", () => {
           broken.push(`${path} -> ${url.pathname}: no such page`);
           continue;
         }
-        const target = `/${relative(site, file).split(sep).join("/")}`;
+        const target = sitePath(file);
         targets.add(target);
         const hash = decodeURIComponent(url.hash.slice(1));
         if (hash !== "" && target !== "/spec/index.html" && !ids(target).has(hash)) broken.push(`${path} -> ${target}#${hash}: no such anchor`);
@@ -283,8 +290,8 @@ describe("the site", () => {
     // The navigation reaches the guides, the API reference, the spec page and the project's files.
     expect([...targets]).toEqual(expect.arrayContaining(["/guide/getting-started.html", "/api/index.html", "/spec/index.html", "/project/changelog.html"]));
     // The reference's sidebar names each entry point.
-    const sidebar = Array.from(html("/api/index.html").matchAll(/<a\s[^>]*?href="([^"]*)"/g), (m) => m[1] ?? "");
-    for (const entry of ["", "bulk/", "queue/", "webhooks/", "sync/", "mirror/", "undici/", "mock/"]) expect(sidebar).toContain(`/api/merge-crm-engagements/${entry}`);
+    const sidebar = hrefsIn("/api/index.html");
+    for (const { specifier } of publicEntries()) expect(sidebar).toContain(`/api/${specifier}/`);
   }, 420_000);
 
   test.each(["bulkCreate", "openEngagementMirror"])("the search finds %s and leads to its API page", async (name) => {
@@ -301,20 +308,10 @@ describe("the site", () => {
   }, 30_000);
 
   test("the API reference has a page, with its description, for every function each public entry exports", async () => {
-    const entries: Record<string, string> = {
-      "merge-crm-engagements": "../../src/index.js",
-      "merge-crm-engagements/bulk": "../../src/bulk/index.js",
-      "merge-crm-engagements/queue": "../../src/queue/index.js",
-      "merge-crm-engagements/webhooks": "../../src/webhooks/index.js",
-      "merge-crm-engagements/sync": "../../src/sync/index.js",
-      "merge-crm-engagements/mirror": "../../src/mirror/index.js",
-      "merge-crm-engagements/undici": "../../src/undici/index.js",
-      "merge-crm-engagements/mock": "../../src/mock/index.js",
-    };
     const missing: string[] = [];
     let functions = 0;
-    for (const [entry, path] of Object.entries(entries)) {
-      const exported = (await import(path)) as Record<string, unknown>;
+    for (const { specifier: entry, source } of publicEntries()) {
+      const exported = (await import(join(root, source))) as Record<string, unknown>;
       for (const [name, value] of Object.entries(exported)) {
         if (typeof value !== "function" || Function.prototype.toString.call(value).startsWith("class")) continue;
         functions++;
