@@ -12,7 +12,10 @@ import { messageOf } from "../internal/errors.js";
 import { withoutPassword } from "../internal/url.js";
 import { MergeMirrorConfigError } from "./errors.js";
 
-/** What runs SQL: plain parameterized statements, as PGlite and Postgres both take them. */
+/**
+ * What runs SQL: plain parameterized statements, as PGlite and Postgres both take them. A `pg` Pool or
+ * client and a PGlite instance or transaction each are one as they are.
+ */
 export interface SqlRunner {
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
 }
@@ -76,7 +79,7 @@ async function openPostgresUrl(url: string): Promise<MirrorDatabase> {
 function poolDatabase(pool: Pool, owned: boolean): MirrorDatabase {
   return {
     kind: "postgres",
-    query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await pool.query<Row>(sql, params)).rows }),
+    query: <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => pool.query<Row>(sql, params),
     async transaction(work) {
       const client = await pool.connect();
       // A checked-out connection the server ends emits "error" besides failing its query (which is how
@@ -85,7 +88,7 @@ function poolDatabase(pool: Pool, owned: boolean): MirrorDatabase {
       client.on("error", ignore);
       try {
         await client.query("BEGIN");
-        const result = await work({ query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await client.query<Row>(sql, params)).rows }) });
+        const result = await work(client);
         await client.query("COMMIT");
         return result;
       } catch (error) {
@@ -140,8 +143,8 @@ async function openPgliteDirectory(directory: string): Promise<MirrorDatabase> {
 function pgliteDatabase(db: PGlite, close: () => Promise<void>): MirrorDatabase {
   return {
     kind: "pglite",
-    query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await db.query<Row>(sql, params)).rows }),
-    transaction: (work) => db.transaction((tx) => work({ query: async <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => ({ rows: (await tx.query<Row>(sql, params)).rows }) })),
+    query: <Row extends Record<string, unknown>>(sql: string, params?: unknown[]) => db.query<Row>(sql, params),
+    transaction: (work) => db.transaction(work),
     close,
   };
 }
