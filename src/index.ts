@@ -35,7 +35,7 @@ export type {
   OwnerReference,
 } from "./core/references/drafts.js";
 export type { LookupRequest, RequestWrapper, ResolveOptions } from "./core/references/resolver.js";
-export { isResolved } from "./core/references/drafts.js";
+export { isMissingContacts, isResolved } from "./core/references/drafts.js";
 export type {
   EngagementExpand,
   ListAccountsQuery,

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { withoutPassword } from "../internal/url.js";
 import type { FailureGuardMode } from "../bulk/index.js";
-import { isRegion, type MissingContacts, type Region } from "../index.js";
+import { isMissingContacts, isRegion, type MissingContacts, type Region } from "../index.js";
 import { formatFromPath, type InputFormat } from "./input.js";
 import { messageOf } from "../internal/errors.js";
 
@@ -313,7 +313,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     if (token !== undefined && token !== "") accountToken = token;
   }
   const missing = values["missing-contacts"];
-  if (missing !== undefined && missing !== "reject" && missing !== "omit" && missing !== "create") {
+  if (missing !== undefined && !isMissingContacts(missing)) {
     throw new UsageError(`--missing-contacts must be reject, omit or create (got '${missing}')`);
   }
 

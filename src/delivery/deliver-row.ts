@@ -12,7 +12,7 @@
  * or scripts in Redis shared by a fleet, which may answer "come back later" so the row waits in Redis
  * instead of in a worker).
  */
-import { isResolved, type AccountTokenMode, type EngagementDraft, type EngagementInput, type MergeCrmClient, type MissingContacts, type RequestWrapper, type ValidationIssue } from "../index.js";
+import { isMissingContacts, isResolved, type AccountTokenMode, type EngagementDraft, type EngagementInput, type MergeCrmClient, type MissingContacts, type RequestWrapper, type ValidationIssue } from "../index.js";
 import type { FailureOwner } from "./account-health.js";
 import { classify, createdId, fieldOf, problemsOf } from "./verdicts.js";
 import type { SendResult } from "./failure-guard.js";
@@ -285,7 +285,7 @@ export async function deliverRow(context: DeliveryContext, row: RowToDeliver): P
 
 /** The problem of a `missingContacts` option that is none of its values, named by `pointer`. */
 export function missingContactsProblems(value: unknown, pointer: string): ValidationIssue[] {
-  if (value === undefined || value === "reject" || value === "omit" || value === "create") return [];
+  if (value === undefined || isMissingContacts(value)) return [];
   return [{ pointer, message: 'must be "reject", "omit" or "create"' }];
 }
 

@@ -4,7 +4,7 @@
  * id derived from (account, key), so the same row enqueued twice is one job.
  */
 import { createHash } from "node:crypto";
-import type { EngagementDraft, MissingContacts } from "../index.js";
+import { isMissingContacts, type EngagementDraft, type MissingContacts } from "../index.js";
 import { accountName } from "../delivery/keys.js";
 
 export const DEFAULT_QUEUE = "merge-crm-engagements";
@@ -57,7 +57,7 @@ export function readJobData(data: unknown): JobData | string {
   if (typeof account !== "string" || typeof key !== "string") return "the job's data has no account or key";
   if (typeof model !== "object" || model === null || Array.isArray(model)) return "the job's data has no model";
   const out: JobData = { v: 1, account, key, model: model as EngagementDraft };
-  if (missingContacts === "reject" || missingContacts === "omit" || missingContacts === "create") out.missingContacts = missingContacts;
+  if (isMissingContacts(missingContacts)) out.missingContacts = missingContacts;
   if (typeof line === "number") out.line = line;
   if (typeof token === "string") out.token = token;
   if (typeof accountRef === "string") out.accountRef = accountRef;

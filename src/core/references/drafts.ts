@@ -39,6 +39,11 @@ export type EngagementDraft = Omit<EngagementInput, "contacts" | "owner" | "acco
 /** What to do with a contact named by an email that matches no contact. */
 export type MissingContacts = "reject" | "omit" | "create";
 
+/** Whether a value is one of `missingContacts`' values (`"reject"`, `"omit"`, `"create"`): narrows it to `MissingContacts`. */
+export function isMissingContacts(value: unknown): value is MissingContacts {
+  return value === "reject" || value === "omit" || value === "create";
+}
+
 /** One reference of a draft, read and checked: where it is, and what names it. */
 export type Reference =
   | { pointer: string; kind: "contact"; by: "email"; value: string; firstName?: string | null; lastName?: string | null }

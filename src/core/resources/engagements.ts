@@ -17,7 +17,7 @@ import {
 } from "../query.js";
 import { execute, type Call, type FetchResult } from "../request.js";
 import { validateRequest, type OperationId } from "../validation/spec-validators.js";
-import { isResolved, label, readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
+import { isMissingContacts, isResolved, label, readReferences, withPlaceholders, type EngagementDraft } from "../references/drafts.js";
 import type { LookupCalls, ReferenceCacheSettings, ResolveOptions, Resolver } from "../references/resolver.js";
 import {
   callHeaders,
@@ -308,7 +308,7 @@ export function createEngagements(context: EngagementsContext): EngagementsResou
     async resolve(draft: EngagementDraft, options: ResolveOptions = {}) {
       const token = headersOf(options)["X-Account-Token"];
       const missing = options.missingContacts;
-      if (missing !== undefined && missing !== "reject" && missing !== "omit" && missing !== "create") {
+      if (missing !== undefined && !isMissingContacts(missing)) {
         throw new MergeValidationError([{ pointer: "/missingContacts", message: 'must be "reject", "omit" or "create"' }]);
       }
       // Nothing to look up: the model as it is (a bulk run passes every row through here).
