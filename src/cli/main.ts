@@ -12,6 +12,7 @@ import { runMirror } from "./commands/mirror.js";
 import { runJournalStatus, runQueueStatus } from "./commands/status.js";
 import { runWorker } from "./commands/worker.js";
 import { NAME, OK, ROWS_NOT_WRITTEN, usageError } from "./exit.js";
+import { nameAndMessage } from "../internal/errors.js";
 
 async function main(argv: readonly string[]): Promise<number> {
   let command: Command;
@@ -47,7 +48,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`${NAME}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    process.stderr.write(`${NAME}: ${nameAndMessage(error)}\n`);
     process.exitCode = ROWS_NOT_WRITTEN;
   },
 );

@@ -5,6 +5,11 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** An error's name and message (`MergeServerError: ...`), whatever was thrown. */
+export function nameAndMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** Whether a Node system error carries `code` (`ENOENT`, `EEXIST`, `EPERM`). */
 export function hasCode(error: unknown, code: string): boolean {
   return typeof error === "object" && error !== null && "code" in error && error.code === code;

@@ -12,7 +12,7 @@ import { FAILED, INTERRUPTED, OK } from "../exit.js";
 import { appendToOut, lockExportFile, openOut, prepareOut, readState, saveState, STATE_VERSION } from "../export-files.js";
 import { counted, duration, grouped, startExportProgress } from "../progress.js";
 import { runCommand, signalName, withoutAccountTokens, type CommandResult } from "../runner.js";
-import { isAbortError } from "../../internal/errors.js";
+import { isAbortError, nameAndMessage } from "../../internal/errors.js";
 
 /** The `--json` summary: one line on stdout at the end. */
 export interface ExportSummary {
@@ -116,7 +116,7 @@ export function runExport(command: ExportCommand, argv: readonly string[]): Prom
           throw new UsageError(`--state: ${command.state} holds a checkpoint this version cannot read (${error.message}); move it away to export everything again`);
         }
         if (run.stoppedBy && isAbortError(error)) stoppedBy = run.stoppedBy;
-        else failure = hideToken(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+        else failure = hideToken(nameAndMessage(error));
       }
       progress.stop();
       summary.durationMs = Math.round(performance.now() - started);

@@ -10,7 +10,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { hasCode, isAbortError, messageOf } from "../../internal/errors.js";
+import { hasCode, isAbortError, messageOf, nameAndMessage } from "../../internal/errors.js";
 import { MergeMirrorConfigError, openEngagementMirror, type EngagementMirror, type MirrorSyncSummary } from "../../mirror/index.js";
 import { createMergeWebhookNodeHandler } from "../../webhooks/index.js";
 import { databaseForDisplay, UsageError, type MirrorCommand } from "../args.js";
@@ -123,7 +123,7 @@ export function runMirror(command: MirrorCommand): Promise<number> {
             if (run.stoppedBy && isAbortError(error)) break;
             account.failures += 1;
             account.caughtUp = false;
-            failure = hideTokens(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+            failure = hideTokens(nameAndMessage(error));
             run.note(`${labelOf(index, account)}: sync failed: ${failure}${command.every ? ` (tried again in ${command.every.text})` : ""}`);
           }
         }

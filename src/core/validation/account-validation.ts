@@ -196,6 +196,7 @@ export function accountKey(operation: string, baseUrl: string, accountToken: str
   return `${operation} ${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
+/** internal/errors.ts's nameAndMessage, not imported: this module is loaded on first use and imports nothing at run time. */
 function nameAndMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
