@@ -25,6 +25,7 @@ import { AccountPacer, resolveRate } from "../delivery/pacer.js";
 import type { BulkJournal, BulkOptions, BulkOutcome, BulkRow, BulkRowResult, BulkSummary } from "./types.js";
 import { Semaphore, Stopper } from "../delivery/waits.js";
 import { messageOf } from "../internal/errors.js";
+import { afterPendingIo } from "../internal/sleep.js";
 
 export type { FailureGuardMode } from "../delivery/failure-guard.js";
 export type { AccountHealthOptions } from "../delivery/account-health.js";
@@ -233,7 +234,7 @@ export async function bulkCreate(
       // Rows that settle at once (a dry run, done-before) chain only microtasks: give timers, I/O and
       // signals (Ctrl-C) their turn every 20 ms, or a million rows would starve them to the end.
       if (performance.now() - yieldedAt > 20) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await afterPendingIo();
         yieldedAt = performance.now();
       }
       if (stopper.stopped || !(await buffer.acquire())) break;

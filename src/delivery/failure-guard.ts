@@ -64,6 +64,7 @@ import {
   RECENT_ANSWERS,
   RECENT_FAILURES,
 } from "./rules.js";
+import { afterPendingIo } from "../internal/sleep.js";
 import type { Clock, Stopper } from "./waits.js";
 
 /** How a request sent under a permit ended. */
@@ -202,8 +203,8 @@ export class FailureGuard {
   async permit(probe = false): Promise<Permit | undefined> {
     // Answers that have arrived are read first: after a stall of the event loop, the timers that admit
     // sends run before the sockets are read, and a failure already answered would come too late to
-    // hold them. An immediate runs after the loop's I/O.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // hold them.
+    await afterPendingIo();
     if (this.stopper.stopped) return undefined;
     if (this.queue.length === 0 && this.allows(probe)) return this.grant(probe);
     const waiting = new Promise<Permit | undefined>((resolve) => this.queue.push({ probe, resolve }));

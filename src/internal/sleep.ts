@@ -24,3 +24,8 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
       : undefined;
   });
 }
+
+/** Waits for the event loop's next check phase: after the timers due and the I/O that has arrived have run. */
+export function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
